@@ -1,0 +1,73 @@
+"""The flask-passport example app: a small, real Flask app that shows every feature.
+
+Run it with ``flask --app example_app seed`` then ``flask --app example_app run``.
+``DATABASE_URL`` selects the database (SQLite in the instance folder by default).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+from flask import Flask
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase
+
+from flask_passport import Passport
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+login = LoginManager()
+migrate = Migrate()
+passport = Passport(db=db)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    default_db = "sqlite:///" + os.path.join(app.instance_path, "example.sqlite")
+    app.config.update(
+        SECRET_KEY=os.environ.get("SECRET_KEY", "dev-only-change-me"),
+        SQLALCHEMY_DATABASE_URI=os.environ.get("DATABASE_URL", default_db),
+        # The demo offers the password grant so that client developers can try it; a new
+        # production app should leave it off and use the code grant with PKCE.
+        PASSPORT_PASSWORD_GRANT=True,
+    )
+    if os.environ.get("PASSPORT_ISSUER"):
+        app.config["PASSPORT_ISSUER"] = os.environ["PASSPORT_ISSUER"]
+    if config:
+        app.config.update(config)
+
+    from .models import User
+
+    db.init_app(app)
+    login.init_app(app)
+    migrate.init_app(app, db)
+    passport.init_app(app, user_model=User)
+    passport.tokens_can(
+        {
+            "check-status": "Check order status",
+            "place-orders": "Place orders",
+        }
+    )
+    passport.set_default_scope(["check-status"])
+    passport.tokens_expire_in(timedelta(hours=1))
+
+    @login.user_loader
+    def load_user(user_id: str) -> User | None:
+        try:
+            return db.session.get(User, int(user_id))
+        except ValueError:
+            return None
+
+    from . import api, commands
+
+    app.register_blueprint(api.bp)
+    commands.register(app)
+    return app

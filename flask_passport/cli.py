@@ -1,0 +1,245 @@
+"""``flask passport ...``: thin click wrappers over library functions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import keys as keys_mod
+from .clients import ClientError, create_client, find_personal_access_client
+from .models import utcnow
+
+passport_cli = AppGroup("passport", help="Manage Passport's keys, clients and tokens.")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _state() -> Any:
+    return current_app.extensions["passport"]
+
+
+def _one_line_errors(fn: F) -> F:
+    """Turn expected failures into one-line messages with a non-zero exit, not tracebacks."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (ClientError, keys_mod.KeyLoadError) as exc:
+            raise click.ClickException(str(exc)) from None
+        except SQLAlchemyError as exc:
+            _state().db.session.rollback()
+            reason = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+            raise click.ClickException(
+                f"Database error: {reason}. Have the passport tables been created "
+                "(`flask db upgrade` or db.create_all())?"
+            ) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def write_keys(*, force: bool, length: int, kind: str = "RSA") -> tuple[Path, Path]:
+    """Generate a key pair into the configured key path; used by ``keys`` and ``install``."""
+    state = _state()
+    private_key = keys_mod.generate_private_key(kind, length)
+    paths = keys_mod.write_key_pair(state.settings.key_path, private_key, force=force)
+    state.reset_keys()
+    return paths
+
+
+@passport_cli.command("keys")
+@click.option("--force", is_flag=True, help="Overwrite existing keys.")
+@click.option("--length", default=keys_mod.DEFAULT_RSA_BITS, show_default=True,
+              type=click.IntRange(2048, 8192), help="RSA key size in bits.")
+@click.option("--type", "kind", default="RSA", show_default=True,
+              type=click.Choice(["RSA", "ES256", "EdDSA"], case_sensitive=False),
+              help="Key algorithm.")
+@_one_line_errors
+def keys_command(force: bool, length: int, kind: str) -> None:
+    """Create the encryption keys that sign access tokens."""
+    private_path, public_path = write_keys(force=force, length=length, kind=kind)
+    click.echo(f"Encryption keys written to {private_path.parent} (private key mode 0600).")
+
+
+@passport_cli.command("install")
+@click.option("--force", is_flag=True, help="Overwrite existing keys.")
+@click.option("--length", default=keys_mod.DEFAULT_RSA_BITS, show_default=True,
+              type=click.IntRange(2048, 8192))
+@click.option("--json", "as_json", is_flag=True, help="Print the created clients as JSON.")
+@_one_line_errors
+def install_command(force: bool, length: int, as_json: bool) -> None:
+    """Create keys, a personal access client and a password grant client (idempotent)."""
+    state = _state()
+    settings = state.settings
+    key_file = Path(settings.key_path) / keys_mod.PRIVATE_KEY_FILE
+    output: dict[str, Any] = {"keys": "existing"}
+    if force or not (key_file.exists() or settings.private_key):
+        write_keys(force=force, length=length)
+        output["keys"] = "created"
+    session, models = state.db.session, state.models
+    personal = find_personal_access_client(session, models, settings.personal_access_client_id)
+    if personal is None:
+        personal = create_client(session, models, name=f"{current_app.name} Personal Access Client",
+                                 kind="personal_access").client
+        output["personal_access_client"] = {"id": personal.id, "created": True}
+    else:
+        output["personal_access_client"] = {"id": personal.id, "created": False}
+    password_client = next(
+        (
+            c for c in session.scalars(
+                sa.select(models.Client).where(models.Client.user_id.is_(None),
+                                               models.Client.revoked.is_(False))
+            )
+            if c.password_client
+        ),
+        None,
+    )
+    if password_client is None:
+        created = create_client(session, models, name=f"{current_app.name} Password Grant Client",
+                                kind="password")
+        output["password_client"] = {"id": created.client.id, "secret": created.secret,
+                                     "created": True}
+    else:
+        output["password_client"] = {"id": password_client.id, "created": False}
+    session.commit()
+    if as_json:
+        click.echo(json.dumps(output))
+        return
+    click.echo(f"Encryption keys: {output['keys']}.")
+    pac = output["personal_access_client"]
+    click.echo(f"Personal access client {'created' if pac['created'] else 'exists'}: {pac['id']}")
+    pwc = output["password_client"]
+    if pwc["created"]:
+        click.echo(f"Password grant client created.\n  Client ID: {pwc['id']}\n"
+                   f"  Client secret: {pwc['secret']}\n  (The secret is shown only now.)")
+    else:
+        click.echo(f"Password grant client exists: {pwc['id']}")
+    if not settings.password_grant:
+        click.echo("Note: the password grant is disabled; call passport.enable_password_grant() "
+                   "to use it.")
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+@passport_cli.command("client")
+@click.option("--personal", "kind", flag_value="personal_access", help="A personal access client.")
+@click.option("--password", "kind", flag_value="password", help="A password grant client.")
+@click.option("--client", "kind", flag_value="client_credentials",
+              help="A client credentials (machine-to-machine) client.")
+@click.option("--public", "kind", flag_value="public",
+              help="A public client (no secret; PKCE): SPAs, mobile and CLI apps.")
+@click.option("--name", help="The client's name.")
+@click.option("--redirect-uri", "redirect_uris", multiple=True,
+              help="A redirect URI; repeat it or give a comma-separated list.")
+@click.option("--user-id", help="The id of the user who owns the client.")
+@click.option("--first-party", is_flag=True, help="Skip the consent screen for this client.")
+@click.option("--json", "as_json", is_flag=True, help="Print the client as one JSON object.")
+@_one_line_errors
+def client_command(
+    kind: str | None,
+    name: str | None,
+    redirect_uris: tuple[str, ...],
+    user_id: str | None,
+    first_party: bool,
+    as_json: bool,
+) -> None:
+    """Create a client. Without a kind flag: an authorization code client."""
+    kind = kind or "authorization_code"
+    if not name:
+        if not _interactive():
+            raise click.ClickException("--name is required (stdin is not a terminal).")
+        name = click.prompt("What should we name the client?")
+    uris: list[str] = list(redirect_uris)
+    if kind in ("authorization_code", "public") and not uris:
+        if not _interactive():
+            raise click.ClickException("--redirect-uri is required for this kind of client.")
+        uris = [click.prompt("Where should we redirect the request after authorization?",
+                             default=current_app.config.get("PASSPORT_DEFAULT_REDIRECT_URI",
+                                                            "http://localhost/auth/callback"))]
+    state = _state()
+    created = create_client(state.db.session, state.models, name=name or "", kind=kind,
+                            redirect_uris=uris, user_id=user_id, first_party=first_party)
+    state.db.session.commit()
+    if as_json:
+        click.echo(json.dumps(created.to_dict()))
+        return
+    click.echo("New client created successfully.")
+    click.echo(f"Client ID: {created.client.id}")
+    if created.secret:
+        click.echo(f"Client secret: {created.secret}")
+        click.echo("Store the secret now: it is shown only once.")
+
+
+@passport_cli.command("purge")
+@click.option("--revoked", is_flag=True, help="Only purge revoked tokens and codes.")
+@click.option("--expired", is_flag=True, help="Only purge expired tokens and codes.")
+@click.option("--hours", default=7 * 24, show_default=True, type=click.IntRange(min=0),
+              help="Only purge what expired or was created more than this many hours ago.")
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000))
+@_one_line_errors
+def purge_command(revoked: bool, expired: bool, hours: int, batch_size: int) -> None:
+    """Delete revoked and/or expired tokens and auth codes, in batches."""
+    if not revoked and not expired:
+        revoked = expired = True
+    state = _state()
+    counts = purge_tokens(state.db.session, state.models, revoked=revoked, expired=expired,
+                          older_than=timedelta(hours=hours), batch_size=batch_size)
+    click.echo(
+        "Purged {refresh_tokens} refresh tokens, {access_tokens} access tokens and "
+        "{auth_codes} auth codes.".format(**counts)
+    )
+
+
+def purge_tokens(
+    session: Any,
+    models: Any,
+    *,
+    revoked: bool,
+    expired: bool,
+    older_than: timedelta,
+    batch_size: int = 1000,
+) -> dict[str, int]:
+    """Delete purgeable rows in batches, committing each, so the tables stay available."""
+    cutoff = utcnow() - older_than
+    counts = {"refresh_tokens": 0, "access_tokens": 0, "auth_codes": 0}
+
+    def condition(model: Any, created_column: Any) -> Any:
+        clauses = []
+        if revoked:
+            clauses.append(sa.and_(model.revoked.is_(True), created_column < cutoff))
+        if expired:
+            clauses.append(model.expires_at < cutoff)
+        return sa.or_(*clauses)
+
+    RefreshToken, AccessToken, AuthCode = models.RefreshToken, models.AccessToken, models.AuthCode
+    plan = [
+        ("refresh_tokens", RefreshToken, condition(RefreshToken, RefreshToken.created_at)),
+        # An access token is kept while a live refresh token still points at it.
+        ("access_tokens", AccessToken, sa.and_(
+            condition(AccessToken, AccessToken.created_at),
+            ~sa.exists().where(RefreshToken.access_token_id == AccessToken.id),
+        )),
+        ("auth_codes", AuthCode, condition(AuthCode, AuthCode.created_at)),
+    ]
+    for key, model, where in plan:
+        while True:
+            ids = list(session.scalars(sa.select(model.id).where(where).limit(batch_size)))
+            if not ids:
+                break
+            session.execute(sa.delete(model).where(model.id.in_(ids)))
+            session.commit()
+            counts[key] += len(ids)
+    return counts

@@ -1,0 +1,362 @@
+"""The :class:`Passport` extension: binds the OAuth server to a Flask app and holds its registries."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, current_app, request
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .keys import KeyLoadError, KeySet, load_keys
+from .models import Models, build_models
+from .oauth2.context import Context
+from .oauth2.server import TokenEndpoint
+from .scopes import Scope, ScopeRegistry
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from flask_sqlalchemy import SQLAlchemy
+
+log = logging.getLogger("flask_passport")
+
+_MODEL_KINDS = ("Client", "AccessToken", "RefreshToken", "AuthCode")
+
+
+class PassportState:
+    """Per-app state, kept in ``app.extensions["passport"]``: settings, parsed keys, models."""
+
+    def __init__(self, passport: Passport, app: Flask, db: SQLAlchemy, user_model: Any) -> None:
+        self.passport = passport
+        self.app = app
+        self.db = db
+        self.user_model = user_model
+        self._settings: Settings | None = None
+        self._settings_version = -1
+        self._keys: KeySet | None = None
+        self._keys_lock = threading.Lock()
+        #: Set by the testing helpers: every protected request then uses this token.
+        self.acting_token: Any = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None or self._settings_version != self.passport._version:
+            self._settings = Settings.load(
+                self.app.config, self.passport._overrides, instance_path=self.app.instance_path
+            )
+            self._settings_version = self.passport._version
+            self._keys = None  # key settings may have changed
+        return self._settings
+
+    @property
+    def models(self) -> Models:
+        return self.passport.models
+
+    def keys(self) -> KeySet:
+        """The parsed keys, loaded once (parsing a private key costs tens of milliseconds)."""
+        settings = self.settings
+        keys = self._keys
+        if keys is None:
+            with self._keys_lock:
+                if self._keys is None:
+                    self._keys = load_keys(
+                        private_pem_text=settings.private_key,
+                        public_pem_text=settings.public_key,
+                        key_path=settings.key_path,
+                    )
+                keys = self._keys
+        return keys
+
+    def reset_keys(self) -> None:
+        self._keys = None
+
+    def issuer(self) -> str | None:
+        """The configured issuer, else the root URL of the current request (if any)."""
+        configured = self.settings.issuer
+        if configured:
+            return configured
+        try:
+            return request.url_root.rstrip("/")
+        except RuntimeError:
+            return None
+
+    def context(self) -> Context:
+        """The protocol's view of this app, for one unit of work."""
+        passport = self.passport
+        return Context(
+            session=self.db.session,
+            models=self.models,
+            settings=self.settings,
+            scopes=passport.scope_registry,
+            keys=self.keys,
+            issuer=self.issuer(),
+            find_user=self.find_user,
+            check_password=passport._check_password,
+            user_id_of=user_id_of,
+            extra_claims=passport._claims_callback,
+            sender=self.app,
+        )
+
+    def find_user(self, username: str) -> Any:
+        """The user for a password-grant ``username``: a hook, ``find_for_passport``, or email."""
+        passport = self.passport
+        if passport._find_user_callback is not None:
+            return passport._find_user_callback(username)
+        model = self.user_model
+        if model is None:
+            raise RuntimeError(
+                "The password grant needs the user model: pass user_model= to Passport()."
+            )
+        finder = getattr(model, "find_for_passport", None)
+        if finder is not None:
+            return finder(username)
+        import sqlalchemy as sa
+
+        return self.db.session.scalars(
+            sa.select(model).where(model.email == username).limit(1)
+        ).first()
+
+    def load_user(self, user_id: str) -> Any:
+        """Load a user by Flask-Login id through the app's ``user_loader``."""
+        login_manager = getattr(self.app, "login_manager", None)
+        loader = getattr(login_manager, "_user_callback", None)
+        if loader is not None:
+            return loader(user_id)
+        if self.user_model is not None:
+            return self.db.session.get(self.user_model, user_id)
+        raise RuntimeError("Register a Flask-Login user_loader, or pass user_model= to Passport().")
+
+
+def user_id_of(user: Any) -> str:
+    """The id stored on tokens: Flask-Login's ``get_id()`` string."""
+    get_id = getattr(user, "get_id", None)
+    value = get_id() if get_id is not None else getattr(user, "id", None)
+    if value is None:
+        raise ValueError("The user has no id; save it before issuing tokens for it.")
+    return str(value)
+
+
+_dummy_hash: str | None = None
+
+
+def _default_check_password(user: Any, password: str) -> bool:
+    """Verify a password-grant password against the user model.
+
+    Order: ``validate_for_passport_password_grant``, then ``check_password``, then a Werkzeug hash
+    in ``password_hash`` or ``password``. An unknown user still costs one hash check.
+    """
+    global _dummy_hash
+    if user is None:
+        if _dummy_hash is None:
+            _dummy_hash = generate_password_hash("flask-passport-timing-guard")
+        check_password_hash(_dummy_hash, password)
+        return False
+    validate = getattr(user, "validate_for_passport_password_grant", None)
+    if validate is not None:
+        return bool(validate(password))
+    check = getattr(user, "check_password", None)
+    if check is not None:
+        return bool(check(password))
+    hashed = getattr(user, "password_hash", None) or getattr(user, "password", None)
+    return bool(hashed) and check_password_hash(hashed, password)
+
+
+class Passport:
+    """The OAuth2 authorization server extension.
+
+    Create it once, bind it with :meth:`init_app`, and define scopes with :meth:`tokens_can`::
+
+        passport = Passport(db=db)
+        passport.init_app(app, user_model=User)
+        passport.tokens_can({"place-orders": "Place orders"})
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        db: SQLAlchemy | None = None,
+        user_model: Any = None,
+    ) -> None:
+        self.db = db
+        self.user_model = user_model
+        self.scope_registry = ScopeRegistry()
+        self.token_endpoint = TokenEndpoint()
+        self._overrides: dict[str, Any] = {}
+        self._version = 0
+        self._models: Models | None = None
+        self._model_overrides: dict[str, Any] = {}
+        self._find_user_callback: Callable[[str], Any] | None = None
+        self._claims_callback: Callable[..., Mapping[str, Any]] | None = None
+        self._check_password: Callable[[Any, str], bool] = _default_check_password
+        if db is not None:
+            self._models = build_models(db)
+        if app is not None:
+            self.init_app(app, db=db, user_model=user_model)
+
+    # -- binding ---------------------------------------------------------------------------
+
+    def init_app(self, app: Flask, *, db: SQLAlchemy | None = None, user_model: Any = None) -> None:
+        """Bind to ``app``: state, routes, CLI and migrations. Refuses a second registration."""
+        if "passport" in app.extensions:
+            raise RuntimeError(
+                "Passport is already registered on this app; call init_app once per app."
+            )
+        db = db or self.db or app.extensions.get("sqlalchemy")
+        if db is None:
+            raise RuntimeError(
+                "Passport needs Flask-SQLAlchemy: call db.init_app(app) first or pass db=."
+            )
+        if self.db is None:
+            self.db = db
+        if self._models is None:
+            self._models = build_models(db)
+        if user_model is not None:
+            self.user_model = user_model
+        state = PassportState(self, app, db, self.user_model)
+        app.extensions["passport"] = state
+        settings = state.settings
+
+        from .cli import passport_cli
+
+        app.cli.add_command(passport_cli)
+        if settings.register_routes:
+            from .views import blueprint
+
+            app.register_blueprint(blueprint, url_prefix=settings.url_prefix)
+        if settings.migrations:
+            from .migrations import register_with_flask_migrate
+
+            register_with_flask_migrate(app)
+
+    def state(self, app: Flask | None = None) -> PassportState:
+        app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+        try:
+            return app.extensions["passport"]  # type: ignore[no-any-return]
+        except KeyError:
+            raise RuntimeError("Passport is not registered on this app; call init_app.") from None
+
+    # -- settings as methods (snake_case of Laravel Passport's static methods) ----------------
+
+    def _set(self, key: str, value: Any) -> None:
+        self._overrides[key] = value
+        self._version += 1
+
+    def tokens_expire_in(self, lifetime: timedelta) -> None:
+        """Lifetime of access tokens from the code, password and refresh grants."""
+        self._set("PASSPORT_ACCESS_TOKEN_LIFETIME", lifetime)
+
+    def refresh_tokens_expire_in(self, lifetime: timedelta) -> None:
+        self._set("PASSPORT_REFRESH_TOKEN_LIFETIME", lifetime)
+
+    def personal_access_tokens_expire_in(self, lifetime: timedelta) -> None:
+        self._set("PASSPORT_PERSONAL_ACCESS_TOKEN_LIFETIME", lifetime)
+
+    def client_credentials_tokens_expire_in(self, lifetime: timedelta) -> None:
+        self._set("PASSPORT_CLIENT_CREDENTIALS_TOKEN_LIFETIME", lifetime)
+
+    def auth_codes_expire_in(self, lifetime: timedelta) -> None:
+        self._set("PASSPORT_AUTH_CODE_LIFETIME", lifetime)
+
+    def enable_password_grant(self, enabled: bool = True) -> None:
+        """Turn on the password grant (off by default: RFC 9700 §2.4 forbids it for new apps)."""
+        self._set("PASSPORT_PASSWORD_GRANT", enabled)
+
+    def enable_implicit_grant(self, enabled: bool = True) -> None:
+        """Turn on the implicit grant (off by default; prefer the code grant with PKCE)."""
+        self._set("PASSPORT_IMPLICIT_GRANT", enabled)
+
+    def load_keys_from(self, path: str) -> None:
+        """Read ``oauth-private.key`` and ``oauth-public.key`` from ``path``."""
+        self._set("PASSPORT_KEY_PATH", path)
+
+    def personal_access_client_id(self, client_id: str) -> None:
+        self._set("PASSPORT_PERSONAL_ACCESS_CLIENT_ID", client_id)
+
+    def cookie(self, name: str | None = None) -> str:
+        """Set (with ``name``) or return the SPA cookie's name."""
+        if name is not None:
+            self._set("PASSPORT_COOKIE_NAME", name)
+            return name
+        return str(self._overrides.get("PASSPORT_COOKIE_NAME") or self.state().settings.cookie_name)
+
+    # -- scopes --------------------------------------------------------------------------------
+
+    def tokens_can(self, scopes: Mapping[str, str]) -> None:
+        """Define scopes: ``{"place-orders": "Place orders"}``."""
+        self.scope_registry.define(dict(scopes))
+
+    def set_default_scope(self, scopes: Iterable[str] | str) -> None:
+        """The scopes a token gets when the request names none."""
+        self.scope_registry.set_default(scopes)
+
+    def scope_ids(self) -> list[str]:
+        return self.scope_registry.ids()
+
+    def scopes(self) -> list[Scope]:
+        return self.scope_registry.all()
+
+    def scopes_for(self, ids: Iterable[str]) -> list[Scope]:
+        return self.scope_registry.find(ids)
+
+    def has_scope(self, scope_id: str) -> bool:
+        return scope_id == "*" or self.scope_registry.has(scope_id)
+
+    # -- models ----------------------------------------------------------------------------------
+
+    @property
+    def models(self) -> Models:
+        if self._models is None:
+            raise RuntimeError("Passport has no database yet: pass db= or call init_app first.")
+        base = self._models
+        if not self._model_overrides:
+            return base
+        return Models(**{k: self._model_overrides.get(k, getattr(base, k)) for k in _MODEL_KINDS})
+
+    @property
+    def Client(self) -> Any:  # noqa: N802 - reads like the class it returns
+        return self.models.Client
+
+    @property
+    def AccessToken(self) -> Any:  # noqa: N802
+        return self.models.AccessToken
+
+    @property
+    def RefreshToken(self) -> Any:  # noqa: N802
+        return self.models.RefreshToken
+
+    @property
+    def AuthCode(self) -> Any:  # noqa: N802
+        return self.models.AuthCode
+
+    def use_client_model(self, model: Any) -> None:
+        self._model_overrides["Client"] = model
+
+    def use_token_model(self, model: Any) -> None:
+        self._model_overrides["AccessToken"] = model
+
+    def use_refresh_token_model(self, model: Any) -> None:
+        self._model_overrides["RefreshToken"] = model
+
+    def use_auth_code_model(self, model: Any) -> None:
+        self._model_overrides["AuthCode"] = model
+
+    # -- hooks -----------------------------------------------------------------------------------
+
+    def find_user(self, callback: Callable[[str], Any]) -> Callable[[str], Any]:
+        """Decorator: how the password grant finds a user by ``username``."""
+        self._find_user_callback = callback
+        return callback
+
+    def password_validator(self, callback: Callable[[Any, str], bool]) -> Callable[[Any, str], bool]:
+        """Decorator: how the password grant checks ``(user, password)``; ``user`` may be None."""
+        self._check_password = callback
+        return callback
+
+    def token_claims(self, callback: Callable[..., Mapping[str, Any]]) -> Callable[..., Mapping[str, Any]]:
+        """Decorator: extra JWT claims, called with ``token``, ``client``, ``user``, ``grant_type``."""
+        self._claims_callback = callback
+        return callback

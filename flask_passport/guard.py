@@ -1,0 +1,251 @@
+"""Resource protection (RFC 6750): read the bearer token, verify it, and the route decorators.
+
+A protected request costs one JWT verification (keys parsed once) and one primary-key query that
+reads the token row joined with its client, plus the user load through Flask-Login's loader.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar, cast
+
+import sqlalchemy as sa
+from flask import Response, current_app, g, jsonify, request
+from werkzeug.local import LocalProxy
+
+from .keys import KeyLoadError
+from .models import utcnow
+from .oauth2.errors import BearerError
+from .tokens import InvalidToken, decode_access_token
+
+log = logging.getLogger("flask_passport")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class BearerToken:
+    """The verified token of the current request (``current_token``)."""
+
+    id: str
+    user_id: str | None
+    client_id: str
+    scopes: list[str]
+    expires_at: datetime
+    claims: dict[str, Any] = field(default_factory=dict)
+    transient: bool = False  # True for tokens made by testing helpers, with no row
+
+    @property
+    def has_user(self) -> bool:
+        return self.user_id is not None
+
+    def can(self, scope: str) -> bool:
+        return "*" in self.scopes or scope in self.scopes
+
+    def cant(self, scope: str) -> bool:
+        return not self.can(scope)
+
+    def row(self) -> Any:
+        """The ORM row of this token (one more query), e.g. to revoke it."""
+        state = current_app.extensions["passport"]
+        return state.db.session.get(state.models.AccessToken, self.id)
+
+    def revoke(self) -> None:
+        """Revoke this token and its refresh tokens."""
+        state = current_app.extensions["passport"]
+        from .oauth2.revocation import revoke_access_tokens
+
+        ctx = state.context()
+        revoke_access_tokens(ctx, [self.id], "revoked")
+        ctx.commit()
+
+
+def _get_token() -> BearerToken | None:
+    return g.get("_passport_token")
+
+
+#: The verified token of the current request, or ``None``.
+current_token: BearerToken | None = cast("BearerToken | None", LocalProxy(_get_token))
+
+
+def bearer_from_header(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    value = value.strip()
+    if not value:
+        raise BearerError("invalid_request", "The Authorization header has no token.", status=400)
+    return value
+
+
+def verify_bearer(state: Any, value: str) -> BearerToken:
+    """Verify a JWT and check its row: unrevoked, unexpired, client unrevoked."""
+    settings = state.settings
+    try:
+        claims = decode_access_token(
+            state.keys(),
+            value,
+            issuer=settings.issuer,
+            audience=settings.audience,
+            leeway=settings.leeway,
+        )
+    except InvalidToken as exc:
+        raise BearerError("invalid_token", str(exc)) from None
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or len(jti) > 64:
+        raise BearerError("invalid_token", "The access token is invalid.")
+    AccessToken, Client = state.models.AccessToken, state.models.Client
+    row = state.db.session.execute(
+        sa.select(
+            AccessToken.user_id,
+            AccessToken.client_id,
+            AccessToken.scopes,
+            AccessToken.revoked,
+            AccessToken.expires_at,
+            Client.revoked.label("client_revoked"),
+        )
+        .join(Client, Client.id == AccessToken.client_id)
+        .where(AccessToken.id == jti)
+    ).one_or_none()
+    if row is None or row.revoked or row.client_revoked:
+        raise BearerError("invalid_token", "The access token has been revoked.")
+    if row.expires_at <= utcnow():
+        raise BearerError("invalid_token", "The access token has expired.")
+    return BearerToken(jti, row.user_id, row.client_id, list(row.scopes or ()), row.expires_at,
+                       claims)
+
+
+def _authenticate() -> BearerToken:
+    """Authenticate the request once; stacked decorators reuse the result."""
+    token = g.get("_passport_token")
+    if token is not None:
+        return token  # type: ignore[no-any-return]
+    state = current_app.extensions["passport"]
+    value = bearer_from_header(request.headers.get("Authorization"))
+    if state.acting_token is not None:
+        token = state.acting_token
+    elif value is None:
+        cookie_auth = getattr(state, "cookie_authenticator", None)
+        if cookie_auth is not None:
+            token = cookie_auth()
+        if token is None:
+            raise BearerError(None, "Authentication is required.")
+    else:
+        token = verify_bearer(state, value)
+    g._passport_token = token
+    if token.user_id is not None:
+        user = state.load_user(token.user_id)
+        if user is None:
+            raise BearerError("invalid_token", "The token's user no longer exists.")
+        # Flask-Login reads g._login_user; setting it makes current_user the token's user
+        # for this request only, without touching the session.
+        g._login_user = user
+        with_token = getattr(user, "with_access_token", None)
+        if with_token is not None:
+            with_token(token)
+    return token
+
+
+def _error_response(exc: BearerError) -> Response:
+    resp = exc.to_response()
+    response = jsonify(resp.body)
+    response.status_code = resp.status
+    response.headers.update(resp.headers)
+    return response
+
+
+def _config_error_response() -> Response:
+    response = jsonify(
+        error="server_error",
+        error_description="The server's signing keys are missing; its administrator should run "
+        "`flask passport keys`.",
+    )
+    response.status_code = 500
+    return response
+
+
+def _protect(
+    check: Callable[[BearerToken], None], *, require_user: bool
+) -> Callable[[F], F]:
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                token = _authenticate()
+                if require_user and not token.has_user:
+                    raise BearerError(
+                        "invalid_token",
+                        "This route needs a user's token; a client credentials token was given.",
+                    )
+                check(token)
+            except BearerError as exc:
+                return _error_response(exc)
+            except KeyLoadError as exc:
+                log.error("flask-passport: %s", exc)
+                return _config_error_response()
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorator
+
+
+def _need_all(names: tuple[str, ...]) -> Callable[[BearerToken], None]:
+    def check(token: BearerToken) -> None:
+        missing = [n for n in names if not token.can(n)]
+        if missing:
+            raise BearerError(
+                "insufficient_scope",
+                "The access token does not have the required scopes.",
+                status=403,
+                scope=" ".join(names),
+            )
+
+    return check
+
+
+def _need_any(names: tuple[str, ...]) -> Callable[[BearerToken], None]:
+    def check(token: BearerToken) -> None:
+        if names and not any(token.can(n) for n in names):
+            raise BearerError(
+                "insufficient_scope",
+                "The access token has none of the accepted scopes.",
+                status=403,
+                scope=" ".join(names),
+            )
+
+    return check
+
+
+def require_oauth(*scopes: str) -> Callable[[F], F]:
+    """A valid user token (never a client-credentials token) with all of ``scopes``.
+
+    ``current_user`` is the token's user for the request.
+    """
+    return _protect(_need_all(scopes), require_user=True)
+
+
+def scopes(*names: str) -> Callable[[F], F]:
+    """A valid token carrying all of ``names``. Stack under ``@require_oauth()`` to need a user."""
+    return _protect(_need_all(names), require_user=False)
+
+
+def scope(*names: str) -> Callable[[F], F]:
+    """A valid token carrying at least one of ``names``."""
+    return _protect(_need_any(names), require_user=False)
+
+
+def client(*names: str) -> Callable[[F], F]:
+    """A machine-to-machine route: any valid token, including client credentials, with all scopes."""
+    return _protect(_need_all(names), require_user=False)
+
+
+def client_any(*names: str) -> Callable[[F], F]:
+    """Like :func:`client`, with at least one of ``names``."""
+    return _protect(_need_any(names), require_user=False)

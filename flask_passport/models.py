@@ -1,0 +1,243 @@
+"""The passport tables (``oauth_*``) as SQLAlchemy 2 mixins, and the default models built on the
+application's own ``db``.
+
+The models live on the app's ``db.Model`` so that tokens share the app's session, transaction and
+migrations. Because ``db`` only exists in the app, the default classes are built by
+:func:`build_models` (once per ``db``). An app extends one by subclassing it (extra columns are added
+to the same table) or replaces it with its own class made from the mixin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from . import tokens
+
+if TYPE_CHECKING:
+    from flask_sqlalchemy import SQLAlchemy
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column; use datetime.now(UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+#: Grant types a client can be given (``oauth_clients.grant_types``).
+GRANT_TYPES = (
+    "authorization_code",
+    "client_credentials",
+    "password",
+    "refresh_token",
+    "personal_access",
+    "implicit",
+    "urn:ietf:params:oauth:grant-type:device_code",
+)
+
+_USER_ID = sa.String(255)  # Flask-Login's get_id() string: integer, UUID or any string keys
+_ID = sa.String(36)
+
+
+class ClientMixin:
+    """Columns and behaviour of ``oauth_clients``."""
+
+    id: Mapped[str] = mapped_column(_ID, primary_key=True, default=tokens.new_id)
+    user_id: Mapped[str | None] = mapped_column(_USER_ID, index=True)
+    name: Mapped[str] = mapped_column(sa.String(255))
+    secret_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    redirect_uris: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    grant_types: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    #: Scopes this client may ask for; ``None`` allows every defined scope.
+    allowed_scopes: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    first_party: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    revoked: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def confidential(self) -> bool:
+        """A confidential client has a secret; a public one (SPA, mobile, CLI) has none."""
+        return self.secret_hash is not None
+
+    @property
+    def personal_access_client(self) -> bool:
+        return "personal_access" in (self.grant_types or ())
+
+    @property
+    def password_client(self) -> bool:
+        return "password" in (self.grant_types or ())
+
+    def has_grant_type(self, grant_type: str) -> bool:
+        return grant_type in (self.grant_types or ())
+
+    def set_secret(self) -> str:
+        """Give the client a new secret; returns the plain value, which is never stored."""
+        plain = tokens.new_secret()
+        self.secret_hash = tokens.hash_secret(plain)
+        return plain
+
+    def check_secret(self, secret: str) -> bool:
+        return tokens.check_secret(secret, self.secret_hash)
+
+    def skips_authorization(self, user: Any, scopes: list[str]) -> bool:
+        """Whether the consent screen is skipped; override for your own policy."""
+        return bool(self.first_party)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON API shape; never includes the secret or its digest."""
+        return {
+            "id": self.id,
+            "user_id": self.user_id,
+            "name": self.name,
+            "redirect_uris": list(self.redirect_uris or ()),
+            "grant_types": list(self.grant_types or ()),
+            "confidential": self.confidential,
+            "first_party": bool(self.first_party),
+            "revoked": bool(self.revoked),
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+        }
+
+
+class AccessTokenMixin:
+    """Columns and behaviour of ``oauth_access_tokens``; ``id`` is the JWT's ``jti``."""
+
+    id: Mapped[str] = mapped_column(_ID, primary_key=True, default=tokens.new_id)
+    user_id: Mapped[str | None] = mapped_column(_USER_ID, index=True)
+    client_id: Mapped[str] = mapped_column(
+        _ID, sa.ForeignKey("oauth_clients.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str | None] = mapped_column(sa.String(255))
+    scopes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    revoked: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    @property
+    def has_user(self) -> bool:
+        """False for client-credentials tokens, which must never stand for a user."""
+        return self.user_id is not None
+
+    def can(self, scope: str) -> bool:
+        return "*" in self.scopes or scope in self.scopes
+
+    def cant(self, scope: str) -> bool:
+        return not self.can(scope)
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at <= (now or utcnow())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "user_id": self.user_id,
+            "client_id": self.client_id,
+            "name": self.name,
+            "scopes": list(self.scopes or ()),
+            "revoked": bool(self.revoked),
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+        }
+
+
+class RefreshTokenMixin:
+    """Columns of ``oauth_refresh_tokens``: the token is ``<id>.<verifier>``, only a digest kept."""
+
+    id: Mapped[str] = mapped_column(_ID, primary_key=True, default=tokens.new_id)
+    secret_hash: Mapped[str] = mapped_column(sa.String(64))
+    access_token_id: Mapped[str] = mapped_column(
+        _ID, sa.ForeignKey("oauth_access_tokens.id", ondelete="CASCADE"), index=True
+    )
+    #: Every refresh token descended from one grant shares a family; reuse revokes the family.
+    family_id: Mapped[str] = mapped_column(_ID, index=True)
+    revoked: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    #: Set when the token was exchanged (rotated), as opposed to revoked by a user or admin.
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class AuthCodeMixin:
+    """Columns of ``oauth_auth_codes``: single-use codes bound to what was approved."""
+
+    id: Mapped[str] = mapped_column(_ID, primary_key=True, default=tokens.new_id)
+    secret_hash: Mapped[str] = mapped_column(sa.String(64))
+    user_id: Mapped[str] = mapped_column(_USER_ID, index=True)
+    client_id: Mapped[str] = mapped_column(
+        _ID, sa.ForeignKey("oauth_clients.id", ondelete="CASCADE"), index=True
+    )
+    scopes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    redirect_uri: Mapped[str | None] = mapped_column(sa.Text)
+    #: Whether the authorization request carried ``redirect_uri`` (RFC 6749 §4.1.3).
+    redirect_uri_sent: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    code_challenge: Mapped[str | None] = mapped_column(sa.String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(sa.String(10))
+    nonce: Mapped[str | None] = mapped_column(sa.Text)
+    auth_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    #: The access token the code was exchanged for, revoked if the code is replayed.
+    access_token_id: Mapped[str | None] = mapped_column(_ID)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+@dataclass
+class Models:
+    """The model classes in use for one ``db``."""
+
+    Client: Any
+    AccessToken: Any
+    RefreshToken: Any
+    AuthCode: Any
+
+
+def build_models(db: SQLAlchemy) -> Models:
+    """Build (once per ``db``) the default models on ``db.Model``."""
+    cached = db.metadata.info.get("flask_passport.models")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+
+    base = db.Model
+
+    class OAuthClient(ClientMixin, base):  # type: ignore[valid-type,misc]
+        __tablename__ = "oauth_clients"
+
+    class OAuthAccessToken(AccessTokenMixin, base):  # type: ignore[valid-type,misc]
+        __tablename__ = "oauth_access_tokens"
+        client = relationship(OAuthClient, lazy="select")
+
+    class OAuthRefreshToken(RefreshTokenMixin, base):  # type: ignore[valid-type,misc]
+        __tablename__ = "oauth_refresh_tokens"
+        access_token = relationship(OAuthAccessToken, lazy="select")
+
+    class OAuthAuthCode(AuthCodeMixin, base):  # type: ignore[valid-type,misc]
+        __tablename__ = "oauth_auth_codes"
+        client = relationship(OAuthClient, lazy="select")
+
+    models = Models(OAuthClient, OAuthAccessToken, OAuthRefreshToken, OAuthAuthCode)
+    db.metadata.info["flask_passport.models"] = models
+    return models

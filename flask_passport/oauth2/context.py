@@ -1,0 +1,83 @@
+"""What the protocol needs from the application, passed explicitly instead of read from globals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ..keys import KeySet
+from ..models import Models, utcnow
+from ..scopes import ScopeRegistry
+from ..settings import Settings
+from .errors import invalid_request
+
+#: Parameter values longer than this are refused (a cheap guard against oversized input).
+MAX_PARAM_LENGTH = 4096
+
+
+@dataclass
+class Context:
+    """The per-request world of the protocol layer (built by the views from the Flask app)."""
+
+    session: Session
+    models: Models
+    settings: Settings
+    scopes: ScopeRegistry
+    keys: Callable[[], KeySet]
+    issuer: str | None
+    find_user: Callable[[str], Any]
+    check_password: Callable[[Any, str], bool]
+    user_id_of: Callable[[Any], str]
+    extra_claims: Callable[..., Mapping[str, Any]] | None = None
+    sender: Any = None
+    now: Callable[[], datetime] = field(default=utcnow)
+    #: Signals to send once the transaction has committed (never for rolled-back work).
+    events: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
+
+    def emit(self, signal: Any, **kwargs: Any) -> None:
+        self.events.append((signal, kwargs))
+
+    def commit(self) -> None:
+        """Commit the unit of work, then send the signals it queued."""
+        self.session.commit()
+        events, self.events = self.events, []
+        for signal, kwargs in events:
+            signal.send(self.sender, **kwargs)
+
+    def rollback(self) -> None:
+        self.session.rollback()
+        self.events.clear()
+
+    @property
+    def audience(self) -> str | None:
+        return self.settings.audience or self.issuer
+
+
+@dataclass
+class TokenRequest:
+    """A parsed form-encoded request to the token, revoke or introspect endpoints."""
+
+    params: dict[str, str]
+    authorization: str | None = None
+
+    @classmethod
+    def from_items(
+        cls, items: Iterable[tuple[str, str]], authorization: str | None = None
+    ) -> TokenRequest:
+        """RFC 6749 §3.2: a parameter sent twice is an error, and so is an oversized one."""
+        params: dict[str, str] = {}
+        for key, value in items:
+            if key in params:
+                raise invalid_request(f"The {key!r} parameter was sent more than once.")
+            if len(value) > MAX_PARAM_LENGTH:
+                raise invalid_request(f"The {key!r} parameter is too long.")
+            params[key] = value
+        return cls(params, authorization)
+
+    def get(self, key: str) -> str | None:
+        value = self.params.get(key)
+        return value if value else None

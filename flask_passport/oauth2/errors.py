@@ -1,0 +1,111 @@
+"""OAuth errors (RFC 6749 §5.2, RFC 6750 §3) and the response shape every endpoint returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+@dataclass
+class OAuthResponse:
+    """A framework-free response: the views turn it into a Flask response."""
+
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class OAuthError(Exception):
+    """An error with its RFC code; ``description`` is shown to clients, so never put secrets in it."""
+
+    status = 400
+
+    def __init__(
+        self,
+        error: str,
+        description: str,
+        *,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        if status is not None:
+            self.status = status
+        self.headers = dict(headers or {})
+
+    def to_dict(self) -> dict[str, str]:
+        return {"error": self.error, "error_description": self.description}
+
+    def to_response(self) -> OAuthResponse:
+        return OAuthResponse(self.status, self.to_dict(), {**NO_STORE, **self.headers})
+
+
+def invalid_request(description: str) -> OAuthError:
+    return OAuthError("invalid_request", description)
+
+
+def invalid_client(description: str, *, basic_attempted: bool) -> OAuthError:
+    # RFC 6749 §5.2: 401 with a challenge for the scheme the client tried.
+    headers = {"WWW-Authenticate": 'Basic realm="oauth"'} if basic_attempted else {}
+    return OAuthError("invalid_client", description, status=401, headers=headers)
+
+
+def invalid_grant(description: str) -> OAuthError:
+    return OAuthError("invalid_grant", description)
+
+
+def unauthorized_client(description: str) -> OAuthError:
+    return OAuthError("unauthorized_client", description)
+
+
+def unsupported_grant_type(description: str) -> OAuthError:
+    return OAuthError("unsupported_grant_type", description)
+
+
+def invalid_scope(description: str) -> OAuthError:
+    return OAuthError("invalid_scope", description)
+
+
+def server_error(description: str) -> OAuthError:
+    return OAuthError("server_error", description, status=500)
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+class BearerError(Exception):
+    """RFC 6750 §3: an error on a protected resource, with its ``WWW-Authenticate`` challenge."""
+
+    def __init__(
+        self,
+        error: str | None,
+        description: str,
+        *,
+        status: int = 401,
+        scope: str | None = None,
+    ) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
+        self.scope = scope
+
+    def challenge(self, realm: str = "api") -> str:
+        parts = [f'realm="{_quote(realm)}"']
+        if self.error:
+            parts.append(f'error="{self.error}"')
+            parts.append(f'error_description="{_quote(self.description)}"')
+        if self.scope:
+            parts.append(f'scope="{_quote(self.scope)}"')
+        return "Bearer " + ", ".join(parts)
+
+    def to_response(self) -> OAuthResponse:
+        body = {"error": self.error or "invalid_request", "error_description": self.description}
+        if self.scope:
+            body["scope"] = self.scope
+        return OAuthResponse(self.status, body, {"WWW-Authenticate": self.challenge()})

@@ -1,0 +1,1 @@
+"""One module per grant type; each exposes ``GRANT_TYPE`` and ``handle(ctx, request, client)``."""

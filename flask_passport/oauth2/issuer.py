@@ -1,0 +1,112 @@
+"""Issuing tokens: the access-token row and its JWT, the rotating refresh token, the response body
+(RFC 6749 §5.1). Nothing here commits; the endpoint commits once per request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from .. import signals, tokens
+from ..scopes import format_scope
+from .context import Context
+
+
+@dataclass
+class IssuedToken:
+    """A freshly issued token; ``access_token`` and ``refresh_token`` are the only plain copies."""
+
+    access_token: str
+    token: Any
+    expires_in: int
+    scopes: list[str]
+    refresh_token: str | None = None
+
+    def to_response_body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "token_type": "Bearer",
+            "expires_in": self.expires_in,
+            "access_token": self.access_token,
+            "scope": format_scope(self.scopes),
+        }
+        if self.refresh_token:
+            body["refresh_token"] = self.refresh_token
+        return body
+
+
+def issue_token(
+    ctx: Context,
+    *,
+    client: Any,
+    user_id: str | None,
+    scopes: list[str],
+    lifetime: timedelta,
+    grant_type: str,
+    name: str | None = None,
+    with_refresh: bool = False,
+    family_id: str | None = None,
+    user: Any = None,
+) -> IssuedToken:
+    """Create the access-token row and sign its JWT (``jti`` = row id); optionally a refresh token."""
+    now = ctx.now()
+    expires_at = now + lifetime
+    row = ctx.models.AccessToken(
+        id=tokens.new_id(),
+        user_id=user_id,
+        client_id=client.id,
+        name=name,
+        scopes=list(scopes),
+        revoked=False,
+        created_at=now,
+        updated_at=now,
+        expires_at=expires_at,
+    )
+    ctx.session.add(row)
+    extra: dict[str, Any] = {}
+    if ctx.extra_claims is not None:
+        added = ctx.extra_claims(token=row, client=client, user=user, grant_type=grant_type)
+        extra = {k: v for k, v in (added or {}).items() if k not in tokens.RESERVED_CLAIMS}
+    jwt_value = tokens.encode_access_token(
+        ctx.keys(),
+        jti=row.id,
+        issuer=ctx.issuer,
+        audience=ctx.audience,
+        # RFC 9068 §2.2: without a resource owner, ``sub`` names the client; the row's null
+        # user_id is what the guard trusts to refuse such a token on user routes.
+        subject=user_id if user_id is not None else client.id,
+        client_id=client.id,
+        scopes=scopes,
+        issued_at=now,
+        expires_at=expires_at,
+        extra_claims=extra,
+    )
+    ctx.emit(
+        signals.access_token_created, token=row, client=client, user_id=user_id,
+        grant_type=grant_type,
+    )
+    issued = IssuedToken(jwt_value, row, int(lifetime.total_seconds()), list(scopes))
+    if with_refresh:
+        issued.refresh_token = issue_refresh_token(ctx, row, family_id=family_id)
+    return issued
+
+
+def issue_refresh_token(ctx: Context, access_token: Any, *, family_id: str | None = None) -> str:
+    now = ctx.now()
+    selector, plain, digest = tokens.make_opaque_token()
+    ctx.session.add(
+        ctx.models.RefreshToken(
+            id=selector,
+            secret_hash=digest,
+            access_token_id=access_token.id,
+            family_id=family_id or selector,
+            revoked=False,
+            created_at=now,
+            expires_at=now + ctx.settings.refresh_token_lifetime,
+        )
+    )
+    ctx.emit(
+        signals.refresh_token_created, refresh_token_id=selector,
+        access_token_id=access_token.id, client_id=access_token.client_id,
+    )
+    return plain

@@ -1,0 +1,57 @@
+"""Revoking tokens in bulk with single UPDATE statements, cascading access <-> refresh tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from .. import signals
+from .context import Context
+
+
+def revoke_access_tokens(ctx: Context, token_ids: Sequence[str], reason: str) -> int:
+    """Revoke access tokens and the refresh tokens issued with them."""
+    if not token_ids:
+        return 0
+    AccessToken, RefreshToken = ctx.models.AccessToken, ctx.models.RefreshToken
+    live = list(
+        ctx.session.scalars(
+            sa.select(AccessToken.id).where(
+                AccessToken.id.in_(token_ids), AccessToken.revoked.is_(False)
+            )
+        )
+    )
+    if live:
+        ctx.session.execute(
+            sa.update(AccessToken)
+            .where(AccessToken.id.in_(live))
+            .values(revoked=True, updated_at=ctx.now())
+            .execution_options(synchronize_session=False)
+        )
+    ctx.session.execute(
+        sa.update(RefreshToken)
+        .where(RefreshToken.access_token_id.in_(token_ids), RefreshToken.revoked.is_(False))
+        .values(revoked=True)
+        .execution_options(synchronize_session=False)
+    )
+    for token_id in live:
+        ctx.emit(signals.access_token_revoked, token_id=token_id, reason=reason)
+    return len(live)
+
+
+def revoke_family(ctx: Context, family_id: str, reason: str) -> int:
+    """Revoke every refresh token of a family and every access token they were issued with."""
+    RefreshToken = ctx.models.RefreshToken
+    access_ids = list(
+        ctx.session.scalars(
+            sa.select(RefreshToken.access_token_id).where(RefreshToken.family_id == family_id)
+        )
+    )
+    ctx.session.execute(
+        sa.update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked.is_(False))
+        .values(revoked=True)
+        .execution_options(synchronize_session=False)
+    )
+    return revoke_access_tokens(ctx, access_ids, reason)

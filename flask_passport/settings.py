@@ -1,0 +1,108 @@
+"""Passport's settings: one object read from ``PASSPORT_*`` config keys with documented defaults.
+
+Methods on :class:`~flask_passport.Passport` (``tokens_expire_in`` and friends) override the
+matching key for every app the extension is bound to.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from datetime import timedelta
+from typing import Any
+
+#: The defaults, documented in docs/configuration. Lifetimes are short on purpose: a stolen
+#: access token is useful for an hour at most, and refresh tokens rotate on every use.
+DEFAULTS: dict[str, Any] = {
+    "PASSPORT_KEY_PATH": None,  # None: the app's instance folder
+    "PASSPORT_PRIVATE_KEY": None,  # PEM text; also read from the environment
+    "PASSPORT_PUBLIC_KEY": None,
+    "PASSPORT_ACCESS_TOKEN_LIFETIME": timedelta(hours=1),
+    "PASSPORT_REFRESH_TOKEN_LIFETIME": timedelta(days=14),
+    "PASSPORT_PERSONAL_ACCESS_TOKEN_LIFETIME": timedelta(days=90),
+    "PASSPORT_CLIENT_CREDENTIALS_TOKEN_LIFETIME": timedelta(hours=1),
+    "PASSPORT_AUTH_CODE_LIFETIME": timedelta(minutes=10),
+    "PASSPORT_ISSUER": None,  # None: the request's root URL when a token is issued
+    "PASSPORT_AUDIENCE": None,  # None: tokens carry the issuer as audience, not checked
+    "PASSPORT_PASSWORD_GRANT": False,
+    "PASSPORT_IMPLICIT_GRANT": False,
+    "PASSPORT_PKCE_PLAIN": False,
+    "PASSPORT_PERSONAL_ACCESS_CLIENT_ID": None,
+    "PASSPORT_URL_PREFIX": "/oauth",
+    "PASSPORT_REGISTER_ROUTES": True,
+    "PASSPORT_MIGRATIONS": True,
+    "PASSPORT_COOKIE_NAME": "passport_token",
+    "PASSPORT_LEEWAY": 0,
+}
+
+_LIFETIMES = (
+    "access_token_lifetime",
+    "refresh_token_lifetime",
+    "personal_access_token_lifetime",
+    "client_credentials_token_lifetime",
+    "auth_code_lifetime",
+)
+
+
+def to_timedelta(value: Any, key: str) -> timedelta:
+    """Accept a timedelta or a number of seconds; refuse anything else with a clear message."""
+    if isinstance(value, timedelta):
+        result = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        result = timedelta(seconds=value)
+    elif isinstance(value, str) and value.strip().isdigit():
+        result = timedelta(seconds=int(value))
+    else:
+        raise ValueError(f"{key} must be a timedelta or a number of seconds, not {value!r}.")
+    if result <= timedelta(0):
+        raise ValueError(f"{key} must be positive.")
+    return result
+
+
+@dataclass(frozen=True)
+class Settings:
+    key_path: str | None
+    private_key: str | None
+    public_key: str | None
+    access_token_lifetime: timedelta
+    refresh_token_lifetime: timedelta
+    personal_access_token_lifetime: timedelta
+    client_credentials_token_lifetime: timedelta
+    auth_code_lifetime: timedelta
+    issuer: str | None
+    audience: str | None
+    password_grant: bool
+    implicit_grant: bool
+    pkce_plain: bool
+    personal_access_client_id: str | None
+    url_prefix: str
+    register_routes: bool
+    migrations: bool
+    cookie_name: str
+    leeway: int
+
+    @classmethod
+    def load(
+        cls,
+        config: Mapping[str, Any],
+        overrides: Mapping[str, Any],
+        *,
+        instance_path: str,
+        environ: Mapping[str, str] | None = None,
+    ) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            key = "PASSPORT_" + f.name.upper()
+            value = overrides.get(key, config.get(key, DEFAULTS[key]))
+            if key in ("PASSPORT_PRIVATE_KEY", "PASSPORT_PUBLIC_KEY") and not value:
+                value = environ.get(key) or None
+            values[f.name] = value
+        for name in _LIFETIMES:
+            values[name] = to_timedelta(values[name], "PASSPORT_" + name.upper())
+        values["key_path"] = str(values["key_path"] or instance_path)
+        if values["issuer"]:
+            values["issuer"] = str(values["issuer"]).rstrip("/")
+        values["leeway"] = int(values["leeway"])
+        return cls(**values)

@@ -1,0 +1,39 @@
+"""``POST /oauth/token`` (RFC 6749 §3.2)."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, request
+
+from ..oauth2.context import TokenRequest
+from ..oauth2.errors import OAuthError, invalid_request
+from . import blueprint
+from .responses import oauth_error, to_flask
+
+#: Token requests are a handful of short parameters; anything larger is refused unread.
+MAX_BODY = 64 * 1024
+
+
+def parse_form_request() -> TokenRequest:
+    """The form body as a :class:`TokenRequest`, or an OAuth ``invalid_request``."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise OAuthError("invalid_request", "The request body is too large.", status=413)
+    if request.mimetype != "application/x-www-form-urlencoded":
+        raise invalid_request("The request must be application/x-www-form-urlencoded.")
+    return TokenRequest.from_items(
+        request.form.items(multi=True), request.headers.get("Authorization")
+    )
+
+
+@blueprint.route("/token", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def token() -> Response:
+    if request.method != "POST":
+        response = oauth_error(invalid_request("The token endpoint only accepts POST."))
+        response.status_code = 405
+        response.headers["Allow"] = "POST"
+        return response
+    try:
+        token_request = parse_form_request()
+    except OAuthError as exc:
+        return oauth_error(exc)
+    state = current_app.extensions["passport"]
+    return to_flask(state.passport.token_endpoint.handle(state.context(), token_request))

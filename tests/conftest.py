@@ -1,0 +1,179 @@
+"""Shared fixtures: a real app on a real SQLite file, and on PostgreSQL too when
+``PASSPORT_TEST_DATABASE_URL`` is set (each test run gets its own PostgreSQL schema, so runs
+never collide, and the schema is dropped afterwards)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask_login import LoginManager, UserMixin
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from flask_passport import HasApiTokens, Passport
+from flask_passport import keys as keys_mod
+from flask_passport.clients import CreatedClient, create_client
+
+PG_URL = os.environ.get("PASSPORT_TEST_DATABASE_URL")
+PG_SCHEMA = f"passport_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+class User(UserMixin, HasApiTokens, db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+
+    def set_password(self, password: str) -> None:
+        # A cheap hash: tests check behaviour, not the KDF.
+        self.password_hash = generate_password_hash(password, method="pbkdf2:sha256:1000")
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+
+@pytest.fixture(scope="session")
+def private_key_pem() -> str:
+    return keys_mod.private_pem(keys_mod.generate_private_key("RSA", 2048)).decode()
+
+
+def _backends() -> list[Any]:
+    params: list[Any] = ["sqlite"]
+    if PG_URL:
+        params.append("postgresql")
+    return params
+
+
+@pytest.fixture(scope="session")
+def pg_schema() -> Iterator[str | None]:
+    if not PG_URL:
+        yield None
+        return
+    engine = sa.create_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{PG_SCHEMA}"'))
+    yield PG_SCHEMA
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
+    engine.dispose()
+
+
+@pytest.fixture(params=_backends())
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def database_config(backend: str, tmp_path: Any, pg_schema: str | None) -> dict[str, Any]:
+    """SQLAlchemy settings for a test database on ``backend``."""
+    if backend == "sqlite":
+        return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite'}"}
+    return {
+        "SQLALCHEMY_DATABASE_URI": PG_URL,
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "connect_args": {"options": f"-csearch_path={pg_schema}"},
+        },
+    }
+
+
+def make_app(config: dict[str, Any], passport: Passport | None = None) -> Flask:
+    """A small app with a User model, Flask-Login and Passport, like a user would write."""
+    app = Flask(__name__)
+    app.config.update(SECRET_KEY="test-secret", TESTING=True, PASSPORT_PASSWORD_GRANT=True)
+    app.config.update(config)
+    db.init_app(app)
+    login = LoginManager(app)
+
+    @login.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+    passport = passport or Passport()
+    passport.init_app(app, db=db, user_model=User)
+    passport.tokens_can({"check-status": "Check order status", "place-orders": "Place orders"})
+    passport.set_default_scope(["check-status"])
+    return app
+
+
+@pytest.fixture
+def app_config(backend: str, tmp_path: Any, pg_schema: str | None, private_key_pem: str
+               ) -> dict[str, Any]:
+    config = database_config(backend, tmp_path, pg_schema)
+    config["PASSPORT_PRIVATE_KEY"] = private_key_pem
+    return config
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    app = make_app(app_config)
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def passport(app: Flask) -> Passport:
+    return app.extensions["passport"].passport  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def client(app: Flask) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def user(app: Flask) -> User:
+    with app.app_context():
+        u = User(email="taylor@example.com")
+        u.set_password("secret-password")
+        db.session.add(u)
+        db.session.commit()
+        db.session.refresh(u)
+        db.session.expunge(u)
+        return u
+
+
+def new_client(app: Flask, kind: str, **kwargs: Any) -> CreatedClient:
+    """Create and commit a client of ``kind``; returns it with its plain secret."""
+    with app.app_context():
+        models = app.extensions["passport"].models
+        if kind in ("authorization_code", "public"):
+            kwargs.setdefault("redirect_uris", ["https://app.example.com/callback"])
+        created = create_client(db.session, models, name=kwargs.pop("name", f"{kind} client"),
+                                kind=kind, **kwargs)
+        db.session.commit()
+        db.session.refresh(created.client)
+        db.session.expunge(created.client)
+        return created
+
+
+@pytest.fixture
+def machine_client(app: Flask) -> CreatedClient:
+    return new_client(app, "client_credentials")
+
+
+@pytest.fixture
+def password_client(app: Flask) -> CreatedClient:
+    return new_client(app, "password")
+
+
+@pytest.fixture
+def personal_client(app: Flask) -> CreatedClient:
+    return new_client(app, "personal_access")
