@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-from flask import Flask
+from flask import Flask, render_template
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -38,6 +38,9 @@ def create_app(config: dict | None = None) -> Flask:
         # The demo offers the password grant so that client developers can try it; a new
         # production app should leave it off and use the code grant with PKCE.
         PASSPORT_PASSWORD_GRANT=True,
+        # Plain HTTP works in development; set SESSION_COOKIE_SECURE=1 behind HTTPS.
+        SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE") == "1",
+        SESSION_COOKIE_SAMESITE="Lax",
     )
     if os.environ.get("PASSPORT_ISSUER"):
         app.config["PASSPORT_ISSUER"] = os.environ["PASSPORT_ISSUER"]
@@ -66,8 +69,17 @@ def create_app(config: dict | None = None) -> Flask:
         except ValueError:
             return None
 
-    from . import api, commands
+    login.login_view = "auth.login"
+
+    from . import api, auth, client_demo, commands
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(client_demo.bp)
     commands.register(app)
+
+    @app.get("/")
+    def home() -> str:
+        return render_template("home.html")
+
     return app

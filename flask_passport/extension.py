@@ -98,6 +98,7 @@ class PassportState:
             user_id_of=user_id_of,
             extra_claims=passport._claims_callback,
             sender=self.app,
+            load_user=self.load_user,
         )
 
     def find_user(self, username: str) -> Any:

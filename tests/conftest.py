@@ -177,3 +177,98 @@ def password_client(app: Flask) -> CreatedClient:
 @pytest.fixture
 def personal_client(app: Flask) -> CreatedClient:
     return new_client(app, "personal_access")
+
+
+# -- authorization code flow (issue 3) ------------------------------------------------------
+
+
+@pytest.fixture
+def login(app: Flask) -> Any:
+    """Give ``app`` a login view (``/test-login``) and return ``login(test_client, user)``."""
+    from flask import request as flask_request
+    from flask_login import login_user
+
+    @app.route("/test-login", methods=["GET", "POST"])
+    def test_login() -> Any:
+        if flask_request.method == "POST":
+            login_user(db.session.get(User, int(flask_request.form["user_id"])))
+            return "signed in"
+        return "login page"
+
+    app.login_manager.login_view = "test_login"  # type: ignore[attr-defined]
+
+    def do_login(test_client: Any, user: Any) -> None:
+        assert test_client.post("/test-login", data={"user_id": str(user.id)}).status_code == 200
+
+    return do_login
+
+
+@pytest.fixture
+def code_client(app: Flask) -> CreatedClient:
+    """A confidential authorization code client (redirect https://app.example.com/callback)."""
+    return new_client(app, "authorization_code", name="Acme Reader")
+
+
+@pytest.fixture
+def public_client(app: Flask) -> CreatedClient:
+    """A public (PKCE) authorization code client."""
+    return new_client(app, "public", name="Acme SPA")
+
+
+class ExampleServer:
+    """The example app served on loopback by werkzeug in a thread (for browser/Authlib tests)."""
+
+    def __init__(self, app: Flask, port: int, seed: dict[str, Any]) -> None:
+        self.app = app
+        self.port = port
+        self.seed = seed
+        self.base_url = f"http://127.0.0.1:{port}"
+
+
+def serve_example_app(tmp_dir: Any, private_key_pem: str,
+                      templates: str | None = None) -> Iterator[ExampleServer]:
+    """Start the example app on a free loopback port with a temp SQLite DB; stop it after."""
+    import socket
+    import threading
+
+    from jinja2 import ChoiceLoader, FileSystemLoader
+    from werkzeug.serving import make_server
+
+    import example_app
+    from example_app.commands import seed_data
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = example_app.create_app({
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_dir}/example.sqlite",
+        "PASSPORT_PRIVATE_KEY": private_key_pem,
+        "PASSPORT_KEY_PATH": str(tmp_dir),
+    })
+    if templates:
+        app.jinja_loader = ChoiceLoader([FileSystemLoader(templates), app.jinja_loader])
+    with app.app_context():
+        seed = seed_data(port)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield ExampleServer(app, port, seed)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with app.app_context():
+            example_app.db.session.remove()
+            example_app.db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def example_server(tmp_path_factory: pytest.TempPathFactory, private_key_pem: str
+                   ) -> Iterator[ExampleServer]:
+    yield from serve_example_app(tmp_path_factory.mktemp("example"), private_key_pem)
+
+
+@pytest.fixture
+def make_client(app: Flask) -> Any:
+    """``make_client(kind, **kwargs)``: :func:`new_client` bound to ``app``."""
+    return lambda kind, **kwargs: new_client(app, kind, **kwargs)

@@ -35,6 +35,8 @@ class Context:
     extra_claims: Callable[..., Mapping[str, Any]] | None = None
     sender: Any = None
     now: Callable[[], datetime] = field(default=utcnow)
+    #: Loads a user by its stored id (Flask-Login's loader); used by the code grant.
+    load_user: Callable[[str], Any] | None = None
     #: Signals to send once the transaction has committed (never for rolled-back work).
     events: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
 

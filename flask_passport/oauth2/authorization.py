@@ -1,0 +1,297 @@
+"""The authorization endpoint's protocol (RFC 6749 §3.1, §4.1.1-§4.1.2, §4.2.1-§4.2.2).
+
+:func:`validate_request` turns the query parameters into an :class:`AuthorizationRequest`, in a
+fixed order: the client, then the redirect URI. Until both are proven, errors are
+:class:`AuthorizationPageError` (the view shows an HTML page, never redirects: RFC 6749 §4.1.2.1,
+RFC 9700 §4.1.1); afterwards they are :class:`AuthorizationRedirectError`, which knows where to
+send the user agent back. :func:`approve` issues the code (or, for the implicit grant, the
+token) and :func:`deny` builds the ``access_denied`` redirect. Nothing here commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import sqlalchemy as sa
+
+from .. import signals, tokens
+from . import pkce, redirect_uri
+from .context import MAX_PARAM_LENGTH, Context
+from .errors import OAuthError
+from .scope_policy import resolve_scopes
+
+RESPONSE_TYPES = ("code", "token")
+#: OpenID Connect Core §3.1.2.1 ``prompt`` values understood here.
+PROMPTS = frozenset({"none", "login", "consent", "select_account"})
+
+
+class AuthorizationPageError(Exception):
+    """An error shown on the server's own page: the client or redirect URI is not proven."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
+
+
+@dataclass
+class AuthorizationRequest:
+    """A validated authorization request: everything the consent step and the code bind to."""
+
+    client_id: str
+    redirect_uri: str
+    redirect_uri_sent: bool
+    response_type: str
+    scopes: list[str]
+    state: str | None = None
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+    nonce: str | None = None
+    prompt: list[str] = field(default_factory=list)
+
+    @property
+    def uses_fragment(self) -> bool:
+        """RFC 6749 §4.2.2: the implicit grant answers in the fragment."""
+        return self.response_type == "token"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AuthorizationRequest:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+    def redirect(self, params: dict[str, str | None]) -> str:
+        """The redirect back to the client with ``params`` (and ``state``)."""
+        values = {k: v for k, v in params.items() if v is not None}
+        if self.state is not None:
+            values["state"] = self.state
+        return build_redirect(self.redirect_uri, values, fragment=self.uses_fragment)
+
+    def error(self, error: str, description: str) -> AuthorizationRedirectError:
+        return AuthorizationRedirectError(error, description, self)
+
+
+class AuthorizationRedirectError(Exception):
+    """An error sent back to the proven redirect URI (RFC 6749 §4.1.2.1, §4.2.2.1)."""
+
+    def __init__(self, error: str, description: str, request: AuthorizationRequest) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.request = request
+
+    @property
+    def location(self) -> str:
+        return self.request.redirect({"error": self.error, "error_description": self.description})
+
+
+def build_redirect(uri: str, params: dict[str, str], *, fragment: bool = False) -> str:
+    """Add ``params`` to ``uri``'s query (keeping its own query, RFC 6749 §3.1.2) or fragment."""
+    parts = urlsplit(uri)
+    if fragment:
+        return urlunsplit(parts._replace(fragment=urlencode(params)))
+    query = parse_qsl(parts.query, keep_blank_values=True) + list(params.items())
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _collect(items: Iterable[tuple[str, str]]) -> tuple[dict[str, str], set[str]]:
+    params: dict[str, str] = {}
+    duplicated: set[str] = set()
+    for key, value in items:
+        if key in params:
+            duplicated.add(key)
+        params.setdefault(key, value)
+    return params, duplicated
+
+
+def client_allows(client: Any, response_type: str | None) -> bool:
+    """Whether ``client`` may use ``response_type``; unknown types are judged after the redirect."""
+    if response_type == "code":
+        return bool(client.has_grant_type("authorization_code"))
+    if response_type == "token":
+        return bool(
+            client.has_grant_type("implicit") or client.has_grant_type("authorization_code")
+        )
+    return True
+
+
+def validate_request(
+    ctx: Context, items: Iterable[tuple[str, str]]
+) -> tuple[AuthorizationRequest, Any]:
+    """Validate an authorization request; return it with its client, or raise one of the errors."""
+    params, duplicated = _collect(items)
+
+    # 1. The client.
+    client_id = params.get("client_id") or ""
+    if "client_id" in duplicated:
+        raise AuthorizationPageError("invalid_request", "The client_id parameter was sent twice.")
+    if not client_id:
+        raise AuthorizationPageError("invalid_request", "The client_id parameter is required.")
+    client = ctx.session.get(ctx.models.Client, client_id) if len(client_id) <= 64 else None
+    if client is None or client.revoked:
+        raise AuthorizationPageError("invalid_client", "The client is unknown or has been revoked.")
+    response_type = params.get("response_type")
+    if not client_allows(client, response_type):
+        raise AuthorizationPageError(
+            "unauthorized_client", f"This client may not use response_type={response_type}."
+        )
+
+    # 2. The redirect URI.
+    if "redirect_uri" in duplicated:
+        raise AuthorizationPageError("invalid_request",
+                                     "The redirect_uri parameter was sent twice.")
+    presented = params.get("redirect_uri")
+    resolved = redirect_uri.resolve(client.redirect_uris or [], presented)
+    if resolved is None:
+        if presented is None:
+            raise AuthorizationPageError(
+                "invalid_request",
+                "The redirect_uri parameter is required: this client has several redirect URIs.",
+            )
+        raise AuthorizationPageError(
+            "invalid_request", "The redirect_uri does not match a URI registered for this client."
+        )
+
+    # From here on errors go back to the client.
+    fragment = response_type == "token" and ctx.settings.implicit_grant
+    state = params.get("state")
+    request = AuthorizationRequest(
+        client_id=client.id,
+        redirect_uri=resolved,
+        redirect_uri_sent=presented is not None,
+        response_type=response_type if fragment else "code",
+        scopes=[],
+        state=state if state is not None and len(state) <= MAX_PARAM_LENGTH else None,
+    )
+    if duplicated:
+        raise request.error("invalid_request",
+                            f"The {sorted(duplicated)[0]} parameter was sent more than once.")
+    too_long = [k for k, v in params.items() if len(v) > MAX_PARAM_LENGTH]
+    if too_long:
+        raise request.error("invalid_request", f"The {too_long[0]} parameter is too long.")
+    if not response_type:
+        raise request.error("invalid_request", "The response_type parameter is required.")
+    if response_type not in RESPONSE_TYPES:
+        raise request.error("unsupported_response_type",
+                            "Only response_type=code is supported.")
+    if response_type == "token" and not ctx.settings.implicit_grant:
+        raise request.error("unsupported_response_type",
+                            "The implicit grant is disabled; use response_type=code with PKCE.")
+    request.response_type = response_type
+
+    prompt = [p for p in (params.get("prompt") or "").split(" ") if p]
+    unknown = [p for p in prompt if p not in PROMPTS]
+    if unknown:
+        raise request.error("invalid_request", f"The prompt value {unknown[0][:32]!r} is unknown.")
+    if "none" in prompt and len(prompt) > 1:
+        raise request.error("invalid_request", "prompt=none cannot be combined with other values.")
+    request.prompt = prompt
+
+    try:
+        request.scopes = resolve_scopes(ctx, params.get("scope"), client, "authorization_code")
+    except OAuthError as exc:
+        raise request.error(exc.error, exc.description) from None
+
+    if response_type == "code":
+        _validate_pkce(ctx, request, client, params)
+    request.nonce = params.get("nonce")
+    return request, client
+
+
+def _validate_pkce(
+    ctx: Context, request: AuthorizationRequest, client: Any, params: dict[str, str]
+) -> None:
+    """RFC 7636 §4.3-§4.4; public clients must use PKCE (RFC 9700 §2.1.1)."""
+    challenge = params.get("code_challenge")
+    method = params.get("code_challenge_method")
+    if not challenge:
+        if method:
+            raise request.error("invalid_request",
+                                "code_challenge_method was sent without a code_challenge.")
+        if not client.confidential:
+            raise request.error("invalid_request",
+                                "This client must use PKCE: send a code_challenge (S256).")
+        return
+    method = method or pkce.PLAIN  # RFC 7636 §4.3: plain when the method is absent
+    if method not in pkce.allowed_methods(ctx.settings.pkce_plain):
+        raise request.error("invalid_request",
+                            "The code_challenge_method must be S256.")
+    if not pkce.is_valid_challenge(challenge, method):
+        raise request.error("invalid_request", "The code_challenge is malformed (RFC 7636 §4.2).")
+    request.code_challenge = challenge
+    request.code_challenge_method = method
+
+
+def has_covering_token(ctx: Context, client_id: str, user_id: str, scopes: list[str]) -> bool:
+    """Whether the user already holds a live token for this client with all of ``scopes``."""
+    AccessToken = ctx.models.AccessToken
+    rows = ctx.session.scalars(
+        sa.select(AccessToken.scopes)
+        .where(
+            AccessToken.user_id == user_id,
+            AccessToken.client_id == client_id,
+            AccessToken.revoked.is_(False),
+            AccessToken.expires_at > ctx.now(),
+        )
+        .order_by(AccessToken.created_at.desc())
+        .limit(20)
+    )
+    wanted = set(scopes)
+    return any("*" in (held or ()) or wanted <= set(held or ()) for held in rows)
+
+
+def issue_code(
+    ctx: Context, request: AuthorizationRequest, client: Any, user_id: str,
+    auth_time: datetime | None = None,
+) -> str:
+    """Store a new code (only its digest) bound to what was approved; return the plain code."""
+    now = ctx.now()
+    selector, plain, digest = tokens.make_opaque_token()
+    ctx.session.add(
+        ctx.models.AuthCode(
+            id=selector,
+            secret_hash=digest,
+            user_id=user_id,
+            client_id=client.id,
+            scopes=list(request.scopes),
+            redirect_uri=request.redirect_uri,
+            redirect_uri_sent=request.redirect_uri_sent,
+            code_challenge=request.code_challenge,
+            code_challenge_method=request.code_challenge_method,
+            nonce=request.nonce,
+            auth_time=auth_time,
+            revoked=False,
+            created_at=now,
+            expires_at=now + ctx.settings.auth_code_lifetime,
+        )
+    )
+    ctx.emit(signals.auth_code_issued, code_id=selector, client=client, user_id=user_id,
+             scopes=list(request.scopes))
+    return plain
+
+
+def approve(
+    ctx: Context, request: AuthorizationRequest, client: Any, user: Any,
+    auth_time: datetime | None = None,
+) -> str:
+    """Approve: issue the code (or implicit token) and return the redirect location."""
+    from .grants import implicit
+
+    user_id = ctx.user_id_of(user)
+    ctx.emit(signals.authorization_approved, client=client, user=user,
+             scopes=list(request.scopes))
+    if request.response_type == "token":
+        return request.redirect(implicit.issue(ctx, client, user, user_id, request.scopes))
+    return request.redirect({"code": issue_code(ctx, request, client, user_id, auth_time)})
+
+
+def deny(ctx: Context, request: AuthorizationRequest, client: Any, user: Any) -> str:
+    """The user said no: RFC 6749 §4.1.2.1 ``access_denied``."""
+    ctx.emit(signals.authorization_denied, client=client, user=user, scopes=list(request.scopes))
+    return request.error("access_denied", "The user denied the request.").location

@@ -1,0 +1,134 @@
+"""Authorization code grant, the token half (RFC 6749 §4.1.3-§4.1.4) with PKCE (RFC 7636 §4.5-§4.6).
+
+A code is single-use: it is claimed with a conditional UPDATE (``... WHERE revoked = false``), so
+of any number of parallel exchanges exactly one wins. A code presented after it was exchanged
+means it leaked: the tokens of the first exchange are revoked (RFC 6749 §4.1.2, RFC 9700 §4.5).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from ... import tokens
+from .. import pkce
+from ..context import Context, TokenRequest
+from ..errors import invalid_grant, invalid_request
+from ..issuer import issue_token
+from ..revocation import revoke_access_tokens, revoke_family
+
+GRANT_TYPE = "authorization_code"
+
+_INVALID = "The authorization code is invalid."
+
+
+def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
+    value = request.get("code")
+    if not value:
+        raise invalid_request("The code parameter is required.")
+    parts = tokens.split_token(value)
+    if parts is None:
+        raise invalid_grant(_INVALID)
+    selector, verifier = parts
+    AuthCode = ctx.models.AuthCode
+    row = ctx.session.execute(
+        sa.select(
+            AuthCode.secret_hash, AuthCode.client_id, AuthCode.user_id, AuthCode.scopes,
+            AuthCode.redirect_uri, AuthCode.redirect_uri_sent, AuthCode.code_challenge,
+            AuthCode.code_challenge_method, AuthCode.revoked, AuthCode.expires_at,
+            AuthCode.access_token_id,
+        ).where(AuthCode.id == selector)
+    ).one_or_none()
+    if row is None or not tokens.check_secret(verifier, row.secret_hash):
+        raise invalid_grant(_INVALID)
+    if not tokens.secrets_equal(row.client_id, client.id):
+        raise invalid_grant("The authorization code was not issued to this client.")
+    if row.revoked:
+        _replayed(ctx, row.access_token_id)
+        raise invalid_grant("The authorization code has already been used or revoked.")
+    if row.expires_at <= ctx.now():
+        raise invalid_grant("The authorization code has expired.")
+    _check_redirect_uri(request, row)
+    _check_pkce(request, row, client)
+
+    # Claim the code atomically; a parallel exchange that lost the race is a replay too.
+    won = ctx.session.execute(
+        sa.update(AuthCode)
+        .where(AuthCode.id == selector, AuthCode.revoked.is_(False))
+        .values(revoked=True)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        ctx.rollback()
+        first = ctx.session.scalar(
+            sa.select(AuthCode.access_token_id).where(AuthCode.id == selector)
+        )
+        _replayed(ctx, first)
+        raise invalid_grant("The authorization code has already been used or revoked.")
+
+    user = ctx.load_user(row.user_id) if ctx.load_user is not None else None
+    if ctx.load_user is not None and user is None:
+        raise invalid_grant("The user who approved this code no longer exists.")
+    issued = issue_token(
+        ctx,
+        client=client,
+        user_id=row.user_id,
+        scopes=list(row.scopes or ()),
+        lifetime=ctx.settings.access_token_lifetime,
+        grant_type=GRANT_TYPE,
+        with_refresh=client.has_grant_type("refresh_token"),
+        user=user,
+    )
+    ctx.session.flush()
+    ctx.session.execute(
+        sa.update(AuthCode)
+        .where(AuthCode.id == selector)
+        .values(access_token_id=issued.token.id)
+        .execution_options(synchronize_session=False)
+    )
+    return issued.to_response_body()
+
+
+def _check_redirect_uri(request: TokenRequest, row: Any) -> None:
+    """RFC 6749 §4.1.3: identical to the authorization request's, when that one carried it."""
+    sent = request.get("redirect_uri")
+    if row.redirect_uri_sent:
+        if sent is None:
+            raise invalid_grant("The redirect_uri parameter is required for this code.")
+        if sent != row.redirect_uri:
+            raise invalid_grant("The redirect_uri does not match the authorization request.")
+    elif sent is not None and sent != row.redirect_uri:
+        raise invalid_grant("The redirect_uri does not match the authorization request.")
+
+
+def _check_pkce(request: TokenRequest, row: Any, client: Any) -> None:
+    verifier = request.get("code_verifier")
+    if row.code_challenge is None:
+        if verifier is not None:
+            # A verifier for a code issued without a challenge: refuse the downgrade.
+            raise invalid_grant("This code was issued without a code_challenge; "
+                                "do not send a code_verifier.")
+        if not client.confidential:
+            raise invalid_grant("Public clients must use PKCE.")
+        return
+    if verifier is None:
+        raise invalid_grant("The code_verifier parameter is required (PKCE).")
+    if not pkce.is_valid_verifier(verifier):
+        raise invalid_grant("The code_verifier is malformed (RFC 7636 §4.1).")
+    if not pkce.verify(verifier, row.code_challenge, row.code_challenge_method or pkce.PLAIN):
+        raise invalid_grant("The code_verifier does not match the code_challenge.")
+
+
+def _replayed(ctx: Context, access_token_id: str | None) -> None:
+    """Revoke what the first exchange issued (and any rotation of its refresh token)."""
+    if not access_token_id:
+        return
+    RefreshToken = ctx.models.RefreshToken
+    families = set(ctx.session.scalars(
+        sa.select(RefreshToken.family_id).where(RefreshToken.access_token_id == access_token_id)
+    ))
+    for family_id in families:
+        revoke_family(ctx, family_id, "code_replayed")
+    revoke_access_tokens(ctx, [access_token_id], "code_replayed")
+    ctx.commit()

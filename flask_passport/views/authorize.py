@@ -1,0 +1,193 @@
+"""``/oauth/authorize`` (RFC 6749 §3.1): the login redirect, the consent page, approve and deny.
+
+A thin adapter: validation, codes and redirects live in :mod:`flask_passport.oauth2.authorization`.
+The request shown on the consent page is kept server-side in the session under a random,
+single-use key; the form carries only that key and the CSRF token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+from flask import Response, current_app, redirect, render_template, request, session
+from flask_login import current_user, logout_user
+from flask_login.utils import login_url
+
+from .. import tokens
+from ..forms import ConsentForm
+from ..oauth2.authorization import (
+    AuthorizationPageError,
+    AuthorizationRedirectError,
+    AuthorizationRequest,
+    approve,
+    deny,
+    has_covering_token,
+    validate_request,
+)
+from . import blueprint
+
+PENDING_KEY = "_passport_authorizations"
+REAUTH_KEY = "_passport_reauth"
+#: How many consent pages may be open at once per session, and for how long.
+MAX_PENDING = 5
+PENDING_TTL = 30 * 60
+
+_PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _state() -> Any:
+    return current_app.extensions["passport"]
+
+
+def _page(template: str, status: int = 200, **context: Any) -> Response:
+    response = Response(render_template(template, **context), status=status,
+                        mimetype="text/html")
+    response.headers.update(_PAGE_HEADERS)
+    return response
+
+
+def error_page(error: str, description: str, status: int = 400) -> Response:
+    """The HTML error page: used while the client or redirect URI is not proven."""
+    return _page("passport/error.html", status, error=error, description=description)
+
+
+def _redirect(location: str) -> Response:
+    response = redirect(location, code=302)
+    response.headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})
+    return response
+
+
+def _login_redirect() -> Response:
+    view = getattr(current_app.login_manager, "login_view", None)  # type: ignore[attr-defined]
+    if not view:
+        return error_page(
+            "login_required",
+            "You need to sign in before authorizing this application, but this site has no "
+            "login page configured (set login_manager.login_view).",
+            status=401,
+        )
+    return _redirect(login_url(view, next_url=request.full_path))
+
+
+def _fingerprint() -> str:
+    return hashlib.sha256(request.query_string).hexdigest()[:32]
+
+
+def _user_id() -> str:
+    return str(current_user.get_id())
+
+
+@blueprint.get("/authorize")
+def authorize() -> Response:
+    state = _state()
+    ctx = state.context()
+    try:
+        authz, client = validate_request(ctx, request.args.items(multi=True))
+    except AuthorizationPageError as exc:
+        return error_page(exc.error, exc.description, exc.status)
+    except AuthorizationRedirectError as exc:
+        return _redirect(exc.location)
+
+    if not current_user.is_authenticated:
+        if "none" in authz.prompt:
+            return _redirect(authz.error("login_required", "The user is not signed in.").location)
+        if "login" in authz.prompt:
+            session[REAUTH_KEY] = _fingerprint()
+        return _login_redirect()
+    if "login" in authz.prompt and session.pop(REAUTH_KEY, None) != _fingerprint():
+        # prompt=login: sign in again; the marker stops the loop when the user comes back.
+        logout_user()
+        session[REAUTH_KEY] = _fingerprint()
+        return _login_redirect()
+
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    if "consent" not in authz.prompt and (
+        client.skips_authorization(user, list(authz.scopes))
+        or has_covering_token(ctx, client.id, _user_id(), authz.scopes)
+    ):
+        return _finish(ctx, approve(ctx, authz, client, user))
+    if "none" in authz.prompt:
+        return _redirect(authz.error("consent_required", "The user has not approved this "
+                                     "client yet.").location)
+    return _consent_page(authz, client, user)
+
+
+def _consent_page(authz: AuthorizationRequest, client: Any, user: Any) -> Response:
+    key = tokens.new_secret(24)
+    pending = _live_pending()
+    pending[key] = {"request": authz.to_dict(), "user_id": _user_id(), "at": int(time.time())}
+    while len(pending) > MAX_PENDING:
+        pending.pop(min(pending, key=lambda k: pending[k]["at"]))
+    session[PENDING_KEY] = pending
+    form = ConsentForm(data={"auth_token": key})
+    return _page(
+        "passport/authorize.html",
+        form=form,
+        client=client,
+        user=user,
+        scopes=_state().passport.scopes_for(authz.scopes),
+        authorization=authz,
+        auth_token=key,
+        csrf_token=form.csrf_token.current_token,
+    )
+
+
+def _live_pending() -> dict[str, Any]:
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict):
+        return {}
+    now = int(time.time())
+    return {k: v for k, v in pending.items()
+            if isinstance(v, dict) and now - int(v.get("at", 0)) < PENDING_TTL}
+
+
+def _take_pending(key: str | None) -> dict[str, Any] | None:
+    """Remove and return the pending request named ``key`` (single use)."""
+    pending = _live_pending()
+    entry = pending.pop(key, None) if key else None
+    session[PENDING_KEY] = pending
+    return entry
+
+
+def _finish(ctx: Any, location: str) -> Response:
+    ctx.commit()
+    return _redirect(location)
+
+
+@blueprint.route("/authorize", methods=["POST", "DELETE"])
+def decide() -> Response:
+    """Approve or deny the request shown on the consent page (DELETE always denies)."""
+    if not current_user.is_authenticated:
+        return error_page("login_required", "Your session has ended. Sign in and start again "
+                          "from the application.", status=401)
+    form = ConsentForm(request.form)
+    form.auth_token.data = form.auth_token.data or request.args.get("auth_token")
+    if request.method == "DELETE" and not form.csrf_token.data:
+        form.csrf_token.data = request.headers.get("X-CSRF-Token")
+    if not form.validate():
+        if form.csrf_token.errors:
+            return error_page("invalid_request", form.csrf_token.errors[0])
+        return error_page("invalid_request", "The authorization form is incomplete.")
+    entry = _take_pending(form.auth_token.data)
+    if entry is None or not tokens.secrets_equal(str(entry.get("user_id")), _user_id()):
+        return error_page("invalid_request", "This authorization request has expired or was "
+                          "already answered. Start again from the application.")
+    authz = AuthorizationRequest.from_dict(entry["request"])
+    state = _state()
+    ctx = state.context()
+    client = ctx.session.get(ctx.models.Client, authz.client_id)
+    if client is None or client.revoked:
+        return error_page("invalid_client", "The client is unknown or has been revoked.")
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    if request.method == "DELETE" or form.deny.data or not form.approve.data:
+        return _finish(ctx, deny(ctx, authz, client, user))
+    return _finish(ctx, approve(ctx, authz, client, user))
+

@@ -1,0 +1,466 @@
+"""GET/POST/DELETE /oauth/authorize: validation order, login, prompt, consent, approve and deny."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from flask import Flask
+
+from flask_passport import signals
+
+REDIRECT = "https://app.example.com/callback"
+
+
+def get_authorize(client: Any, **params: Any) -> Any:
+    return client.get("/oauth/authorize?" + urlencode(params, doseq=True))
+
+
+def code_params(created: Any, **extra: Any) -> dict[str, Any]:
+    params = {"client_id": created.client.id, "redirect_uri": REDIRECT, "response_type": "code",
+              "scope": "check-status", "state": "xyz-state"}
+    params.update(extra)
+    return {k: v for k, v in params.items() if v is not None}
+
+
+def form_fields(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html))
+
+
+def redirect_query(resp: Any) -> dict[str, str]:
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    location = resp.headers["Location"]
+    assert location.startswith(REDIRECT), location
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+def assert_error_page(resp: Any, status: int = 400) -> None:
+    assert resp.status_code == status
+    assert "Location" not in resp.headers
+    assert resp.mimetype == "text/html"
+    assert "cannot be completed" in resp.get_data(as_text=True)
+
+
+# -- 1. validation order: client, then redirect URI (never a redirect before both) ----------
+
+
+def test_missing_client_id_is_an_error_page(client: Any) -> None:
+    assert_error_page(get_authorize(client, response_type="code", redirect_uri=REDIRECT))
+
+
+def test_unknown_client_is_an_error_page(client: Any) -> None:
+    assert_error_page(get_authorize(client, client_id="nope", response_type="code",
+                                    redirect_uri=REDIRECT))
+
+
+def update_client(app: Flask, client_id: str, **values: Any) -> None:
+    with app.app_context():
+        state = app.extensions["passport"]
+        row = state.db.session.get(state.models.Client, client_id)
+        for key, value in values.items():
+            setattr(row, key, value)
+        state.db.session.commit()
+
+
+def test_revoked_client_is_an_error_page(app: Flask, client: Any, code_client: Any) -> None:
+    update_client(app, code_client.client.id, revoked=True)
+    assert_error_page(get_authorize(client, **code_params(code_client)))
+
+
+def test_client_without_the_grant_is_an_error_page(client: Any, machine_client: Any) -> None:
+    resp = get_authorize(client, **code_params(machine_client))
+    assert_error_page(resp)
+    assert "unauthorized_client" in resp.get_data(as_text=True)
+
+
+def test_duplicated_client_id_is_an_error_page(client: Any, code_client: Any) -> None:
+    query = urlencode(code_params(code_client)) + "&client_id=" + code_client.client.id
+    assert_error_page(client.get("/oauth/authorize?" + query))
+
+
+def test_bad_redirect_uri_wins_over_every_later_error(client: Any, code_client: Any) -> None:
+    # Unsupported response type, bad scope, prompt=none: still a page, never a redirect.
+    resp = get_authorize(client, client_id=code_client.client.id, response_type="bogus",
+                         redirect_uri="https://evil.example/callback", scope="nope",
+                         prompt="none", state="s")
+    assert_error_page(resp)
+    assert "evil.example" not in resp.get_data(as_text=True)
+
+
+def test_duplicated_redirect_uri_is_an_error_page(client: Any, code_client: Any) -> None:
+    query = urlencode(code_params(code_client)) + "&" + urlencode({"redirect_uri": REDIRECT})
+    assert_error_page(client.get("/oauth/authorize?" + query))
+
+
+@pytest.mark.parametrize("presented", [
+    REDIRECT + "/",                                  # trailing slash
+    REDIRECT + "?extra=1",                           # extra query
+    REDIRECT + "#frag",                              # fragment
+    REDIRECT + "x",                                  # path suffix
+    "https://app.example.com/Callback",              # case of the path
+    "HTTPS://app.example.com/callback",              # case of the scheme
+    "https://APP.example.com/callback",              # case of the host
+    "https://app.example.com:8443/callback",         # another port, not loopback
+    "https://user@app.example.com/callback",         # userinfo
+    "http://app.example.com/callback",               # scheme
+    "",                                              # empty
+])
+def test_redirect_uri_must_match_exactly(client: Any, code_client: Any, presented: str) -> None:
+    assert_error_page(get_authorize(client, **code_params(code_client, redirect_uri=presented)))
+
+
+@pytest.mark.parametrize(("registered", "presented", "ok"), [
+    ("http://127.0.0.1/cb", "http://127.0.0.1:51234/cb", True),
+    ("http://127.0.0.1:8000/cb", "http://127.0.0.1:9/cb", True),
+    ("http://[::1]:8000/cb", "http://[::1]:60000/cb", True),
+    ("http://127.0.0.1:8000/cb", "http://127.0.0.1:9/cb/", False),
+    ("http://127.0.0.1:8000/cb", "http://127.0.0.1:9/cb?x=1", False),
+    ("http://127.0.0.1:8000/cb", "http://localhost:8000/cb", False),
+    ("http://localhost:8000/cb", "http://127.0.0.1:8000/cb", False),
+    ("http://localhost:8000/cb", "http://localhost:9000/cb", False),
+    ("https://127.0.0.1:8000/cb", "https://127.0.0.1:9000/cb", False),
+    ("http://127.0.0.1:8000/cb", "http://127.0.0.1:99999/cb", False),
+    ("http://127.0.0.1:8000/cb", "http://127.0.0.1:9/cb#f", False),
+    ("http://127.0.0.1:8000/cb", "http://127.0.0.2:8000/cb", False),
+])
+def test_loopback_port_exception(client: Any, login: Any, user: Any, make_client: Any,
+                                 registered: str, presented: str, ok: bool) -> None:
+    created = make_client("authorization_code", redirect_uris=[registered])
+    login(client, user)
+    resp = get_authorize(client, **code_params(created, redirect_uri=presented))
+    if ok:
+        assert resp.status_code == 200
+        assert "Authorization request" in resp.get_data(as_text=True)
+    else:
+        assert_error_page(resp)
+
+
+def test_redirect_uri_may_be_omitted_with_one_registered(client: Any, login: Any, user: Any,
+                                                         code_client: Any) -> None:
+    login(client, user)
+    resp = get_authorize(client, **code_params(code_client, redirect_uri=None))
+    assert resp.status_code == 200
+    approved = client.post("/oauth/authorize", data=form_fields(resp.get_data(as_text=True))
+                           | {"approve": "Authorize"})
+    assert "code" in redirect_query(approved)
+
+
+def test_redirect_uri_required_with_several_registered(client: Any, make_client: Any) -> None:
+    created = make_client("authorization_code",
+                          redirect_uris=[REDIRECT, "https://app.example.com/other"])
+    assert_error_page(get_authorize(client, **code_params(created, redirect_uri=None)))
+
+
+# -- after the client and redirect URI are proven: errors go back with state ---------------
+
+
+@pytest.mark.parametrize(("extra", "error"), [
+    ({"response_type": None}, "invalid_request"),
+    ({"response_type": "id_token"}, "unsupported_response_type"),
+    ({"response_type": "token"}, "unsupported_response_type"),  # implicit grant is off
+    ({"scope": "check-status nope"}, "invalid_scope"),
+    ({"scope": "*"}, "invalid_scope"),
+    ({"code_challenge_method": "S256"}, "invalid_request"),
+    ({"code_challenge": "a" * 43, "code_challenge_method": "plain"}, "invalid_request"),
+    ({"code_challenge": "a" * 43}, "invalid_request"),  # method absent = plain, off
+    ({"code_challenge": "short", "code_challenge_method": "S256"}, "invalid_request"),
+    ({"code_challenge": "a" * 42 + "=", "code_challenge_method": "S256"}, "invalid_request"),
+    ({"prompt": "none login"}, "invalid_request"),
+    ({"prompt": "bogus"}, "invalid_request"),
+])
+def test_errors_redirect_back_with_state(client: Any, login: Any, user: Any, code_client: Any,
+                                         extra: dict[str, Any], error: str) -> None:
+    login(client, user)
+    query = redirect_query(get_authorize(client, **code_params(code_client, **extra)))
+    assert query["error"] == error
+    assert query["error_description"]
+    assert query["state"] == "xyz-state"
+    assert "code" not in query
+
+
+def test_duplicated_parameter_after_proof_redirects(client: Any, code_client: Any) -> None:
+    query_string = urlencode(code_params(code_client)) + "&scope=place-orders"
+    query = redirect_query(client.get("/oauth/authorize?" + query_string))
+    assert query["error"] == "invalid_request"
+
+
+def test_public_client_must_send_a_challenge(client: Any, public_client: Any) -> None:
+    query = redirect_query(get_authorize(client, **code_params(public_client)))
+    assert query["error"] == "invalid_request"
+    assert "PKCE" in query["error_description"]
+
+
+def test_errors_keep_the_registered_query(client: Any, make_client: Any) -> None:
+    created = make_client("authorization_code", redirect_uris=[REDIRECT + "?tenant=7"])
+    resp = get_authorize(client, **code_params(created, redirect_uri=REDIRECT + "?tenant=7",
+                                                 response_type="bogus"))
+    query = redirect_query(resp)
+    assert query["tenant"] == "7"
+    assert query["error"] == "unsupported_response_type"
+
+
+# -- login --------------------------------------------------------------------------------
+
+
+def test_anonymous_user_goes_to_the_login_view_and_back(client: Any, login: Any, user: Any,
+                                                        code_client: Any) -> None:
+    resp = get_authorize(client, **code_params(code_client))
+    assert resp.status_code == 302
+    location = urlsplit(resp.headers["Location"])
+    assert location.path == "/test-login"
+    next_url = parse_qs(location.query)["next"][0]
+    assert next_url.startswith("/oauth/authorize?")
+    login(client, user)
+    back = client.get(next_url)
+    assert back.status_code == 200
+    assert "Acme Reader" in back.get_data(as_text=True)
+
+
+def test_no_login_view_gives_a_clear_401(client: Any, code_client: Any) -> None:
+    resp = get_authorize(client, **code_params(code_client))
+    assert resp.status_code == 401
+    assert "login_view" in resp.get_data(as_text=True)
+
+
+# -- prompt -------------------------------------------------------------------------------
+
+
+def test_prompt_none_when_signed_out(client: Any, login: Any, code_client: Any) -> None:
+    query = redirect_query(get_authorize(client, **code_params(code_client, prompt="none")))
+    assert query["error"] == "login_required"
+    assert query["state"] == "xyz-state"
+
+
+def test_prompt_none_when_consent_is_needed(client: Any, login: Any, user: Any,
+                                           code_client: Any) -> None:
+    login(client, user)
+    query = redirect_query(get_authorize(client, **code_params(code_client, prompt="none")))
+    assert query["error"] == "consent_required"
+
+
+def test_prompt_none_with_first_party_client_issues_a_code(app: Flask, client: Any, login: Any,
+                                                          user: Any, code_client: Any) -> None:
+    update_client(app, code_client.client.id, first_party=True)
+    login(client, user)
+    query = redirect_query(get_authorize(client, **code_params(code_client, prompt="none")))
+    assert query["code"] and query["state"] == "xyz-state"
+
+
+def test_prompt_login_forces_a_new_sign_in_without_looping(client: Any, login: Any, user: Any,
+                                                           code_client: Any) -> None:
+    login(client, user)
+    params = code_params(code_client, prompt="login")
+    resp = get_authorize(client, **params)
+    assert resp.status_code == 302
+    assert urlsplit(resp.headers["Location"]).path == "/test-login"
+    # The user was signed out: without signing in, the endpoint sends them to login again.
+    again = get_authorize(client, **params)
+    assert urlsplit(again.headers["Location"]).path == "/test-login"
+    login(client, user)
+    shown = get_authorize(client, **params)
+    assert shown.status_code == 200
+    assert "Authorization request" in shown.get_data(as_text=True)
+
+
+def test_prompt_consent_always_asks(app: Flask, client: Any, login: Any, user: Any,
+                                   code_client: Any) -> None:
+    update_client(app, code_client.client.id, first_party=True)
+    login(client, user)
+    resp = get_authorize(client, **code_params(code_client, prompt="consent"))
+    assert resp.status_code == 200
+    assert "Authorization request" in resp.get_data(as_text=True)
+
+
+# -- skipping consent -----------------------------------------------------------------------
+
+
+def test_first_party_client_skips_consent(app: Flask, client: Any, login: Any, user: Any,
+                                         code_client: Any) -> None:
+    update_client(app, code_client.client.id, first_party=True)
+    login(client, user)
+    assert redirect_query(get_authorize(client, **code_params(code_client)))["code"]
+
+
+def test_a_covering_token_skips_consent(client: Any, login: Any, user: Any,
+                                        code_client: Any) -> None:
+    login(client, user)
+    params = code_params(code_client, scope="check-status place-orders")
+    page = get_authorize(client, **params)
+    approved = client.post("/oauth/authorize", data=form_fields(page.get_data(as_text=True))
+                           | {"approve": "Authorize"})
+    code = redirect_query(approved)["code"]
+    token = client.post("/oauth/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+        "client_id": code_client.client.id, "client_secret": code_client.secret})
+    assert token.status_code == 200
+    # A subset of the granted scopes: no page.
+    again = get_authorize(client, **code_params(code_client, scope="place-orders"))
+    assert redirect_query(again)["code"]
+    # prompt=consent still asks.
+    assert get_authorize(client, **code_params(code_client, prompt="consent")).status_code == 200
+
+
+def test_a_narrower_token_does_not_skip_consent(client: Any, login: Any, user: Any,
+                                                code_client: Any) -> None:
+    login(client, user)
+    page = get_authorize(client, **code_params(code_client))
+    approved = client.post("/oauth/authorize", data=form_fields(page.get_data(as_text=True))
+                           | {"approve": "Authorize"})
+    client.post("/oauth/token", data={
+        "grant_type": "authorization_code", "code": redirect_query(approved)["code"],
+        "redirect_uri": REDIRECT, "client_id": code_client.client.id,
+        "client_secret": code_client.secret})
+    wider = get_authorize(client, **code_params(code_client, scope="check-status place-orders"))
+    assert wider.status_code == 200
+
+
+def test_skips_authorization_can_be_overridden(app: Flask, client: Any, login: Any, user: Any,
+                                               code_client: Any) -> None:
+    models = app.extensions["passport"].models
+    original = models.Client.skips_authorization
+    models.Client.skips_authorization = lambda self, u, scopes: scopes == ["check-status"]
+    try:
+        login(client, user)
+        assert redirect_query(get_authorize(client, **code_params(code_client)))["code"]
+        wider = get_authorize(client, **code_params(code_client, scope="place-orders"))
+        assert wider.status_code == 200
+    finally:
+        models.Client.skips_authorization = original
+
+
+# -- the consent page and the decision ------------------------------------------------------
+
+
+def test_consent_page_shows_client_and_scopes(client: Any, login: Any, user: Any,
+                                              code_client: Any) -> None:
+    login(client, user)
+    resp = get_authorize(client, **code_params(code_client, scope="check-status place-orders"))
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert "Acme Reader" in html
+    assert "Check order status" in html and "Place orders" in html
+    assert html.count("<form") == 1
+    assert 'name="approve"' in html and 'name="deny"' in html
+    # Only the CSRF token and the single-use key travel in the form: no editable state.
+    assert set(form_fields(html)) == {"csrf_token", "auth_token"}
+    assert re.findall(r"<input[^>]*>", html) == re.findall(r'<input[^>]*type="hidden"[^>]*>', html)
+    assert "xyz-state" not in html
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert "/oauth/passport-static/authorize.css" in html
+    with client.get("/oauth/passport-static/authorize.css") as css:
+        assert css.status_code == 200
+        assert b".passport-approve" in css.data
+
+
+def test_approve_redirects_with_code_and_state(app: Flask, client: Any, login: Any, user: Any,
+                                               code_client: Any) -> None:
+    seen: list[str] = []
+
+    def approved(sender: Any, **kw: Any) -> None:
+        seen.append("approved")
+
+    def issued(sender: Any, **kw: Any) -> None:
+        seen.append("issued")
+
+    login(client, user)
+    page = get_authorize(client, **code_params(code_client))
+    with signals.authorization_approved.connected_to(approved), \
+            signals.auth_code_issued.connected_to(issued):
+        resp = client.post("/oauth/authorize", data=form_fields(page.get_data(as_text=True))
+                           | {"approve": "Authorize"})
+    query = redirect_query(resp)
+    assert query["code"] and query["state"] == "xyz-state"
+    assert set(query) == {"code", "state"}
+    assert seen == ["approved", "issued"]
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+def test_deny_redirects_with_access_denied(client: Any, login: Any, user: Any, code_client: Any,
+                                           method: str) -> None:
+    denied: list[Any] = []
+    login(client, user)
+    page = get_authorize(client, **code_params(code_client))
+    fields = form_fields(page.get_data(as_text=True))
+    with signals.authorization_denied.connected_to(lambda s, **kw: denied.append(kw["client"])):
+        if method == "POST":
+            resp = client.post("/oauth/authorize", data=fields | {"deny": "Cancel"})
+        else:
+            resp = client.delete("/oauth/authorize", data=fields)
+    query = redirect_query(resp)
+    assert query["error"] == "access_denied"
+    assert query["state"] == "xyz-state"
+    assert "code" not in query
+    assert len(denied) == 1
+
+
+def test_post_without_or_with_wrong_csrf_is_refused(client: Any, login: Any, user: Any,
+                                                    code_client: Any) -> None:
+    login(client, user)
+    fields = form_fields(get_authorize(client, **code_params(code_client)).get_data(as_text=True))
+    no_csrf = {"auth_token": fields["auth_token"], "approve": "Authorize"}
+    assert_error_page(client.post("/oauth/authorize", data=no_csrf))
+    wrong = fields | {"csrf_token": "x" * 43, "approve": "Authorize"}
+    assert_error_page(client.post("/oauth/authorize", data=wrong))
+
+
+def test_the_consent_key_is_single_use(client: Any, login: Any, user: Any,
+                                       code_client: Any) -> None:
+    login(client, user)
+    fields = form_fields(get_authorize(client, **code_params(code_client)).get_data(as_text=True))
+    first = client.post("/oauth/authorize", data=fields | {"approve": "Authorize"})
+    assert redirect_query(first)["code"]
+    assert_error_page(client.post("/oauth/authorize", data=fields | {"approve": "Authorize"}))
+    assert_error_page(client.post("/oauth/authorize",
+                                  data=fields | {"auth_token": "made-up", "approve": "1"}))
+
+
+def test_the_consent_is_bound_to_the_user(app: Flask, client: Any, login: Any, user: Any,
+                                          code_client: Any) -> None:
+    login(client, user)
+    fields = form_fields(get_authorize(client, **code_params(code_client)).get_data(as_text=True))
+    with app.app_context():
+        state = app.extensions["passport"]
+        other = state.user_model(email="other@example.com")
+        other.set_password("x")
+        state.db.session.add(other)
+        state.db.session.commit()
+        other_id = other.id
+    with client.session_transaction() as sess:
+        sess["_user_id"] = str(other_id)
+    assert_error_page(client.post("/oauth/authorize", data=fields | {"approve": "Authorize"}))
+
+
+def test_post_when_signed_out_is_refused(client: Any, login: Any, user: Any,
+                                         code_client: Any) -> None:
+    login(client, user)
+    fields = form_fields(get_authorize(client, **code_params(code_client)).get_data(as_text=True))
+    with client.session_transaction() as sess:
+        sess.pop("_user_id", None)
+    resp = client.post("/oauth/authorize", data=fields | {"approve": "Authorize"})
+    assert resp.status_code == 401
+    assert "Location" not in resp.headers
+
+
+def test_template_override(app_config: dict[str, Any], tmp_path: Any, user: Any,
+                           code_client: Any, login: Any, client: Any, app: Flask) -> None:
+    from jinja2 import ChoiceLoader, FileSystemLoader
+
+    folder = tmp_path / "templates" / "passport"
+    folder.mkdir(parents=True)
+    (folder / "authorize.html").write_text(
+        "<h1>My brand</h1><p>{{ client.name }}</p>"
+        "{% for s in scopes %}<i>{{ s.id }}</i>{% endfor %}"
+        "<form method=post action='{{ url_for('passport.decide') }}'>{{ form.csrf_token() }}"
+        "{{ form.auth_token() }}<button name=approve value=1>Go</button></form>")
+    app.jinja_loader = ChoiceLoader([FileSystemLoader(str(tmp_path / "templates")),
+                                     app.jinja_loader])
+    login(client, user)
+    page = get_authorize(client, **code_params(code_client))
+    html = page.get_data(as_text=True)
+    assert "My brand" in html and "Acme Reader" in html and "<i>check-status</i>" in html
+    resp = client.post("/oauth/authorize", data=form_fields(html) | {"approve": "1"})
+    assert redirect_query(resp)["code"]
+
