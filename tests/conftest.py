@@ -272,3 +272,20 @@ def example_server(tmp_path_factory: pytest.TempPathFactory, private_key_pem: st
 def make_client(app: Flask) -> Any:
     """``make_client(kind, **kwargs)``: :func:`new_client` bound to ``app``."""
     return lambda kind, **kwargs: new_client(app, kind, **kwargs)
+
+
+@pytest.fixture
+def serve_example(tmp_path: Any, private_key_pem: str) -> Iterator[Any]:
+    """``serve_example(templates=None)``: another example-app server, stopped after the test."""
+    started: list[Iterator[ExampleServer]] = []
+
+    def start(templates: str | None = None) -> ExampleServer:
+        folder = tmp_path / f"example{len(started)}"
+        folder.mkdir()
+        gen = serve_example_app(folder, private_key_pem, templates)
+        started.append(gen)
+        return next(gen)
+
+    yield start
+    for gen in started:
+        next(gen, None)

@@ -1,0 +1,121 @@
+"""The example app: login/logout (CSRF, same-site next), home page, seed, and the code flow."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask
+
+import example_app
+from example_app.commands import seed_data
+
+
+@pytest.fixture
+def demo(tmp_path: Any, private_key_pem: str) -> Iterator[Flask]:
+    app = example_app.create_app({
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'example.sqlite'}",
+        "PASSPORT_KEY_PATH": str(tmp_path / "keys"),
+        "SERVER_NAME": "127.0.0.1:5099",
+    })
+    (tmp_path / "keys").mkdir()
+    yield app
+    with app.app_context():
+        example_app.db.session.remove()
+        example_app.db.engine.dispose()
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html))
+
+
+def sign_in(client: Any, email: str, password: str, next_url: str | None = None) -> Any:
+    url = "/login" + (f"?next={next_url}" if next_url else "")
+    fields = hidden_fields(client.get(url).get_data(as_text=True))
+    return client.post(url, data={"csrf_token": fields["csrf_token"], "email": email,
+                                  "password": password})
+
+
+def test_seed_json_from_an_empty_key_folder(demo: Flask, tmp_path: Any) -> None:
+    result = demo.test_cli_runner().invoke(args=["seed", "--json", "--port", "5099"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) >= {"user", "clients", "scopes", "personal_access_token"}
+    assert set(data["clients"]) == {"confidential", "public", "password", "client_credentials",
+                                    "personal"}
+    assert data["clients"]["public"]["redirect_uri"] == "http://127.0.0.1:5099/callback"
+    assert (tmp_path / "keys" / "oauth-private.key").exists() or demo.config.get(
+        "PASSPORT_PRIVATE_KEY")
+
+
+def test_login_page_has_the_contract_fields(demo: Flask) -> None:
+    html = demo.test_client().get("/login").get_data(as_text=True)
+    assert 'name="email"' in html and 'name="password"' in html
+    assert re.search(r'<input[^>]*name="csrf_token"[^>]*type="hidden"|'
+                     r'<input[^>]*type="hidden"[^>]*name="csrf_token"', html)
+    assert '<label for="email">' in html and '<label for="password">' in html
+
+
+def test_login_needs_csrf_and_right_password(demo: Flask) -> None:
+    with demo.app_context():
+        seed = seed_data(5099)
+    client = demo.test_client()
+    client.get("/login")
+    no_csrf = client.post("/login", data={"email": seed["user"]["email"],
+                                          "password": seed["user"]["password"]})
+    assert no_csrf.status_code == 400
+    wrong = sign_in(client, seed["user"]["email"], "nope")
+    assert wrong.status_code == 400 and "incorrect" in wrong.get_data(as_text=True)
+    ok = sign_in(client, seed["user"]["email"], seed["user"]["password"], "/client")
+    assert ok.status_code == 302 and ok.headers["Location"] == "/client"
+    assert "Signed in as" in client.get("/").get_data(as_text=True)
+    client.get("/logout")
+    assert "Signed in as" not in client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("next_url", ["//evil.example/x", "https://evil.example/",
+                                      "/\\evil.example", "javascript:alert(1)"])
+def test_next_must_be_same_site(demo: Flask, next_url: str) -> None:
+    with demo.app_context():
+        seed = seed_data(5099)
+    client = demo.test_client()
+    from urllib.parse import quote
+
+    resp = sign_in(client, seed["user"]["email"], seed["user"]["password"], quote(next_url))
+    assert resp.status_code == 302
+    assert resp.headers["Location"] == "/"
+
+
+def test_home_page_links_to_everything(demo: Flask) -> None:
+    html = demo.test_client().get("/").get_data(as_text=True)
+    for href in ("/login", "/client", "/oauth/authorize", "/api/user", "/api/orders",
+                 "/api/status"):
+        assert f'href="{href}"' in html, href
+
+
+def test_session_cookie_works_over_plain_http(demo: Flask) -> None:
+    assert demo.config["SESSION_COOKIE_SECURE"] is False
+    resp = demo.test_client().get("/login")
+    cookie = resp.headers["Set-Cookie"]
+    assert "Secure" not in cookie and "HttpOnly" in cookie
+
+
+def test_client_demo_starts_a_pkce_request(demo: Flask) -> None:
+    with demo.app_context():
+        seed = seed_data(5099)
+    client = demo.test_client()
+    resp = client.get("/client/start")
+    assert resp.status_code == 302
+    query = {k: v[0] for k, v in parse_qs(urlsplit(resp.headers["Location"]).query).items()}
+    assert query["client_id"] == seed["clients"]["public"]["id"]
+    assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) == 43
+    assert query["redirect_uri"] == "http://127.0.0.1:5099/callback"
+    # Signed out: the authorize endpoint sends the user to /login and back.
+    login = client.get(resp.headers["Location"])
+    assert urlsplit(login.headers["Location"]).path == "/login"
+    bad = client.get("/callback?code=x&state=forged")
+    assert bad.status_code == 400 and "state" in bad.get_data(as_text=True)
