@@ -464,3 +464,34 @@ def test_template_override(app_config: dict[str, Any], tmp_path: Any, user: Any,
     resp = client.post("/oauth/authorize", data=form_fields(html) | {"approve": "1"})
     assert redirect_query(resp)["code"]
 
+
+
+@pytest.mark.parametrize("change", [{"revoked": True}, {"redirect_uris": ["https://x.example/cb"]},
+                                    {"grant_types": ["client_credentials"]}])
+def test_client_changed_while_deciding(app: Flask, client: Any, login: Any, user: Any,
+                                       code_client: Any, change: dict[str, Any]) -> None:
+    login(client, user)
+    fields = form_fields(get_authorize(client, **code_params(code_client)).get_data(as_text=True))
+    update_client(app, code_client.client.id, **change)
+    assert_error_page(client.post("/oauth/authorize", data=fields | {"approve": "Authorize"}))
+
+
+def test_prompt_login_when_signed_out_does_not_loop(client: Any, login: Any, user: Any,
+                                                    code_client: Any) -> None:
+    params = code_params(code_client, prompt="login")
+    assert urlsplit(get_authorize(client, **params).headers["Location"]).path == "/test-login"
+    login(client, user)
+    assert get_authorize(client, **params).status_code == 200
+
+
+def test_no_code_is_stored_before_approval(app: Flask, client: Any, login: Any, user: Any,
+                                           code_client: Any) -> None:
+    import sqlalchemy as sa
+
+    login(client, user)
+    get_authorize(client, **code_params(code_client))
+    with app.app_context():
+        state = app.extensions["passport"]
+        count = state.db.session.scalar(
+            sa.select(sa.func.count()).select_from(state.models.AuthCode))
+    assert count == 0

@@ -8,31 +8,41 @@ single-use key; the form carries only that key and the CSRF token.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, current_app, redirect, render_template, request, session
 from flask_login import current_user, logout_user
 from flask_login.utils import login_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import tokens
 from ..forms import ConsentForm
+from ..keys import KeyLoadError
+from ..oauth2 import redirect_uri
 from ..oauth2.authorization import (
     AuthorizationPageError,
     AuthorizationRedirectError,
     AuthorizationRequest,
     approve,
+    client_allows,
     deny,
     has_covering_token,
     validate_request,
 )
 from . import blueprint
 
+log = logging.getLogger("flask_passport")
+
 PENDING_KEY = "_passport_authorizations"
 REAUTH_KEY = "_passport_reauth"
 #: How many consent pages may be open at once per session, and for how long.
 MAX_PENDING = 5
 PENDING_TTL = 30 * 60
+#: How long a prompt=login re-authentication may take.
+REAUTH_TTL = 10 * 60
 
 _PAGE_HEADERS = {
     "Cache-Control": "no-store",
@@ -81,6 +91,17 @@ def _fingerprint() -> str:
     return hashlib.sha256(request.query_string).hexdigest()[:32]
 
 
+def _mark_reauth() -> None:
+    session[REAUTH_KEY] = {"fp": _fingerprint(), "at": int(time.time())}
+
+
+def _reauthenticated() -> bool:
+    """Whether the user signed in again for exactly this request (prompt=login), recently."""
+    marker = session.pop(REAUTH_KEY, None)
+    return (isinstance(marker, dict) and marker.get("fp") == _fingerprint()
+            and int(time.time()) - int(marker.get("at", 0)) < REAUTH_TTL)
+
+
 def _user_id() -> str:
     return str(current_user.get_id())
 
@@ -100,12 +121,12 @@ def authorize() -> Response:
         if "none" in authz.prompt:
             return _redirect(authz.error("login_required", "The user is not signed in.").location)
         if "login" in authz.prompt:
-            session[REAUTH_KEY] = _fingerprint()
+            _mark_reauth()
         return _login_redirect()
-    if "login" in authz.prompt and session.pop(REAUTH_KEY, None) != _fingerprint():
+    if "login" in authz.prompt and not _reauthenticated():
         # prompt=login: sign in again; the marker stops the loop when the user comes back.
         logout_user()
-        session[REAUTH_KEY] = _fingerprint()
+        _mark_reauth()
         return _login_redirect()
 
     user = current_user._get_current_object()  # type: ignore[attr-defined]
@@ -113,7 +134,7 @@ def authorize() -> Response:
         client.skips_authorization(user, list(authz.scopes))
         or has_covering_token(ctx, client.id, _user_id(), authz.scopes)
     ):
-        return _finish(ctx, approve(ctx, authz, client, user))
+        return _finish(ctx, lambda: approve(ctx, authz, client, user))
     if "none" in authz.prompt:
         return _redirect(authz.error("consent_required", "The user has not approved this "
                                      "client yet.").location)
@@ -157,8 +178,21 @@ def _take_pending(key: str | None) -> dict[str, Any] | None:
     return entry
 
 
-def _finish(ctx: Any, location: str) -> Response:
-    ctx.commit()
+def _finish(ctx: Any, decide: Callable[[], str]) -> Response:
+    """Run the decision, commit, redirect; a server fault is a page, never a half-written row."""
+    try:
+        location = decide()
+        ctx.commit()
+    except KeyLoadError as exc:
+        ctx.rollback()
+        log.error("flask-passport: %s", exc)
+        return error_page("server_error", "The server's signing keys are missing; its "
+                          "administrator should run `flask passport keys`.", status=500)
+    except SQLAlchemyError:
+        ctx.rollback()
+        log.exception("Database error while answering an authorization request")
+        return error_page("temporarily_unavailable", "The authorization server could not "
+                          "complete the request. Try again later.", status=503)
     return _redirect(location)
 
 
@@ -186,8 +220,12 @@ def decide() -> Response:
     client = ctx.session.get(ctx.models.Client, authz.client_id)
     if client is None or client.revoked:
         return error_page("invalid_client", "The client is unknown or has been revoked.")
+    registered = redirect_uri.resolve(client.redirect_uris or [], authz.redirect_uri)
+    if registered is None or not client_allows(client, authz.response_type):
+        return error_page("invalid_request", "The client's registration changed while you "
+                          "were deciding. Start again from the application.")
     user = current_user._get_current_object()  # type: ignore[attr-defined]
     if request.method == "DELETE" or form.deny.data or not form.approve.data:
-        return _finish(ctx, deny(ctx, authz, client, user))
-    return _finish(ctx, approve(ctx, authz, client, user))
+        return _finish(ctx, lambda: deny(ctx, authz, client, user))
+    return _finish(ctx, lambda: approve(ctx, authz, client, user))
 
