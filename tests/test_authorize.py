@@ -495,3 +495,23 @@ def test_no_code_is_stored_before_approval(app: Flask, client: Any, login: Any, 
         count = state.db.session.scalar(
             sa.select(sa.func.count()).select_from(state.models.AuthCode))
     assert count == 0
+
+
+def test_overlong_state_is_refused_without_echo(client: Any, code_client: Any) -> None:
+    query = redirect_query(get_authorize(client, **code_params(code_client, state="s" * 1025)))
+    assert query["error"] == "invalid_request" and "state" not in query
+
+
+def test_many_open_consent_pages_keep_the_session_small(client: Any, login: Any, user: Any,
+                                                        code_client: Any) -> None:
+    login(client, user)
+    keys = []
+    for i in range(8):
+        page = get_authorize(client, **code_params(code_client, state=f"{i}" + "s" * 1000))
+        keys.append(form_fields(page.get_data(as_text=True)))
+        cookie = page.headers.get("Set-Cookie", "")
+        assert len(cookie) < 4000
+    # The newest page still works; the oldest were dropped.
+    assert redirect_query(client.post("/oauth/authorize", data=keys[-1] | {"approve": "1"}))[
+        "code"]
+    assert_error_page(client.post("/oauth/authorize", data=keys[0] | {"approve": "1"}))

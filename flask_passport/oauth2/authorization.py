@@ -27,6 +27,8 @@ from .scope_policy import resolve_scopes
 RESPONSE_TYPES = ("code", "token")
 #: OpenID Connect Core §3.1.2.1 ``prompt`` values understood here.
 PROMPTS = frozenset({"none", "login", "consent", "select_account"})
+#: ``state`` is echoed back and kept in the session while the user decides, so it is capped.
+MAX_STATE_LENGTH = 1024
 
 
 class AuthorizationPageError(Exception):
@@ -167,12 +169,13 @@ def validate_request(
         redirect_uri_sent=presented is not None,
         response_type=response_type if fragment else "code",
         scopes=[],
-        state=state if state is not None and len(state) <= MAX_PARAM_LENGTH else None,
+        state=state if state is not None and len(state) <= MAX_STATE_LENGTH else None,
     )
     if duplicated:
         raise request.error("invalid_request",
                             f"The {sorted(duplicated)[0]} parameter was sent more than once.")
-    too_long = [k for k, v in params.items() if len(v) > MAX_PARAM_LENGTH]
+    too_long = [k for k, v in params.items()
+                if len(v) > (MAX_STATE_LENGTH if k == "state" else MAX_PARAM_LENGTH)]
     if too_long:
         raise request.error("invalid_request", f"The {too_long[0]} parameter is too long.")
     if not response_type:

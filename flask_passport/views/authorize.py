@@ -8,6 +8,7 @@ single-use key; the form carries only that key and the CSRF token.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -40,6 +41,9 @@ PENDING_KEY = "_passport_authorizations"
 REAUTH_KEY = "_passport_reauth"
 #: How many consent pages may be open at once per session, and for how long.
 MAX_PENDING = 5
+#: The pending requests live in the (cookie) session, which browsers cap at about 4 KB: older
+#: entries are dropped to stay under this many bytes of JSON.
+MAX_PENDING_BYTES = 2500
 PENDING_TTL = 30 * 60
 #: How long a prompt=login re-authentication may take.
 REAUTH_TTL = 10 * 60
@@ -145,8 +149,11 @@ def _consent_page(authz: AuthorizationRequest, client: Any, user: Any) -> Respon
     key = tokens.new_secret(24)
     pending = _live_pending()
     pending[key] = {"request": authz.to_dict(), "user_id": _user_id(), "at": int(time.time())}
-    while len(pending) > MAX_PENDING:
-        pending.pop(min(pending, key=lambda k: pending[k]["at"]))
+    while len(pending) > 1 and (
+        len(pending) > MAX_PENDING or len(json.dumps(pending)) > MAX_PENDING_BYTES
+    ):
+        oldest = min((k for k in pending if k != key), key=lambda k: pending[k]["at"])
+        pending.pop(oldest)
     session[PENDING_KEY] = pending
     form = ConsentForm(data={"auth_token": key})
     return _page(
