@@ -71,3 +71,8 @@ def test_parallel_exchanges_yield_exactly_one_token(app: Flask, client: Any, log
         count = state.db.session.scalar(sa.select(sa.func.count()).select_from(
             state.models.AccessToken))
         assert count == 1
+        # Losing the race is a replay: the winner's token is revoked (RFC 6749 §4.1.2), so
+        # an attacker who races the real client does not keep a working token.
+        if {body["error"] for body in losers} == {"invalid_grant"}:
+            token = state.db.session.scalars(sa.select(state.models.AccessToken)).one()
+            assert token.revoked is True

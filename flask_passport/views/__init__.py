@@ -11,4 +11,4 @@ blueprint = Blueprint(
 )
 
 from . import token  # noqa: E402,F401  (registers the routes)
-from . import authorize  # noqa: E402,F401
+from .authorize import authorize as _authorize  # noqa: E402,F401  (registers /authorize)
