@@ -183,8 +183,8 @@ def personal_client(app: Flask) -> CreatedClient:
 
 
 @pytest.fixture
-def login(app: Flask) -> Any:
-    """Give ``app`` a login view (``/test-login``) and return ``login(test_client, user)``."""
+def authz_login(app: Flask) -> Any:
+    """Give ``app`` a login view (``/test-login``); returns ``authz_login(test_client, user)``."""
     from flask import request as flask_request
     from flask_login import login_user
 
@@ -204,13 +204,13 @@ def login(app: Flask) -> Any:
 
 
 @pytest.fixture
-def code_client(app: Flask) -> CreatedClient:
+def authz_client(app: Flask) -> CreatedClient:
     """A confidential authorization code client (redirect https://app.example.com/callback)."""
     return new_client(app, "authorization_code", name="Acme Reader")
 
 
 @pytest.fixture
-def public_client(app: Flask) -> CreatedClient:
+def authz_public_client(app: Flask) -> CreatedClient:
     """A public (PKCE) authorization code client."""
     return new_client(app, "public", name="Acme SPA")
 
@@ -263,20 +263,20 @@ def serve_example_app(tmp_dir: Any, private_key_pem: str,
 
 
 @pytest.fixture(scope="module")
-def example_server(tmp_path_factory: pytest.TempPathFactory, private_key_pem: str
+def authz_server(tmp_path_factory: pytest.TempPathFactory, private_key_pem: str
                    ) -> Iterator[ExampleServer]:
     yield from serve_example_app(tmp_path_factory.mktemp("example"), private_key_pem)
 
 
 @pytest.fixture
-def make_client(app: Flask) -> Any:
-    """``make_client(kind, **kwargs)``: :func:`new_client` bound to ``app``."""
+def authz_make_client(app: Flask) -> Any:
+    """``authz_make_client(kind, **kwargs)``: :func:`new_client` bound to ``app``."""
     return lambda kind, **kwargs: new_client(app, kind, **kwargs)
 
 
 @pytest.fixture
-def serve_example(tmp_path: Any, private_key_pem: str) -> Iterator[Any]:
-    """``serve_example(templates=None)``: another example-app server, stopped after the test."""
+def authz_serve_example(tmp_path: Any, private_key_pem: str) -> Iterator[Any]:
+    """``authz_serve_example(templates=None)``: one more example-app server, stopped after."""
     started: list[Iterator[ExampleServer]] = []
 
     def start(templates: str | None = None) -> ExampleServer:

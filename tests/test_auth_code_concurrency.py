@@ -27,12 +27,12 @@ def app_config(app_config: dict[str, Any], backend: str) -> dict[str, Any]:
     return config
 
 
-def test_parallel_exchanges_yield_exactly_one_token(app: Flask, client: Any, login: Any,
-                                                    user: Any, code_client: Any,
+def test_parallel_exchanges_yield_exactly_one_token(app: Flask, client: Any, authz_login: Any,
+                                                    user: Any, authz_client: Any,
                                                     backend: str) -> None:
-    login(client, user)
+    authz_login(client, user)
     page = client.get("/oauth/authorize?" + urlencode({
-        "client_id": code_client.client.id, "redirect_uri": REDIRECT, "response_type": "code",
+        "client_id": authz_client.client.id, "redirect_uri": REDIRECT, "response_type": "code",
         "scope": "check-status"}))
     fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"',
                              page.get_data(as_text=True)))
@@ -48,7 +48,7 @@ def test_parallel_exchanges_yield_exactly_one_token(app: Flask, client: Any, log
         barrier.wait(timeout=30)
         resp = test_client.post("/oauth/token", data={
             "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-            "client_id": code_client.client.id, "client_secret": code_client.secret})
+            "client_id": authz_client.client.id, "client_secret": authz_client.secret})
         with lock:
             results.append((resp.status_code, resp.json))
 

@@ -44,8 +44,8 @@ def approve(server: Any, browser: requests.Session, url: str) -> str:
 
 
 @pytest.mark.parametrize("kind", ["confidential", "public"])
-def test_authlib_code_pkce_and_refresh(example_server: Any, kind: str) -> None:
-    server = example_server
+def test_authlib_code_pkce_and_refresh(authz_server: Any, kind: str) -> None:
+    server = authz_server
     info = server.seed["clients"][kind]
     token_url = server.base_url + "/oauth/token"
     kwargs: dict[str, Any] = {"client_secret": info["secret"]} if kind == "confidential" else {
@@ -75,8 +75,8 @@ def test_authlib_code_pkce_and_refresh(example_server: Any, kind: str) -> None:
     assert stale.status_code == 401
 
 
-def test_authlib_replayed_code_is_refused(example_server: Any) -> None:
-    server = example_server
+def test_authlib_replayed_code_is_refused(authz_server: Any) -> None:
+    server = authz_server
     info = server.seed["clients"]["public"]
     oauth = OAuth2Session(info["id"], redirect_uri=info["redirect_uri"],
                           token_endpoint_auth_method="none", code_challenge_method="S256")

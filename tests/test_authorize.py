@@ -1,4 +1,4 @@
-"""GET/POST/DELETE /oauth/authorize: validation order, login, prompt, consent, approve and deny."""
+"""GET/POST/DELETE /oauth/authorize: validation order, login, prompt, consent, approve, deny."""
 
 from __future__ import annotations
 
@@ -64,9 +64,9 @@ def update_client(app: Flask, client_id: str, **values: Any) -> None:
         state.db.session.commit()
 
 
-def test_revoked_client_is_an_error_page(app: Flask, client: Any, code_client: Any) -> None:
-    update_client(app, code_client.client.id, revoked=True)
-    assert_error_page(get_authorize(client, **code_params(code_client)))
+def test_revoked_client_is_an_error_page(app: Flask, client: Any, authz_client: Any) -> None:
+    update_client(app, authz_client.client.id, revoked=True)
+    assert_error_page(get_authorize(client, **code_params(authz_client)))
 
 
 def test_client_without_the_grant_is_an_error_page(client: Any, machine_client: Any) -> None:
@@ -75,22 +75,22 @@ def test_client_without_the_grant_is_an_error_page(client: Any, machine_client: 
     assert "unauthorized_client" in resp.get_data(as_text=True)
 
 
-def test_duplicated_client_id_is_an_error_page(client: Any, code_client: Any) -> None:
-    query = urlencode(code_params(code_client)) + "&client_id=" + code_client.client.id
+def test_duplicated_client_id_is_an_error_page(client: Any, authz_client: Any) -> None:
+    query = urlencode(code_params(authz_client)) + "&client_id=" + authz_client.client.id
     assert_error_page(client.get("/oauth/authorize?" + query))
 
 
-def test_bad_redirect_uri_wins_over_every_later_error(client: Any, code_client: Any) -> None:
+def test_bad_redirect_uri_wins_over_every_later_error(client: Any, authz_client: Any) -> None:
     # Unsupported response type, bad scope, prompt=none: still a page, never a redirect.
-    resp = get_authorize(client, client_id=code_client.client.id, response_type="bogus",
+    resp = get_authorize(client, client_id=authz_client.client.id, response_type="bogus",
                          redirect_uri="https://evil.example/callback", scope="nope",
                          prompt="none", state="s")
     assert_error_page(resp)
     assert "evil.example" not in resp.get_data(as_text=True)
 
 
-def test_duplicated_redirect_uri_is_an_error_page(client: Any, code_client: Any) -> None:
-    query = urlencode(code_params(code_client)) + "&" + urlencode({"redirect_uri": REDIRECT})
+def test_duplicated_redirect_uri_is_an_error_page(client: Any, authz_client: Any) -> None:
+    query = urlencode(code_params(authz_client)) + "&" + urlencode({"redirect_uri": REDIRECT})
     assert_error_page(client.get("/oauth/authorize?" + query))
 
 
@@ -107,8 +107,8 @@ def test_duplicated_redirect_uri_is_an_error_page(client: Any, code_client: Any)
     "http://app.example.com/callback",               # scheme
     "",                                              # empty
 ])
-def test_redirect_uri_must_match_exactly(client: Any, code_client: Any, presented: str) -> None:
-    assert_error_page(get_authorize(client, **code_params(code_client, redirect_uri=presented)))
+def test_redirect_uri_must_match_exactly(client: Any, authz_client: Any, presented: str) -> None:
+    assert_error_page(get_authorize(client, **code_params(authz_client, redirect_uri=presented)))
 
 
 @pytest.mark.parametrize(("registered", "presented", "ok"), [
@@ -125,10 +125,10 @@ def test_redirect_uri_must_match_exactly(client: Any, code_client: Any, presente
     ("http://127.0.0.1:8000/cb", "http://127.0.0.1:9/cb#f", False),
     ("http://127.0.0.1:8000/cb", "http://127.0.0.2:8000/cb", False),
 ])
-def test_loopback_port_exception(client: Any, login: Any, user: Any, make_client: Any,
+def test_loopback_port_exception(client: Any, authz_login: Any, user: Any, authz_make_client: Any,
                                  registered: str, presented: str, ok: bool) -> None:
-    created = make_client("authorization_code", redirect_uris=[registered])
-    login(client, user)
+    created = authz_make_client("authorization_code", redirect_uris=[registered])
+    authz_login(client, user)
     resp = get_authorize(client, **code_params(created, redirect_uri=presented))
     if ok:
         assert resp.status_code == 200
@@ -137,18 +137,18 @@ def test_loopback_port_exception(client: Any, login: Any, user: Any, make_client
         assert_error_page(resp)
 
 
-def test_redirect_uri_may_be_omitted_with_one_registered(client: Any, login: Any, user: Any,
-                                                         code_client: Any) -> None:
-    login(client, user)
-    resp = get_authorize(client, **code_params(code_client, redirect_uri=None))
+def test_redirect_uri_may_be_omitted_with_one_registered(client: Any, authz_login: Any, user: Any,
+                                                         authz_client: Any) -> None:
+    authz_login(client, user)
+    resp = get_authorize(client, **code_params(authz_client, redirect_uri=None))
     assert resp.status_code == 200
     approved = client.post("/oauth/authorize", data=form_fields(resp.get_data(as_text=True))
                            | {"approve": "Authorize"})
     assert "code" in redirect_query(approved)
 
 
-def test_redirect_uri_required_with_several_registered(client: Any, make_client: Any) -> None:
-    created = make_client("authorization_code",
+def test_redirect_uri_required_with_several_registered(client: Any, authz_make_client: Any) -> None:
+    created = authz_make_client("authorization_code",
                           redirect_uris=[REDIRECT, "https://app.example.com/other"])
     assert_error_page(get_authorize(client, **code_params(created, redirect_uri=None)))
 
@@ -170,30 +170,31 @@ def test_redirect_uri_required_with_several_registered(client: Any, make_client:
     ({"prompt": "none login"}, "invalid_request"),
     ({"prompt": "bogus"}, "invalid_request"),
 ])
-def test_errors_redirect_back_with_state(client: Any, login: Any, user: Any, code_client: Any,
-                                         extra: dict[str, Any], error: str) -> None:
-    login(client, user)
-    query = redirect_query(get_authorize(client, **code_params(code_client, **extra)))
+def test_errors_redirect_back_with_state(client: Any, authz_login: Any, user: Any,
+                                         authz_client: Any, extra: dict[str, Any],
+                                         error: str) -> None:
+    authz_login(client, user)
+    query = redirect_query(get_authorize(client, **code_params(authz_client, **extra)))
     assert query["error"] == error
     assert query["error_description"]
     assert query["state"] == "xyz-state"
     assert "code" not in query
 
 
-def test_duplicated_parameter_after_proof_redirects(client: Any, code_client: Any) -> None:
-    query_string = urlencode(code_params(code_client)) + "&scope=place-orders"
+def test_duplicated_parameter_after_proof_redirects(client: Any, authz_client: Any) -> None:
+    query_string = urlencode(code_params(authz_client)) + "&scope=place-orders"
     query = redirect_query(client.get("/oauth/authorize?" + query_string))
     assert query["error"] == "invalid_request"
 
 
-def test_public_client_must_send_a_challenge(client: Any, public_client: Any) -> None:
-    query = redirect_query(get_authorize(client, **code_params(public_client)))
+def test_public_client_must_send_a_challenge(client: Any, authz_public_client: Any) -> None:
+    query = redirect_query(get_authorize(client, **code_params(authz_public_client)))
     assert query["error"] == "invalid_request"
     assert "PKCE" in query["error_description"]
 
 
-def test_errors_keep_the_registered_query(client: Any, make_client: Any) -> None:
-    created = make_client("authorization_code", redirect_uris=[REDIRECT + "?tenant=7"])
+def test_errors_keep_the_registered_query(client: Any, authz_make_client: Any) -> None:
+    created = authz_make_client("authorization_code", redirect_uris=[REDIRECT + "?tenant=7"])
     resp = get_authorize(client, **code_params(created, redirect_uri=REDIRECT + "?tenant=7",
                                                  response_type="bogus"))
     query = redirect_query(resp)
@@ -204,22 +205,22 @@ def test_errors_keep_the_registered_query(client: Any, make_client: Any) -> None
 # -- login --------------------------------------------------------------------------------
 
 
-def test_anonymous_user_goes_to_the_login_view_and_back(client: Any, login: Any, user: Any,
-                                                        code_client: Any) -> None:
-    resp = get_authorize(client, **code_params(code_client))
+def test_anonymous_user_goes_to_the_login_view_and_back(client: Any, authz_login: Any, user: Any,
+                                                        authz_client: Any) -> None:
+    resp = get_authorize(client, **code_params(authz_client))
     assert resp.status_code == 302
     location = urlsplit(resp.headers["Location"])
     assert location.path == "/test-login"
     next_url = parse_qs(location.query)["next"][0]
     assert next_url.startswith("/oauth/authorize?")
-    login(client, user)
+    authz_login(client, user)
     back = client.get(next_url)
     assert back.status_code == 200
     assert "Acme Reader" in back.get_data(as_text=True)
 
 
-def test_no_login_view_gives_a_clear_401(client: Any, code_client: Any) -> None:
-    resp = get_authorize(client, **code_params(code_client))
+def test_no_login_view_gives_a_clear_401(client: Any, authz_client: Any) -> None:
+    resp = get_authorize(client, **code_params(authz_client))
     assert resp.status_code == 401
     assert "login_view" in resp.get_data(as_text=True)
 
@@ -227,48 +228,48 @@ def test_no_login_view_gives_a_clear_401(client: Any, code_client: Any) -> None:
 # -- prompt -------------------------------------------------------------------------------
 
 
-def test_prompt_none_when_signed_out(client: Any, login: Any, code_client: Any) -> None:
-    query = redirect_query(get_authorize(client, **code_params(code_client, prompt="none")))
+def test_prompt_none_when_signed_out(client: Any, authz_login: Any, authz_client: Any) -> None:
+    query = redirect_query(get_authorize(client, **code_params(authz_client, prompt="none")))
     assert query["error"] == "login_required"
     assert query["state"] == "xyz-state"
 
 
-def test_prompt_none_when_consent_is_needed(client: Any, login: Any, user: Any,
-                                           code_client: Any) -> None:
-    login(client, user)
-    query = redirect_query(get_authorize(client, **code_params(code_client, prompt="none")))
+def test_prompt_none_when_consent_is_needed(client: Any, authz_login: Any, user: Any,
+                                           authz_client: Any) -> None:
+    authz_login(client, user)
+    query = redirect_query(get_authorize(client, **code_params(authz_client, prompt="none")))
     assert query["error"] == "consent_required"
 
 
-def test_prompt_none_with_first_party_client_issues_a_code(app: Flask, client: Any, login: Any,
-                                                          user: Any, code_client: Any) -> None:
-    update_client(app, code_client.client.id, first_party=True)
-    login(client, user)
-    query = redirect_query(get_authorize(client, **code_params(code_client, prompt="none")))
+def test_prompt_none_with_first_party_client_issues_a_code(
+        app: Flask, client: Any, authz_login: Any, user: Any, authz_client: Any) -> None:
+    update_client(app, authz_client.client.id, first_party=True)
+    authz_login(client, user)
+    query = redirect_query(get_authorize(client, **code_params(authz_client, prompt="none")))
     assert query["code"] and query["state"] == "xyz-state"
 
 
-def test_prompt_login_forces_a_new_sign_in_without_looping(client: Any, login: Any, user: Any,
-                                                           code_client: Any) -> None:
-    login(client, user)
-    params = code_params(code_client, prompt="login")
+def test_prompt_login_forces_a_new_sign_in_without_looping(client: Any, authz_login: Any, user: Any,
+                                                           authz_client: Any) -> None:
+    authz_login(client, user)
+    params = code_params(authz_client, prompt="login")
     resp = get_authorize(client, **params)
     assert resp.status_code == 302
     assert urlsplit(resp.headers["Location"]).path == "/test-login"
     # The user was signed out: without signing in, the endpoint sends them to login again.
     again = get_authorize(client, **params)
     assert urlsplit(again.headers["Location"]).path == "/test-login"
-    login(client, user)
+    authz_login(client, user)
     shown = get_authorize(client, **params)
     assert shown.status_code == 200
     assert "Authorization request" in shown.get_data(as_text=True)
 
 
-def test_prompt_consent_always_asks(app: Flask, client: Any, login: Any, user: Any,
-                                   code_client: Any) -> None:
-    update_client(app, code_client.client.id, first_party=True)
-    login(client, user)
-    resp = get_authorize(client, **code_params(code_client, prompt="consent"))
+def test_prompt_consent_always_asks(app: Flask, client: Any, authz_login: Any, user: Any,
+                                   authz_client: Any) -> None:
+    update_client(app, authz_client.client.id, first_party=True)
+    authz_login(client, user)
+    resp = get_authorize(client, **code_params(authz_client, prompt="consent"))
     assert resp.status_code == 200
     assert "Authorization request" in resp.get_data(as_text=True)
 
@@ -276,55 +277,55 @@ def test_prompt_consent_always_asks(app: Flask, client: Any, login: Any, user: A
 # -- skipping consent -----------------------------------------------------------------------
 
 
-def test_first_party_client_skips_consent(app: Flask, client: Any, login: Any, user: Any,
-                                         code_client: Any) -> None:
-    update_client(app, code_client.client.id, first_party=True)
-    login(client, user)
-    assert redirect_query(get_authorize(client, **code_params(code_client)))["code"]
+def test_first_party_client_skips_consent(app: Flask, client: Any, authz_login: Any, user: Any,
+                                         authz_client: Any) -> None:
+    update_client(app, authz_client.client.id, first_party=True)
+    authz_login(client, user)
+    assert redirect_query(get_authorize(client, **code_params(authz_client)))["code"]
 
 
-def test_a_covering_token_skips_consent(client: Any, login: Any, user: Any,
-                                        code_client: Any) -> None:
-    login(client, user)
-    params = code_params(code_client, scope="check-status place-orders")
+def test_a_covering_token_skips_consent(client: Any, authz_login: Any, user: Any,
+                                        authz_client: Any) -> None:
+    authz_login(client, user)
+    params = code_params(authz_client, scope="check-status place-orders")
     page = get_authorize(client, **params)
     approved = client.post("/oauth/authorize", data=form_fields(page.get_data(as_text=True))
                            | {"approve": "Authorize"})
     code = redirect_query(approved)["code"]
     token = client.post("/oauth/token", data={
         "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-        "client_id": code_client.client.id, "client_secret": code_client.secret})
+        "client_id": authz_client.client.id, "client_secret": authz_client.secret})
     assert token.status_code == 200
     # A subset of the granted scopes: no page.
-    again = get_authorize(client, **code_params(code_client, scope="place-orders"))
+    again = get_authorize(client, **code_params(authz_client, scope="place-orders"))
     assert redirect_query(again)["code"]
     # prompt=consent still asks.
-    assert get_authorize(client, **code_params(code_client, prompt="consent")).status_code == 200
+    assert get_authorize(client, **code_params(authz_client, prompt="consent")).status_code == 200
 
 
-def test_a_narrower_token_does_not_skip_consent(client: Any, login: Any, user: Any,
-                                                code_client: Any) -> None:
-    login(client, user)
-    page = get_authorize(client, **code_params(code_client))
+def test_a_narrower_token_does_not_skip_consent(client: Any, authz_login: Any, user: Any,
+                                                authz_client: Any) -> None:
+    authz_login(client, user)
+    page = get_authorize(client, **code_params(authz_client))
     approved = client.post("/oauth/authorize", data=form_fields(page.get_data(as_text=True))
                            | {"approve": "Authorize"})
     client.post("/oauth/token", data={
         "grant_type": "authorization_code", "code": redirect_query(approved)["code"],
-        "redirect_uri": REDIRECT, "client_id": code_client.client.id,
-        "client_secret": code_client.secret})
-    wider = get_authorize(client, **code_params(code_client, scope="check-status place-orders"))
+        "redirect_uri": REDIRECT, "client_id": authz_client.client.id,
+        "client_secret": authz_client.secret})
+    wider = get_authorize(client, **code_params(authz_client, scope="check-status place-orders"))
     assert wider.status_code == 200
 
 
-def test_skips_authorization_can_be_overridden(app: Flask, client: Any, login: Any, user: Any,
-                                               code_client: Any) -> None:
+def test_skips_authorization_can_be_overridden(app: Flask, client: Any, authz_login: Any, user: Any,
+                                               authz_client: Any) -> None:
     models = app.extensions["passport"].models
     original = models.Client.skips_authorization
     models.Client.skips_authorization = lambda self, u, scopes: scopes == ["check-status"]
     try:
-        login(client, user)
-        assert redirect_query(get_authorize(client, **code_params(code_client)))["code"]
-        wider = get_authorize(client, **code_params(code_client, scope="place-orders"))
+        authz_login(client, user)
+        assert redirect_query(get_authorize(client, **code_params(authz_client)))["code"]
+        wider = get_authorize(client, **code_params(authz_client, scope="place-orders"))
         assert wider.status_code == 200
     finally:
         models.Client.skips_authorization = original
@@ -333,10 +334,10 @@ def test_skips_authorization_can_be_overridden(app: Flask, client: Any, login: A
 # -- the consent page and the decision ------------------------------------------------------
 
 
-def test_consent_page_shows_client_and_scopes(client: Any, login: Any, user: Any,
-                                              code_client: Any) -> None:
-    login(client, user)
-    resp = get_authorize(client, **code_params(code_client, scope="check-status place-orders"))
+def test_consent_page_shows_client_and_scopes(client: Any, authz_login: Any, user: Any,
+                                              authz_client: Any) -> None:
+    authz_login(client, user)
+    resp = get_authorize(client, **code_params(authz_client, scope="check-status place-orders"))
     html = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert "Acme Reader" in html
@@ -355,8 +356,8 @@ def test_consent_page_shows_client_and_scopes(client: Any, login: Any, user: Any
         assert b".passport-approve" in css.data
 
 
-def test_approve_redirects_with_code_and_state(app: Flask, client: Any, login: Any, user: Any,
-                                               code_client: Any) -> None:
+def test_approve_redirects_with_code_and_state(app: Flask, client: Any, authz_login: Any, user: Any,
+                                               authz_client: Any) -> None:
     seen: list[str] = []
 
     def approved(sender: Any, **kw: Any) -> None:
@@ -365,8 +366,8 @@ def test_approve_redirects_with_code_and_state(app: Flask, client: Any, login: A
     def issued(sender: Any, **kw: Any) -> None:
         seen.append("issued")
 
-    login(client, user)
-    page = get_authorize(client, **code_params(code_client))
+    authz_login(client, user)
+    page = get_authorize(client, **code_params(authz_client))
     with signals.authorization_approved.connected_to(approved), \
             signals.auth_code_issued.connected_to(issued):
         resp = client.post("/oauth/authorize", data=form_fields(page.get_data(as_text=True))
@@ -378,11 +379,11 @@ def test_approve_redirects_with_code_and_state(app: Flask, client: Any, login: A
 
 
 @pytest.mark.parametrize("method", ["POST", "DELETE"])
-def test_deny_redirects_with_access_denied(client: Any, login: Any, user: Any, code_client: Any,
-                                           method: str) -> None:
+def test_deny_redirects_with_access_denied(client: Any, authz_login: Any, user: Any,
+                                           authz_client: Any, method: str) -> None:
     denied: list[Any] = []
-    login(client, user)
-    page = get_authorize(client, **code_params(code_client))
+    authz_login(client, user)
+    page = get_authorize(client, **code_params(authz_client))
     fields = form_fields(page.get_data(as_text=True))
     with signals.authorization_denied.connected_to(lambda s, **kw: denied.append(kw["client"])):
         if method == "POST":
@@ -396,20 +397,20 @@ def test_deny_redirects_with_access_denied(client: Any, login: Any, user: Any, c
     assert len(denied) == 1
 
 
-def test_post_without_or_with_wrong_csrf_is_refused(client: Any, login: Any, user: Any,
-                                                    code_client: Any) -> None:
-    login(client, user)
-    fields = form_fields(get_authorize(client, **code_params(code_client)).get_data(as_text=True))
+def test_post_without_or_with_wrong_csrf_is_refused(client: Any, authz_login: Any, user: Any,
+                                                    authz_client: Any) -> None:
+    authz_login(client, user)
+    fields = form_fields(get_authorize(client, **code_params(authz_client)).get_data(as_text=True))
     no_csrf = {"auth_token": fields["auth_token"], "approve": "Authorize"}
     assert_error_page(client.post("/oauth/authorize", data=no_csrf))
     wrong = fields | {"csrf_token": "x" * 43, "approve": "Authorize"}
     assert_error_page(client.post("/oauth/authorize", data=wrong))
 
 
-def test_the_consent_key_is_single_use(client: Any, login: Any, user: Any,
-                                       code_client: Any) -> None:
-    login(client, user)
-    fields = form_fields(get_authorize(client, **code_params(code_client)).get_data(as_text=True))
+def test_the_consent_key_is_single_use(client: Any, authz_login: Any, user: Any,
+                                       authz_client: Any) -> None:
+    authz_login(client, user)
+    fields = form_fields(get_authorize(client, **code_params(authz_client)).get_data(as_text=True))
     first = client.post("/oauth/authorize", data=fields | {"approve": "Authorize"})
     assert redirect_query(first)["code"]
     assert_error_page(client.post("/oauth/authorize", data=fields | {"approve": "Authorize"}))
@@ -417,10 +418,10 @@ def test_the_consent_key_is_single_use(client: Any, login: Any, user: Any,
                                   data=fields | {"auth_token": "made-up", "approve": "1"}))
 
 
-def test_the_consent_is_bound_to_the_user(app: Flask, client: Any, login: Any, user: Any,
-                                          code_client: Any) -> None:
-    login(client, user)
-    fields = form_fields(get_authorize(client, **code_params(code_client)).get_data(as_text=True))
+def test_the_consent_is_bound_to_the_user(app: Flask, client: Any, authz_login: Any, user: Any,
+                                          authz_client: Any) -> None:
+    authz_login(client, user)
+    fields = form_fields(get_authorize(client, **code_params(authz_client)).get_data(as_text=True))
     with app.app_context():
         state = app.extensions["passport"]
         other = state.user_model(email="other@example.com")
@@ -433,10 +434,10 @@ def test_the_consent_is_bound_to_the_user(app: Flask, client: Any, login: Any, u
     assert_error_page(client.post("/oauth/authorize", data=fields | {"approve": "Authorize"}))
 
 
-def test_post_when_signed_out_is_refused(client: Any, login: Any, user: Any,
-                                         code_client: Any) -> None:
-    login(client, user)
-    fields = form_fields(get_authorize(client, **code_params(code_client)).get_data(as_text=True))
+def test_post_when_signed_out_is_refused(client: Any, authz_login: Any, user: Any,
+                                         authz_client: Any) -> None:
+    authz_login(client, user)
+    fields = form_fields(get_authorize(client, **code_params(authz_client)).get_data(as_text=True))
     with client.session_transaction() as sess:
         sess.pop("_user_id", None)
     resp = client.post("/oauth/authorize", data=fields | {"approve": "Authorize"})
@@ -445,7 +446,7 @@ def test_post_when_signed_out_is_refused(client: Any, login: Any, user: Any,
 
 
 def test_template_override(app_config: dict[str, Any], tmp_path: Any, user: Any,
-                           code_client: Any, login: Any, client: Any, app: Flask) -> None:
+                           authz_client: Any, authz_login: Any, client: Any, app: Flask) -> None:
     from jinja2 import ChoiceLoader, FileSystemLoader
 
     folder = tmp_path / "templates" / "passport"
@@ -457,8 +458,8 @@ def test_template_override(app_config: dict[str, Any], tmp_path: Any, user: Any,
         "{{ form.auth_token() }}<button name=approve value=1>Go</button></form>")
     app.jinja_loader = ChoiceLoader([FileSystemLoader(str(tmp_path / "templates")),
                                      app.jinja_loader])
-    login(client, user)
-    page = get_authorize(client, **code_params(code_client))
+    authz_login(client, user)
+    page = get_authorize(client, **code_params(authz_client))
     html = page.get_data(as_text=True)
     assert "My brand" in html and "Acme Reader" in html and "<i>check-status</i>" in html
     resp = client.post("/oauth/authorize", data=form_fields(html) | {"approve": "1"})
@@ -468,28 +469,28 @@ def test_template_override(app_config: dict[str, Any], tmp_path: Any, user: Any,
 
 @pytest.mark.parametrize("change", [{"revoked": True}, {"redirect_uris": ["https://x.example/cb"]},
                                     {"grant_types": ["client_credentials"]}])
-def test_client_changed_while_deciding(app: Flask, client: Any, login: Any, user: Any,
-                                       code_client: Any, change: dict[str, Any]) -> None:
-    login(client, user)
-    fields = form_fields(get_authorize(client, **code_params(code_client)).get_data(as_text=True))
-    update_client(app, code_client.client.id, **change)
+def test_client_changed_while_deciding(app: Flask, client: Any, authz_login: Any, user: Any,
+                                       authz_client: Any, change: dict[str, Any]) -> None:
+    authz_login(client, user)
+    fields = form_fields(get_authorize(client, **code_params(authz_client)).get_data(as_text=True))
+    update_client(app, authz_client.client.id, **change)
     assert_error_page(client.post("/oauth/authorize", data=fields | {"approve": "Authorize"}))
 
 
-def test_prompt_login_when_signed_out_does_not_loop(client: Any, login: Any, user: Any,
-                                                    code_client: Any) -> None:
-    params = code_params(code_client, prompt="login")
+def test_prompt_login_when_signed_out_does_not_loop(client: Any, authz_login: Any, user: Any,
+                                                    authz_client: Any) -> None:
+    params = code_params(authz_client, prompt="login")
     assert urlsplit(get_authorize(client, **params).headers["Location"]).path == "/test-login"
-    login(client, user)
+    authz_login(client, user)
     assert get_authorize(client, **params).status_code == 200
 
 
-def test_no_code_is_stored_before_approval(app: Flask, client: Any, login: Any, user: Any,
-                                           code_client: Any) -> None:
+def test_no_code_is_stored_before_approval(app: Flask, client: Any, authz_login: Any, user: Any,
+                                           authz_client: Any) -> None:
     import sqlalchemy as sa
 
-    login(client, user)
-    get_authorize(client, **code_params(code_client))
+    authz_login(client, user)
+    get_authorize(client, **code_params(authz_client))
     with app.app_context():
         state = app.extensions["passport"]
         count = state.db.session.scalar(
@@ -497,17 +498,17 @@ def test_no_code_is_stored_before_approval(app: Flask, client: Any, login: Any, 
     assert count == 0
 
 
-def test_overlong_state_is_refused_without_echo(client: Any, code_client: Any) -> None:
-    query = redirect_query(get_authorize(client, **code_params(code_client, state="s" * 1025)))
+def test_overlong_state_is_refused_without_echo(client: Any, authz_client: Any) -> None:
+    query = redirect_query(get_authorize(client, **code_params(authz_client, state="s" * 1025)))
     assert query["error"] == "invalid_request" and "state" not in query
 
 
-def test_many_open_consent_pages_keep_the_session_small(client: Any, login: Any, user: Any,
-                                                        code_client: Any) -> None:
-    login(client, user)
+def test_many_open_consent_pages_keep_the_session_small(client: Any, authz_login: Any, user: Any,
+                                                        authz_client: Any) -> None:
+    authz_login(client, user)
     keys = []
     for i in range(8):
-        page = get_authorize(client, **code_params(code_client, state=f"{i}" + "s" * 1000))
+        page = get_authorize(client, **code_params(authz_client, state=f"{i}" + "s" * 1000))
         keys.append(form_fields(page.get_data(as_text=True)))
         cookie = page.headers.get("Set-Cookie", "")
         assert len(cookie) < 4000

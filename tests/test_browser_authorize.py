@@ -38,13 +38,13 @@ def sign_in_from_client_page(page: Page, server: Any, start_path: str = "/client
     page.wait_for_url("**/oauth/authorize?*")
 
 
-def test_login_approve_callback_without_javascript(browser: Browser, example_server: Any
+def test_login_approve_callback_without_javascript(browser: Browser, authz_server: Any
                                                   ) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 800},
                                   java_script_enabled=False)
     page = context.new_page()
     try:
-        sign_in_from_client_page(page, example_server)
+        sign_in_from_client_page(page, authz_server)
         assert page.get_by_role("heading", name="Authorization request").is_visible()
         assert page.get_by_text("Demo SPA").is_visible()
         assert page.get_by_text("Check order status").is_visible()
@@ -54,18 +54,18 @@ def test_login_approve_callback_without_javascript(browser: Browser, example_ser
         page.wait_for_url("**/callback?*")
         assert "code=" in page.url and "state=" in page.url
         user = page.locator("#user").inner_text()
-        assert example_server.seed["user"]["email"] in user
+        assert authz_server.seed["user"]["email"] in user
         assert "refresh_token" in page.locator("#tokens").inner_text()
     finally:
         context.close()
 
 
-def test_phone_width_keyboard_and_deny(browser: Browser, example_server: Any) -> None:
+def test_phone_width_keyboard_and_deny(browser: Browser, authz_server: Any) -> None:
     context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True,
                                   has_touch=True)
     page = context.new_page()
     try:
-        sign_in_from_client_page(page, example_server, "/client/start?scope=check-status"
+        sign_in_from_client_page(page, authz_server, "/client/start?scope=check-status"
                                                        "&scope=place-orders")
         OUT.mkdir(exist_ok=True)
         page.screenshot(path=str(OUT / "consent-phone.png"), full_page=True)
@@ -88,7 +88,7 @@ def test_phone_width_keyboard_and_deny(browser: Browser, example_server: Any) ->
         context.close()
 
 
-def test_template_override(browser: Browser, serve_example: Any, tmp_path: Path) -> None:
+def test_template_override(browser: Browser, authz_serve_example: Any, tmp_path: Path) -> None:
     templates = tmp_path / "override"
     (templates / "passport").mkdir(parents=True)
     (templates / "passport" / "authorize.html").write_text(
@@ -99,7 +99,7 @@ def test_template_override(browser: Browser, serve_example: Any, tmp_path: Path)
         "{{ form.csrf_token() }}{{ form.auth_token() }}"
         "<button name=approve value=yes>Let them in</button>"
         "<button name=deny value=no>No</button></form>")
-    server = serve_example(str(templates))
+    server = authz_serve_example(str(templates))
     context = browser.new_context()
     page = context.new_page()
     try:

@@ -15,7 +15,7 @@ REDIRECT = "https://app.example.com/callback"
 
 
 @pytest.fixture
-def signed_in(app: Flask, client: Any, login: Any, user: Any) -> Any:
+def signed_in(app: Flask, client: Any, authz_login: Any, user: Any) -> Any:
     @app.get("/me")
     @require_oauth()
     def me() -> Any:
@@ -23,7 +23,7 @@ def signed_in(app: Flask, client: Any, login: Any, user: Any) -> Any:
 
         return jsonify(email=current_user.email)
 
-    login(client, user)
+    authz_login(client, user)
     return client
 
 
@@ -34,8 +34,8 @@ def token_params(created: Any, **extra: Any) -> str:
     return "/oauth/authorize?" + urlencode(params)
 
 
-def test_off_by_default(signed_in: Any, code_client: Any) -> None:
-    resp = signed_in.get(token_params(code_client))
+def test_off_by_default(signed_in: Any, authz_client: Any) -> None:
+    resp = signed_in.get(token_params(authz_client))
     location = urlsplit(resp.headers["Location"])
     assert resp.status_code == 302 and not location.fragment
     query = parse_qs(location.query)
@@ -44,10 +44,10 @@ def test_off_by_default(signed_in: Any, code_client: Any) -> None:
 
 
 def test_enabled_puts_the_token_in_the_fragment(app: Flask, signed_in: Any,
-                                                public_client: Any) -> None:
+                                                authz_public_client: Any) -> None:
     app.extensions["passport"].passport.enable_implicit_grant()
     try:
-        page = signed_in.get(token_params(public_client))
+        page = signed_in.get(token_params(authz_public_client))
         assert page.status_code == 200
         fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"',
                                  page.get_data(as_text=True)))
@@ -66,14 +66,14 @@ def test_enabled_puts_the_token_in_the_fragment(app: Flask, signed_in: Any,
         app.extensions["passport"].passport.enable_implicit_grant(False)
 
 
-def test_enabled_errors_go_in_the_fragment(app: Flask, signed_in: Any, code_client: Any) -> None:
+def test_enabled_errors_go_in_the_fragment(app: Flask, signed_in: Any, authz_client: Any) -> None:
     app.extensions["passport"].passport.enable_implicit_grant()
     try:
-        resp = signed_in.get(token_params(code_client, scope="nope"))
+        resp = signed_in.get(token_params(authz_client, scope="nope"))
         location = urlsplit(resp.headers["Location"])
         frag = parse_qs(location.fragment)
         assert frag["error"] == ["invalid_scope"] and frag["state"] == ["st-1"]
-        page = signed_in.get(token_params(code_client))
+        page = signed_in.get(token_params(authz_client))
         fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"',
                                  page.get_data(as_text=True)))
         denied = signed_in.post("/oauth/authorize", data=fields | {"deny": "Cancel"})
