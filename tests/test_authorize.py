@@ -516,3 +516,15 @@ def test_many_open_consent_pages_keep_the_session_small(client: Any, authz_login
     assert redirect_query(client.post("/oauth/authorize", data=keys[-1] | {"approve": "1"}))[
         "code"]
     assert_error_page(client.post("/oauth/authorize", data=keys[0] | {"approve": "1"}))
+
+
+def test_database_fault_is_a_page_not_a_500(app: Flask, client: Any, authz_login: Any,
+                                            user: Any, authz_client: Any) -> None:
+    authz_login(client, user)
+    fields = form_fields(get_authorize(client, **code_params(authz_client)).get_data(as_text=True))
+    with app.app_context():
+        state = app.extensions["passport"]
+        state.models.AuthCode.__table__.drop(state.db.engine)
+    resp = client.post("/oauth/authorize", data=fields | {"approve": "Authorize"})
+    assert resp.status_code == 503 and "Location" not in resp.headers
+    assert "Try again later" in resp.get_data(as_text=True)

@@ -141,7 +141,7 @@ def validate_request(
     response_type = params.get("response_type")
     if not client_allows(client, response_type):
         raise AuthorizationPageError(
-            "unauthorized_client", f"This client may not use response_type={response_type}."
+            "unauthorized_client", "This client may not use the requested response_type."
         )
 
     # 2. The redirect URI.

@@ -112,6 +112,16 @@ def _user_id() -> str:
 
 @blueprint.get("/authorize")
 def authorize() -> Response:
+    try:
+        return _authorize()
+    except SQLAlchemyError:
+        _state().db.session.rollback()
+        log.exception("Database error while validating an authorization request")
+        return error_page("temporarily_unavailable", "The authorization server could not "
+                          "complete the request. Try again later.", status=503)
+
+
+def _authorize() -> Response:
     state = _state()
     ctx = state.context()
     try:
