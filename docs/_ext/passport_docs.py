@@ -1,0 +1,171 @@
+"""A small Sphinx extension that generates reference tables from the code itself.
+
+* ``.. passport-settings::`` renders every key of :data:`flask_passport.settings.DEFAULTS` with its
+  default and a description from :data:`DESCRIPTIONS`. A key without a description is a build
+  warning, so (with ``-W``) a new setting cannot ship undocumented.
+* ``.. passport-cli::`` renders every ``flask passport`` command with its options, read from the
+  click group, so the CLI reference can never drift from the code.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import click
+from docutils import nodes
+from docutils.statemachine import StringList
+from sphinx.application import Sphinx
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+logger = logging.getLogger(__name__)
+
+#: One line (RST allowed) per setting: what it does and why you would change it.
+DESCRIPTIONS: dict[str, str] = {
+    "PASSPORT_KEY_PATH": "Folder holding ``oauth-private.key`` and ``oauth-public.key``. "
+    "``None`` means the app's instance folder. Same as :meth:`Passport.load_keys_from`.",
+    "PASSPORT_PRIVATE_KEY": "The private key's PEM text. When unset, the ``PASSPORT_PRIVATE_KEY`` "
+    "environment variable is read; a literal ``\\n`` in it is turned into a newline. "
+    "Takes precedence over the key files.",
+    "PASSPORT_PUBLIC_KEY": "The public key's PEM text (also read from the environment). "
+    "Optional when the private key is given: it is derived from it. Must match the private key.",
+    "PASSPORT_ACCESS_TOKEN_LIFETIME": "Lifetime of access tokens from the authorization code, "
+    "password and refresh token grants. A ``timedelta`` or a number of seconds. "
+    "Same as :meth:`Passport.tokens_expire_in`.",
+    "PASSPORT_REFRESH_TOKEN_LIFETIME": "Lifetime of refresh tokens. Each refresh token is used "
+    "once (rotation), so this bounds how long a client may stay idle. "
+    "Same as :meth:`Passport.refresh_tokens_expire_in`.",
+    "PASSPORT_PERSONAL_ACCESS_TOKEN_LIFETIME": "Lifetime of personal access tokens "
+    "(:meth:`HasApiTokens.create_token`). "
+    "Same as :meth:`Passport.personal_access_tokens_expire_in`.",
+    "PASSPORT_CLIENT_CREDENTIALS_TOKEN_LIFETIME": "Lifetime of client credentials tokens. "
+    "Same as :meth:`Passport.client_credentials_tokens_expire_in`.",
+    "PASSPORT_AUTH_CODE_LIFETIME": "Lifetime of authorization codes. "
+    "Same as :meth:`Passport.auth_codes_expire_in`.",
+    "PASSPORT_ISSUER": "The ``iss`` claim of every token, e.g. ``https://auth.example.com``. "
+    "``None`` uses the request's root URL when a token is issued and skips the ``iss`` check when "
+    "verifying. Set it in production: behind a proxy the request URL may not be the public one.",
+    "PASSPORT_AUDIENCE": "The ``aud`` claim. When set, tokens carry it and protected routes "
+    "require it. ``None``: tokens carry the issuer as audience and the claim is not checked.",
+    "PASSPORT_PASSWORD_GRANT": "Turn on the password grant (off by default, see "
+    ":doc:`password-grant`). Same as :meth:`Passport.enable_password_grant`.",
+    "PASSPORT_IMPLICIT_GRANT": "Turn on the implicit grant (off by default, see :doc:`implicit`). "
+    "Same as :meth:`Passport.enable_implicit_grant`.",
+    "PASSPORT_PKCE_PLAIN": "Accept the ``plain`` PKCE method besides ``S256`` (off by default; "
+    "RFC 9700 §2.1.1 says use ``S256``).",
+    "PASSPORT_PERSONAL_ACCESS_CLIENT_ID": "The client that issues personal access tokens. "
+    "``None`` uses the newest personal access client. "
+    "Same as :meth:`Passport.personal_access_client_id`.",
+    "PASSPORT_URL_PREFIX": "Where the blueprint is mounted: ``/oauth/token`` by default.",
+    "PASSPORT_REGISTER_ROUTES": "Register Passport's blueprint. Turn off to mount your own "
+    "routes over the library functions.",
+    "PASSPORT_MIGRATIONS": "Add Passport's Alembic revisions (branch ``passport``) to the app's "
+    "Flask-Migrate, so ``flask db upgrade`` creates the ``oauth_*`` tables. Turn off to manage "
+    "the tables with your own migrations or ``db.create_all()``.",
+    "PASSPORT_COOKIE_NAME": "Name of the cookie that carries a token for your own JavaScript "
+    "(see :doc:`javascript`). Same as :meth:`Passport.cookie`.",
+    "PASSPORT_LEEWAY": "Seconds of clock skew tolerated when checking ``exp``, ``iat`` and "
+    "``nbf``. Raise it a little only if resource servers' clocks drift.",
+}
+
+
+def format_default(value: Any) -> str:
+    """A default as readers write it in their config."""
+    if isinstance(value, timedelta):
+        seconds = int(value.total_seconds())
+        for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+            if seconds % size == 0:
+                return f"``timedelta({unit}={seconds // size})``"
+        return f"``timedelta(seconds={seconds})``"
+    return f"``{value!r}``"
+
+
+def settings_rst() -> list[str]:
+    """The settings table as RST lines; warns about keys without a description."""
+    from flask_passport.settings import DEFAULTS
+
+    lines = [".. list-table::", "   :header-rows: 1", "   :widths: 30 20 50", "",
+             "   * - Key", "     - Default", "     - What it does"]
+    for key, value in DEFAULTS.items():
+        description = DESCRIPTIONS.get(key)
+        if description is None:
+            logger.warning("passport-settings: %s has no description in docs/_ext", key)
+            description = "(undocumented)"
+        lines += [f"   * - ``{key}``", f"     - {format_default(value)}", f"     - {description}"]
+    for key in DESCRIPTIONS.keys() - DEFAULTS.keys():
+        logger.warning("passport-settings: %s is described but is not a setting", key)
+    return lines
+
+
+def _option_rst(param: click.Parameter) -> list[str]:
+    if not isinstance(param, click.Option):
+        return [f"``{param.name.upper() if param.name else ''}`` (argument)", ""]
+    names = ", ".join(f"``{opt}``" for opt in param.opts)
+    extra: list[str] = []
+    if isinstance(param.type, click.Choice):
+        extra.append("one of " + ", ".join(f"``{c}``" for c in param.type.choices))
+    elif isinstance(param.type, click.types._NumberRangeBase):  # IntRange
+        extra.append(f"{param.type.min} to {param.type.max}" if param.type.max is not None
+                     else f"at least {param.type.min}")
+    if param.show_default and param.default is not None and not param.is_flag:
+        extra.append(f"default ``{param.default}``")
+    if param.multiple:
+        extra.append("repeatable")
+    help_text = (param.help or "").strip()
+    suffix = f" ({'; '.join(extra)})" if extra else ""
+    return [f"{names}", f"   {help_text}{suffix}".rstrip(), ""]
+
+
+def cli_rst(group: click.Group, prefix: str = "flask") -> list[str]:
+    """Every command of ``group`` as a section with its help and options."""
+    lines: list[str] = []
+    ctx = click.Context(group, info_name=group.name)
+    for name in sorted(group.list_commands(ctx)):
+        command = group.get_command(ctx, name)
+        if command is None or command.hidden:
+            continue
+        title = f"``{prefix} {group.name} {name}``"
+        lines += [title, "-" * len(title), ""]
+        lines += [(command.help or "").strip(), ""]
+        usage = " ".join(command.collect_usage_pieces(ctx))
+        lines += ["::", "", f"   {prefix} {group.name} {name} {usage}".rstrip(), ""]
+        params = [p for p in command.params if p.name != "help"]
+        if params:
+            lines += [".. rubric:: Options", ""]
+            for param in params:
+                lines += _option_rst(param)
+    return lines
+
+
+class _GeneratedDirective(SphinxDirective):
+    has_content = False
+
+    def lines(self) -> list[str]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def run(self) -> list[nodes.Node]:
+        container = nodes.section() if self.name == "passport-cli" else nodes.container()
+        container.document = self.state.document
+        source = self.get_source_info()[0]
+        content = StringList([line for line in self.lines()], source=source)
+        self.state.nested_parse(content, self.content_offset, container, match_titles=True)
+        return list(container.children)
+
+
+class SettingsDirective(_GeneratedDirective):
+    def lines(self) -> list[str]:
+        return settings_rst()
+
+
+class CliDirective(_GeneratedDirective):
+    def lines(self) -> list[str]:
+        from flask_passport.cli import passport_cli
+
+        return cli_rst(passport_cli)
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_directive("passport-settings", SettingsDirective)
+    app.add_directive("passport-cli", CliDirective)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
