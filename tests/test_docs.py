@@ -95,6 +95,23 @@ def _load_ext() -> object:
     return module
 
 
+def test_every_grant_diagram_parses_and_is_shown() -> None:
+    if not HAVE_SPHINX:
+        pytest.skip("Sphinx is not installed (pip install -e '.[docs]')")
+    ext = _load_ext()
+    pages = "\n".join(p.read_text(encoding="utf-8") for p in DOCS.glob("*.rst"))
+    diagrams = sorted((DOCS / "diagrams").glob("*.seq"))
+    assert {d.stem for d in diagrams} >= {"authorization-code", "pkce", "implicit", "password",
+                                           "client-credentials", "refresh", "personal-access",
+                                           "device"}
+    for diagram in diagrams:
+        dot = ext.sequence_dot(diagram.read_text(encoding="utf-8"))  # type: ignore[attr-defined]
+        assert dot.startswith("digraph") and "1. " in dot
+        assert f"passport-sequence:: diagrams/{diagram.name}" in pages, diagram.name
+    with pytest.raises(ValueError, match="unknown actor"):
+        ext.sequence_dot("actors: a=A\na -> b: hello")  # type: ignore[attr-defined]
+
+
 def test_every_setting_is_described() -> None:
     if not HAVE_SPHINX:
         pytest.skip("Sphinx is not installed (pip install -e '.[docs]')")

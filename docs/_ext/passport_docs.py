@@ -5,6 +5,8 @@
   warning, so (with ``-W``) a new setting cannot ship undocumented.
 * ``.. passport-cli::`` renders every ``flask passport`` command with its options, read from the
   click group, so the CLI reference can never drift from the code.
+* ``.. passport-sequence:: diagrams/x.seq`` draws a grant's flow as a sequence diagram (one
+  lifeline per party, one numbered arrow per message), rendered by graphviz's ``dot``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import click
 from docutils import nodes
 from docutils.statemachine import StringList
 from sphinx.application import Sphinx
+from sphinx.ext.graphviz import graphviz as graphviz_node
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
@@ -138,6 +141,92 @@ def cli_rst(group: click.Group, prefix: str = "flask") -> list[str]:
     return lines
 
 
+def _quote(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("|", "\\n")
+    return f'"{escaped}"'
+
+
+def sequence_dot(text: str) -> str:
+    """Turn a ``.seq`` description into dot source for a sequence diagram.
+
+    The format: ``actors: key=Label|second line; key2=Label 2`` once, then one message a line,
+    ``src -> dst: label|second line`` (``!>`` instead of ``->`` draws it red: an attack or an
+    error). Each actor gets a lifeline of invisible points, one per message row, kept in
+    columns by ``rank=same`` groups.
+    """
+    actors: list[tuple[str, str]] = []
+    steps: list[tuple[str, str, str, bool]] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("actors:"):
+            for item in line[len("actors:"):].split(";"):
+                key, _, label = item.strip().partition("=")
+                actors.append((key.strip(), label.strip()))
+            continue
+        head, sep, label = line.partition(":")
+        warn = "!>" in head
+        src, arrow, dst = head.partition("!>" if warn else "->")
+        if not sep or not arrow:
+            raise ValueError(f"not a message line: {line!r} (expected 'src -> dst: label')")
+        steps.append((src.strip(), dst.strip(), label.strip(), warn))
+    keys = [key for key, _ in actors]
+    for src, dst, _, _ in steps:
+        for key in (src, dst):
+            if key not in keys:
+                raise ValueError(f"unknown actor {key!r}; declare it on the actors: line")
+    rows = len(steps) + 1
+    out = [
+        "digraph sequence {",
+        '  graph [nodesep=0.35, ranksep=0.38, splines=false, bgcolor="white", newrank=true];',
+        "  node [fontsize=11]; edge [fontsize=10];",
+    ]
+    for key, label in actors:
+        out.append(f'  {key}_h [label={_quote(label)}, shape=box, style="rounded,filled", '
+                   'fillcolor="#eef3fb", color="#3b5b92"];')
+        for i in range(rows):
+            out.append(f'  {key}_{i} [shape=point, width=0.01, height=0.01, label=""];')
+        chain = " -> ".join([f"{key}_h"] + [f"{key}_{i}" for i in range(rows)])
+        out.append(f'  {chain} [arrowhead=none, style=dashed, color="#999999", weight=1000];')
+    out.append("  { rank=same; " + " -> ".join(f"{k}_h" for k in keys) + " [style=invis]; }")
+    for i in range(rows):
+        out.append("  { rank=same; " + " -> ".join(f"{k}_{i}" for k in keys)
+                   + " [style=invis]; }")
+    for i, (src, dst, label, warn) in enumerate(steps, start=1):
+        color = ', color="#a03030", fontcolor="#a03030"' if warn else ""
+        text = _quote(f"{i}. {label}")
+        constraint = "" if src == dst else ", constraint=false"
+        out.append(f"  {src}_{i} -> {dst}_{i} [label={text}{constraint}{color}];")
+    out.append("}")
+    return "\n".join(out)
+
+
+class SequenceDirective(SphinxDirective):
+    """``.. passport-sequence:: diagrams/refresh.seq``: a sequence diagram from a ``.seq`` file."""
+
+    required_arguments = 1
+    option_spec = {"alt": str}
+
+    def run(self) -> list[nodes.Node]:
+        rel, path = self.env.relfn2path(self.arguments[0])
+        self.env.note_dependency(rel)
+        try:
+            with open(path, encoding="utf-8") as fh:
+                code = sequence_dot(fh.read())
+        except (OSError, ValueError) as exc:
+            return [self.state_machine.reporter.warning(
+                f"passport-sequence {self.arguments[0]}: {exc}", line=self.lineno)]
+        node = graphviz_node()
+        node["code"] = code
+        current = getattr(self.env, "current_document", None)  # Sphinx 8.2+
+        docname = current.docname if current is not None else self.env.docname
+        node["options"] = {"docname": docname}
+        node["alt"] = self.options.get("alt", f"Sequence diagram: {self.arguments[0]}")
+        node["classes"] = ["passport-sequence"]
+        return [node]
+
+
 class _GeneratedDirective(SphinxDirective):
     has_content = False
 
@@ -168,4 +257,5 @@ class CliDirective(_GeneratedDirective):
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("passport-settings", SettingsDirective)
     app.add_directive("passport-cli", CliDirective)
+    app.add_directive("passport-sequence", SequenceDirective)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
