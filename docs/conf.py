@@ -48,3 +48,16 @@ graphviz_dot_args = ["-Gfontname=Helvetica", "-Nfontname=Helvetica", "-Efontname
 
 pygments_style = "friendly"
 pygments_dark_style = "monokai"
+
+
+def _skip_columns(app: object, what: str, name: str, obj: object, skip: bool,
+                  options: object) -> bool | None:
+    """Leave SQLAlchemy column attributes out of member lists: their value is an unhelpful repr.
+    The columns that matter are documented explicitly (``autoattribute`` with ``:no-value:``)."""
+    from sqlalchemy.orm.properties import MappedColumn
+
+    return True if isinstance(obj, MappedColumn) else None
+
+
+def setup(app: object) -> None:
+    app.connect("autodoc-skip-member", _skip_columns)  # type: ignore[attr-defined]

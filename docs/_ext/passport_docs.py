@@ -227,6 +227,39 @@ class SequenceDirective(SphinxDirective):
         return [node]
 
 
+def columns_rst() -> list[str]:
+    """One table per ``oauth_*`` table, read from the default models' SQLAlchemy metadata."""
+    from flask_sqlalchemy import SQLAlchemy
+
+    from flask_passport.models import build_models
+
+    models = build_models(SQLAlchemy())
+    lines: list[str] = []
+    for kind in ("Client", "AccessToken", "RefreshToken", "AuthCode"):
+        table = getattr(models, kind).__table__
+        lines += [f".. list-table:: ``{table.name}`` (``passport.{kind}``)", "   :header-rows: 1",
+                  "   :widths: 25 25 50", "", "   * - Column", "     - Type", "     - Notes"]
+        for column in table.columns:
+            notes = []
+            if column.primary_key:
+                notes.append("primary key")
+            for fk in column.foreign_keys:
+                notes.append(f"references ``{fk.target_fullname}``")
+            if column.index:
+                notes.append("indexed")
+            if column.nullable and not column.primary_key:
+                notes.append("nullable")
+            kind_name = type(column.type).__name__
+            if kind_name == "UTCDateTime":
+                kind_name = "UTC datetime"
+            length = getattr(column.type, "length", None)
+            type_text = f"{kind_name}({length})" if length else kind_name
+            lines += [f"   * - ``{column.name}``", f"     - {type_text}",
+                      f"     - {', '.join(notes) or '-'}"]
+        lines.append("")
+    return lines
+
+
 class _GeneratedDirective(SphinxDirective):
     has_content = False
 
@@ -247,6 +280,11 @@ class SettingsDirective(_GeneratedDirective):
         return settings_rst()
 
 
+class ColumnsDirective(_GeneratedDirective):
+    def lines(self) -> list[str]:
+        return columns_rst()
+
+
 class CliDirective(_GeneratedDirective):
     def lines(self) -> list[str]:
         from flask_passport.cli import passport_cli
@@ -258,4 +296,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("passport-settings", SettingsDirective)
     app.add_directive("passport-cli", CliDirective)
     app.add_directive("passport-sequence", SequenceDirective)
+    app.add_directive("passport-columns", ColumnsDirective)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
