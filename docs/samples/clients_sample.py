@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import tempfile
 
-from myapp import db, installed_app, passport
+from helpers import installed_app
+from myapp import db, passport
 
 
 def main() -> None:

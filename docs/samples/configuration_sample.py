@@ -13,7 +13,8 @@ import jwt
 import sqlalchemy as sa
 
 from flask_passport import keys as passport_keys
-from myapp import User, add_user, create_app, db, passport
+from helpers import add_user
+from myapp import User, create_app, db, passport
 
 
 def main() -> None:

@@ -8,7 +8,8 @@ from typing import Any
 
 # [subscribe]
 from flask_passport import signals
-from myapp import add_user, installed_app, passport
+from helpers import add_user, installed_app
+from myapp import passport
 
 seen: list[tuple[str, dict[str, Any]]] = []
 

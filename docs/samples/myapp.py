@@ -106,28 +106,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     passport.tokens_expire_in(timedelta(hours=1))
 
     app.register_blueprint(api)
+
+    @app.cli.command("init-db")
+    def init_db() -> None:
+        """Create the tables (Passport's too). Use `flask db upgrade` with Flask-Migrate."""
+        db.create_all()
+
     return app
 # [/create-app]
-
-
-def installed_app(tmp: str, **config: Any) -> Flask:
-    """The app on a SQLite file in ``tmp``, with its tables, keys and clients installed."""
-    app = create_app({
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/app.sqlite",
-        "PASSPORT_KEY_PATH": tmp,
-        **config,
-    })
-    with app.app_context():
-        db.create_all()
-    result = app.test_cli_runner().invoke(args=["passport", "install"])
-    assert result.exit_code == 0, result.output
-    return app
-
-
-def add_user(app: Flask, email: str, password: str) -> int:
-    with app.app_context():
-        user = User(email=email)
-        user.set_password(password)
-        db.session.add(user)
-        db.session.commit()
-        return user.id

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import tempfile
 
-from myapp import User, add_user, db, installed_app
+from helpers import add_user, installed_app
+from myapp import User, db
 
 
 def main() -> None:

@@ -8,7 +8,8 @@ import tempfile
 from flask import Flask, abort
 
 from flask_passport import current_token, require_oauth, scope
-from myapp import add_user, installed_app, passport
+from helpers import add_user, installed_app
+from myapp import passport
 
 
 def add_routes(app: Flask) -> None:

@@ -6,7 +6,8 @@ import tempfile
 
 # [acting-as]
 from flask_passport.testing import acting_as, acting_as_client
-from myapp import User, add_user, db, installed_app
+from helpers import add_user, installed_app
+from myapp import User, db
 
 
 def check_orders_need_both_scopes(app) -> None:

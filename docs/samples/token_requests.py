@@ -19,7 +19,8 @@ from typing import Any
 import requests
 from werkzeug.serving import make_server
 
-from myapp import add_user, installed_app, passport
+from helpers import add_user, installed_app
+from myapp import passport
 
 
 # [client-credentials]
