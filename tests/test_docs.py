@@ -123,6 +123,18 @@ def test_every_setting_is_described() -> None:
         assert f"``{key}``" in table
 
 
+def test_every_config_key_the_code_reads_is_documented() -> None:
+    """A ``PASSPORT_*`` key read anywhere in the package is in DEFAULTS (hence the generated
+    table) or named on the configuration page."""
+    page = _page("configuration")
+    keys = set()
+    for path in (ROOT / "flask_passport").rglob("*.py"):
+        keys |= set(re.findall(r"PASSPORT_[A-Z_]+", path.read_text(encoding="utf-8")))
+    assert "PASSPORT_ISSUER" in keys
+    missing = sorted(k for k in keys if k not in DEFAULTS and f"``{k}``" not in page)
+    assert not missing, f"undocumented config keys: {missing}"
+
+
 def test_configuration_page_lists_every_passport_method() -> None:
     page = _page("configuration")
     public = [name for name, _ in inspect.getmembers(Passport) if not name.startswith("_")]
