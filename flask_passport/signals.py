@@ -10,7 +10,7 @@ _signals = Namespace()
 
 #: ``token`` (the access token row), ``client``, ``user_id``, ``grant_type``.
 access_token_created = _signals.signal("access-token-created")
-#: ``refresh_token_id``, ``access_token_id``, ``client``.
+#: ``refresh_token_id``, ``access_token_id``, ``client_id``.
 refresh_token_created = _signals.signal("refresh-token-created")
 #: ``token_id``, ``reason`` (``"rotated"``, ``"revoked"``, ``"reuse_detected"``,
 #: ``"code_replayed"``, ``"client_deleted"``, ``"user_revoked"``).

@@ -1,0 +1,300 @@
+"""A small Sphinx extension that generates reference tables from the code itself.
+
+* ``.. passport-settings::`` renders every key of :data:`flask_passport.settings.DEFAULTS` with its
+  default and a description from :data:`DESCRIPTIONS`. A key without a description is a build
+  warning, so (with ``-W``) a new setting cannot ship undocumented.
+* ``.. passport-cli::`` renders every ``flask passport`` command with its options, read from the
+  click group, so the CLI reference can never drift from the code.
+* ``.. passport-sequence:: diagrams/x.seq`` draws a grant's flow as a sequence diagram (one
+  lifeline per party, one numbered arrow per message), rendered by graphviz's ``dot``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import click
+from docutils import nodes
+from docutils.statemachine import StringList
+from sphinx.application import Sphinx
+from sphinx.ext.graphviz import graphviz as graphviz_node
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+logger = logging.getLogger(__name__)
+
+#: One line (RST allowed) per setting: what it does and why you would change it.
+DESCRIPTIONS: dict[str, str] = {
+    "PASSPORT_KEY_PATH": "Folder holding ``oauth-private.key`` and ``oauth-public.key``. "
+    "``None`` means the app's instance folder. Same as :meth:`Passport.load_keys_from`.",
+    "PASSPORT_PRIVATE_KEY": "The private key's PEM text. When unset, the ``PASSPORT_PRIVATE_KEY`` "
+    "environment variable is read; a literal ``\\n`` in it is turned into a newline. "
+    "Takes precedence over the key files.",
+    "PASSPORT_PUBLIC_KEY": "The public key's PEM text (also read from the environment). "
+    "Optional when the private key is given: it is derived from it. Must match the private key.",
+    "PASSPORT_ACCESS_TOKEN_LIFETIME": "Lifetime of access tokens from the authorization code, "
+    "password and refresh token grants. A ``timedelta`` or a number of seconds. "
+    "Same as :meth:`Passport.tokens_expire_in`.",
+    "PASSPORT_REFRESH_TOKEN_LIFETIME": "Lifetime of refresh tokens. Each refresh token is used "
+    "once (rotation), so this bounds how long a client may stay idle. "
+    "Same as :meth:`Passport.refresh_tokens_expire_in`.",
+    "PASSPORT_PERSONAL_ACCESS_TOKEN_LIFETIME": "Lifetime of personal access tokens "
+    "(:meth:`HasApiTokens.create_token`). "
+    "Same as :meth:`Passport.personal_access_tokens_expire_in`.",
+    "PASSPORT_CLIENT_CREDENTIALS_TOKEN_LIFETIME": "Lifetime of client credentials tokens. "
+    "Same as :meth:`Passport.client_credentials_tokens_expire_in`.",
+    "PASSPORT_AUTH_CODE_LIFETIME": "Lifetime of authorization codes. "
+    "Same as :meth:`Passport.auth_codes_expire_in`.",
+    "PASSPORT_ISSUER": "The ``iss`` claim of every token, e.g. ``https://auth.example.com``. "
+    "``None`` uses the request's root URL when a token is issued and skips the ``iss`` check when "
+    "verifying. Set it in production: behind a proxy the request URL may not be the public one.",
+    "PASSPORT_AUDIENCE": "The ``aud`` claim. When set, tokens carry it and protected routes "
+    "require it. ``None``: tokens carry the issuer as audience and the claim is not checked.",
+    "PASSPORT_PASSWORD_GRANT": "Turn on the password grant (off by default, see "
+    ":doc:`password-grant`). Same as :meth:`Passport.enable_password_grant`.",
+    "PASSPORT_IMPLICIT_GRANT": "Turn on the implicit grant (off by default, see :doc:`implicit`). "
+    "Same as :meth:`Passport.enable_implicit_grant`.",
+    "PASSPORT_PKCE_PLAIN": "Accept the ``plain`` PKCE method besides ``S256`` (off by default; "
+    "RFC 9700 §2.1.1 says use ``S256``).",
+    "PASSPORT_PERSONAL_ACCESS_CLIENT_ID": "The client that issues personal access tokens. "
+    "``None`` uses the newest personal access client. "
+    "Same as :meth:`Passport.personal_access_client_id`.",
+    "PASSPORT_URL_PREFIX": "Where the blueprint is mounted: ``/oauth/token`` by default.",
+    "PASSPORT_REGISTER_ROUTES": "Register Passport's blueprint. Turn off to mount your own "
+    "routes over the library functions.",
+    "PASSPORT_MIGRATIONS": "Add Passport's Alembic revisions (branch ``passport``) to the app's "
+    "Flask-Migrate, so ``flask db upgrade`` creates the ``oauth_*`` tables. Turn off to manage "
+    "the tables with your own migrations or ``db.create_all()``.",
+    "PASSPORT_COOKIE_NAME": "Name of the cookie that carries a token for your own JavaScript "
+    "(see :doc:`javascript`). Same as :meth:`Passport.cookie`.",
+    "PASSPORT_LEEWAY": "Seconds of clock skew tolerated when checking ``exp``, ``iat`` and "
+    "``nbf``. Raise it a little only if resource servers' clocks drift.",
+}
+
+
+def format_default(value: Any) -> str:
+    """A default as readers write it in their config."""
+    if isinstance(value, timedelta):
+        seconds = int(value.total_seconds())
+        for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+            if seconds % size == 0:
+                return f"``timedelta({unit}={seconds // size})``"
+        return f"``timedelta(seconds={seconds})``"
+    return f"``{value!r}``"
+
+
+def settings_rst() -> list[str]:
+    """The settings table as RST lines; warns about keys without a description."""
+    from flask_passport.settings import DEFAULTS
+
+    lines = [".. list-table::", "   :header-rows: 1", "   :widths: 30 20 50", "",
+             "   * - Key", "     - Default", "     - What it does"]
+    for key, value in DEFAULTS.items():
+        description = DESCRIPTIONS.get(key)
+        if description is None:
+            logger.warning("passport-settings: %s has no description in docs/_ext", key)
+            description = "(undocumented)"
+        lines += [f"   * - ``{key}``", f"     - {format_default(value)}", f"     - {description}"]
+    for key in DESCRIPTIONS.keys() - DEFAULTS.keys():
+        logger.warning("passport-settings: %s is described but is not a setting", key)
+    return lines
+
+
+def _option_rst(param: click.Parameter) -> list[str]:
+    if not isinstance(param, click.Option):
+        return [f"``{param.name.upper() if param.name else ''}`` (argument)", ""]
+    names = ", ".join(f"``{opt}``" for opt in param.opts)
+    extra: list[str] = []
+    if isinstance(param.type, click.Choice):
+        extra.append("one of " + ", ".join(f"``{c}``" for c in param.type.choices))
+    elif isinstance(param.type, click.types._NumberRangeBase):  # IntRange
+        extra.append(f"{param.type.min} to {param.type.max}" if param.type.max is not None
+                     else f"at least {param.type.min}")
+    if param.show_default and param.default is not None and not param.is_flag:
+        extra.append(f"default ``{param.default}``")
+    if param.multiple:
+        extra.append("repeatable")
+    help_text = (param.help or "").strip()
+    suffix = f" ({'; '.join(extra)})" if extra else ""
+    return [f"{names}", f"   {help_text}{suffix}".rstrip(), ""]
+
+
+def cli_rst(group: click.Group, prefix: str = "flask") -> list[str]:
+    """Every command of ``group`` as a section with its help and options."""
+    lines: list[str] = []
+    ctx = click.Context(group, info_name=group.name)
+    for name in sorted(group.list_commands(ctx)):
+        command = group.get_command(ctx, name)
+        if command is None or command.hidden:
+            continue
+        title = f"``{prefix} {group.name} {name}``"
+        lines += [title, "-" * len(title), ""]
+        lines += [(command.help or "").strip(), ""]
+        usage = " ".join(command.collect_usage_pieces(ctx))
+        lines += ["::", "", f"   {prefix} {group.name} {name} {usage}".rstrip(), ""]
+        params = [p for p in command.params if p.name != "help"]
+        if params:
+            lines += [".. rubric:: Options", ""]
+            for param in params:
+                lines += _option_rst(param)
+    return lines
+
+
+def _quote(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("|", "\\n")
+    return f'"{escaped}"'
+
+
+def sequence_dot(text: str) -> str:
+    """Turn a ``.seq`` description into dot source for a sequence diagram.
+
+    The format: ``actors: key=Label|second line; key2=Label 2`` once, then one message a line,
+    ``src -> dst: label|second line`` (``!>`` instead of ``->`` draws it red: an attack or an
+    error). Each actor gets a lifeline of invisible points, one per message row, kept in
+    columns by ``rank=same`` groups.
+    """
+    actors: list[tuple[str, str]] = []
+    steps: list[tuple[str, str, str, bool]] = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("actors:"):
+            for item in line[len("actors:"):].split(";"):
+                key, _, label = item.strip().partition("=")
+                actors.append((key.strip(), label.strip()))
+            continue
+        head, sep, label = line.partition(":")
+        warn = "!>" in head
+        src, arrow, dst = head.partition("!>" if warn else "->")
+        if not sep or not arrow:
+            raise ValueError(f"not a message line: {line!r} (expected 'src -> dst: label')")
+        steps.append((src.strip(), dst.strip(), label.strip(), warn))
+    keys = [key for key, _ in actors]
+    for src, dst, _, _ in steps:
+        for key in (src, dst):
+            if key not in keys:
+                raise ValueError(f"unknown actor {key!r}; declare it on the actors: line")
+    rows = len(steps) + 1
+    out = [
+        "digraph sequence {",
+        '  graph [nodesep=0.35, ranksep=0.38, splines=false, bgcolor="white", newrank=true];',
+        "  node [fontsize=11]; edge [fontsize=10];",
+    ]
+    for key, label in actors:
+        out.append(f'  {key}_h [label={_quote(label)}, shape=box, style="rounded,filled", '
+                   'fillcolor="#eef3fb", color="#3b5b92"];')
+        for i in range(rows):
+            out.append(f'  {key}_{i} [shape=point, width=0.01, height=0.01, label=""];')
+        chain = " -> ".join([f"{key}_h"] + [f"{key}_{i}" for i in range(rows)])
+        out.append(f'  {chain} [arrowhead=none, style=dashed, color="#999999", weight=1000];')
+    out.append("  { rank=same; " + " -> ".join(f"{k}_h" for k in keys) + " [style=invis]; }")
+    for i in range(rows):
+        out.append("  { rank=same; " + " -> ".join(f"{k}_{i}" for k in keys)
+                   + " [style=invis]; }")
+    for i, (src, dst, label, warn) in enumerate(steps, start=1):
+        color = ', color="#a03030", fontcolor="#a03030"' if warn else ""
+        text = _quote(f"{i}. {label}")
+        constraint = "" if src == dst else ", constraint=false"
+        out.append(f"  {src}_{i} -> {dst}_{i} [label={text}{constraint}{color}];")
+    out.append("}")
+    return "\n".join(out)
+
+
+class SequenceDirective(SphinxDirective):
+    """``.. passport-sequence:: diagrams/refresh.seq``: a sequence diagram from a ``.seq`` file."""
+
+    required_arguments = 1
+    option_spec = {"alt": str}
+
+    def run(self) -> list[nodes.Node]:
+        rel, path = self.env.relfn2path(self.arguments[0])
+        self.env.note_dependency(rel)
+        try:
+            with open(path, encoding="utf-8") as fh:
+                code = sequence_dot(fh.read())
+        except (OSError, ValueError) as exc:
+            return [self.state_machine.reporter.warning(
+                f"passport-sequence {self.arguments[0]}: {exc}", line=self.lineno)]
+        node = graphviz_node()
+        node["code"] = code
+        current = getattr(self.env, "current_document", None)  # Sphinx 8.2+
+        docname = current.docname if current is not None else self.env.docname
+        node["options"] = {"docname": docname}
+        node["alt"] = self.options.get("alt", f"Sequence diagram: {self.arguments[0]}")
+        node["classes"] = ["passport-sequence"]
+        return [node]
+
+
+def columns_rst() -> list[str]:
+    """One table per ``oauth_*`` table, read from the default models' SQLAlchemy metadata."""
+    from flask_sqlalchemy import SQLAlchemy
+
+    from flask_passport.models import build_models
+
+    models = build_models(SQLAlchemy())
+    lines: list[str] = []
+    for kind in ("Client", "AccessToken", "RefreshToken", "AuthCode"):
+        table = getattr(models, kind).__table__
+        lines += [f".. list-table:: ``{table.name}`` (``passport.{kind}``)", "   :header-rows: 1",
+                  "   :widths: 25 25 50", "", "   * - Column", "     - Type", "     - Notes"]
+        for column in table.columns:
+            notes = []
+            if column.primary_key:
+                notes.append("primary key")
+            for fk in column.foreign_keys:
+                notes.append(f"references ``{fk.target_fullname}``")
+            if column.index:
+                notes.append("indexed")
+            if column.nullable and not column.primary_key:
+                notes.append("nullable")
+            kind_name = type(column.type).__name__
+            if kind_name == "UTCDateTime":
+                kind_name = "UTC datetime"
+            length = getattr(column.type, "length", None)
+            type_text = f"{kind_name}({length})" if length else kind_name
+            lines += [f"   * - ``{column.name}``", f"     - {type_text}",
+                      f"     - {', '.join(notes) or '-'}"]
+        lines.append("")
+    return lines
+
+
+class _GeneratedDirective(SphinxDirective):
+    has_content = False
+
+    def lines(self) -> list[str]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def run(self) -> list[nodes.Node]:
+        container = nodes.section() if self.name == "passport-cli" else nodes.container()
+        container.document = self.state.document
+        source = self.get_source_info()[0]
+        content = StringList([line for line in self.lines()], source=source)
+        self.state.nested_parse(content, self.content_offset, container, match_titles=True)
+        return list(container.children)
+
+
+class SettingsDirective(_GeneratedDirective):
+    def lines(self) -> list[str]:
+        return settings_rst()
+
+
+class ColumnsDirective(_GeneratedDirective):
+    def lines(self) -> list[str]:
+        return columns_rst()
+
+
+class CliDirective(_GeneratedDirective):
+    def lines(self) -> list[str]:
+        from flask_passport.cli import passport_cli
+
+        return cli_rst(passport_cli)
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_directive("passport-settings", SettingsDirective)
+    app.add_directive("passport-cli", CliDirective)
+    app.add_directive("passport-sequence", SequenceDirective)
+    app.add_directive("passport-columns", ColumnsDirective)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
