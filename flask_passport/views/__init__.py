@@ -11,3 +11,4 @@ blueprint = Blueprint(
 )
 
 from . import token  # noqa: E402,F401  (registers the routes)
+from . import introspect, revoke  # noqa: E402,F401  (RFC 7662 / RFC 7009 routes)
