@@ -136,7 +136,9 @@ def _reissue_after_lost_response(
     won = ctx.session.execute(
         sa.update(RefreshToken)
         .where(RefreshToken.id == successor.id, RefreshToken.revoked.is_(False))
-        .values(revoked=True, used_at=now)
+        # Marked rotated (so presenting it later is reuse) and expired (so it never gets a
+        # grace period of its own: the grace is for the token the client really holds).
+        .values(revoked=True, used_at=now, expires_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     if won != 1:
