@@ -12,8 +12,8 @@ import threading
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from conftest import make_app  # noqa: E402
-from werkzeug.serving import make_server  # noqa: E402
+from conftest import make_app
+from werkzeug.serving import make_server
 
 
 def main() -> None:

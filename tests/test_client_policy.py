@@ -3,6 +3,7 @@ lifetimes, the grant types a client may use; and the custom-claims hook with res
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,9 @@ def test_migration_adds_the_lifetime_columns(tmp_path: Path, app: Flask) -> None
 
     from flask_passport import Passport
 
+    # Alembic's fileConfig() disables every existing logger; give them back afterwards.
+    enabled = [lg for lg in logging.Logger.manager.loggerDict.values()
+               if isinstance(lg, logging.Logger) and not lg.disabled]
     other_db = SQLAlchemy()
     migrated = FlaskApp("migrated")
     migrated.config.update(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'm.sqlite'}",
@@ -121,4 +125,6 @@ def test_migration_adds_the_lifetime_columns(tmp_path: Path, app: Flask) -> None
         upgrade(directory=str(tmp_path / "migrations"), revision="passport@head")
         columns = {c["name"] for c in sa.inspect(other_db.engine).get_columns("oauth_clients")}
         other_db.engine.dispose()
+    for lg in enabled:
+        lg.disabled = False
     assert {"access_token_lifetime", "refresh_token_lifetime"} <= columns

@@ -96,10 +96,26 @@ def test_expired_tokens_are_inactive(app_config: dict[str, Any], app: Flask, use
     http = short.test_client()
     pc, rs = new_client(short, "password"), new_client(short, "resource_server")
     tok = password_token(http, pc, user)
-    assert _introspect(http, rs, tok["access_token"])["active"] is True
     time.sleep(2.1)
+    # The JWT's own exp has passed (so it no longer verifies) and the rows have expired.
     assert _introspect(http, rs, tok["access_token"]) == {"active": False}
     assert _introspect(http, rs, tok["refresh_token"]) == {"active": False}
+
+
+def test_expired_rows_are_inactive(app: Flask, client: Any, rs: Any, password_client: Any,
+                                   user: Any) -> None:
+    """The row's expiry is checked too, independently of the JWT's exp."""
+    tok = password_token(client, password_client, user)
+    assert _introspect(client, rs, tok["access_token"])["active"] is True
+    assert _introspect(client, rs, tok["refresh_token"])["active"] is True
+    with app.app_context():
+        models = app.extensions["passport"].models
+        past = utcnow() - timedelta(seconds=1)
+        db.session.query(models.AccessToken).update({"expires_at": past})
+        db.session.query(models.RefreshToken).update({"expires_at": past})
+        db.session.commit()
+    assert _introspect(client, rs, tok["access_token"]) == {"active": False}
+    assert _introspect(client, rs, tok["refresh_token"]) == {"active": False}
 
 
 def _forge(header: dict[str, Any], claims: dict[str, Any], sign: Any) -> str:
