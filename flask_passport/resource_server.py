@@ -102,6 +102,13 @@ class JWKSCache:
             return KeySet(None, dict(self._keys))
 
 
+def metadata_url(issuer: str) -> str:
+    """RFC 8414 §3.1: the well-known segment goes between the host and the issuer's path."""
+    parts = urllib.parse.urlsplit(issuer)
+    path = parts.path.rstrip("/")
+    return f"{parts.scheme}://{parts.netloc}/.well-known/oauth-authorization-server{path}"
+
+
 def _get_json(url: str, timeout: float, data: bytes | None = None,
               headers: dict[str, str] | None = None) -> Any:
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
@@ -139,7 +146,7 @@ class ResourceServer:
         self.leeway = leeway
         self.timeout = timeout
         if (jwks_uri is None or (introspect and introspection_endpoint is None)) and self.issuer:
-            meta = _get_json(self.issuer + "/.well-known/oauth-authorization-server", timeout)
+            meta = _get_json(metadata_url(self.issuer), timeout)
             jwks_uri = jwks_uri or meta.get("jwks_uri")
             introspection_endpoint = introspection_endpoint or meta.get("introspection_endpoint")
         if introspect:

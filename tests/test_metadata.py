@@ -104,3 +104,16 @@ def test_jwks_lists_the_signing_key_with_kid(app: Flask, client: Any,
     with app.app_context():
         db.session.remove()
     assert jwt.decode(token, key.key, algorithms=["RS256"], audience="http://localhost")["jti"]
+
+
+def test_issuer_with_a_path_is_served_at_the_rfc_8414_location(app_config: dict[str, Any],
+                                                               app: Flask) -> None:
+    tenant = make_app({**app_config, "PASSPORT_ISSUER": "https://auth.example.com/tenant-a"})
+    http = tenant.test_client()
+    meta = http.get("/.well-known/oauth-authorization-server/tenant-a")
+    assert meta.status_code == 200
+    assert meta.json["issuer"] == "https://auth.example.com/tenant-a"
+    assert http.get("/.well-known/oauth-authorization-server").status_code == 404
+    assert http.get("/.well-known/oauth-authorization-server/other").status_code == 404
+    # Without a path in the issuer, only the root location answers.
+    assert app.test_client().get("/.well-known/oauth-authorization-server/x").status_code == 404

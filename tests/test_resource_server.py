@@ -122,3 +122,12 @@ def test_misconfiguration_is_explained() -> None:
     with pytest.raises(ValueError, match="client_secret"):
         ResourceServer(Flask("y"), jwks_uri="http://127.0.0.1:9/jwks", introspect=True,
                        introspection_endpoint="http://127.0.0.1:9/i", client_id="a")
+
+
+def test_metadata_url_follows_rfc_8414() -> None:
+    from flask_passport.resource_server import metadata_url
+
+    assert metadata_url("https://a.example") == \
+        "https://a.example/.well-known/oauth-authorization-server"
+    assert metadata_url("https://a.example/tenant/") == \
+        "https://a.example/.well-known/oauth-authorization-server/tenant"

@@ -62,7 +62,16 @@ def metadata_document() -> dict[str, object]:
 
 
 @blueprint.get(METADATA_PATH)
-def metadata() -> Response:
+@blueprint.get(METADATA_PATH + "/<path:issuer_path>")
+def metadata(issuer_path: str | None = None) -> Response:
+    """RFC 8414 §3.1: an issuer with a path (``https://host/tenant``) is served at
+    ``/.well-known/oauth-authorization-server/tenant``; any other path is not ours."""
+    configured = current_app.extensions["passport"].settings.issuer
+    expected = urlsplit(configured).path.strip("/") if configured else ""
+    if (issuer_path or "").strip("/") != expected:
+        response = jsonify(error="not_found", error_description="No such issuer here.")
+        response.status_code = 404
+        return response
     response = jsonify(metadata_document())
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
