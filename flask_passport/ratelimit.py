@@ -57,7 +57,15 @@ class RateLimiter:
             raise ValueError(
                 f"PASSPORT_RATELIMIT_STRATEGY must be one of {', '.join(_STRATEGIES)}."
             )
-        self.storage = storage_from_string(settings.ratelimit_storage_uri)
+        uri = settings.ratelimit_storage_uri
+        try:
+            self.storage = storage_from_string(uri)
+        except Exception as exc:  # limits' ConfigurationError: unknown scheme, missing driver
+            scheme = str(uri).partition(":")[0]
+            raise RuntimeError(
+                f"PASSPORT_RATELIMIT_STORAGE_URI ({scheme}:...) cannot be used: {exc}. For "
+                "redis:// install `pip install flask-passport[ratelimit]` (it brings redis)."
+            ) from exc
         self.limiter = getattr(strategies, strategy)(self.storage)
         self.prefix = settings.ratelimit_key_prefix
 

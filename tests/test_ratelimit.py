@@ -159,3 +159,22 @@ def test_two_processes_share_one_limit_through_redis(
         if keys:
             client.delete(*keys)
         client.close()
+
+
+def test_unusable_storage_is_a_clear_start_up_error(app_config: dict[str, Any],
+                                                    app: Flask) -> None:
+    with pytest.raises(RuntimeError, match="PASSPORT_RATELIMIT_STORAGE_URI"):
+        make_app({**app_config, "PASSPORT_RATELIMIT_STORAGE_URI": "nosuchstore://x"})
+    with pytest.raises(ValueError, match="PASSPORT_RATELIMIT_STRATEGY"):
+        make_app({**app_config, "PASSPORT_RATELIMIT_STRATEGY": "random"})
+
+
+def test_storage_outage_fails_open(app_config: dict[str, Any], app: Flask,
+                                   caplog: pytest.LogCaptureFixture) -> None:
+    """Redis down: tokens are still issued (an AS outage is every API's outage), loudly."""
+    down = _limited(app_config, per_ip="1/minute", storage_uri="redis://127.0.0.1:1/0")
+    http = down.test_client()
+    with caplog.at_level(logging.ERROR, logger="flask_passport"):
+        codes = [_bogus(http).status_code for _ in range(2)]
+    assert codes == [401, 401]
+    assert "rate-limit storage error" in caplog.text
