@@ -9,7 +9,11 @@ A request over a limit gets 429 with ``Retry-After`` and an OAuth-shaped JSON bo
 ``{"error": "too_many_requests", "error_description": ...}``.
 
 The engine is the ``limits`` package that the optional extra ``flask-passport[ratelimit]``
-(Flask-Limiter) installs; its storage is ``memory://`` by default (one process) or Redis
+(Flask-Limiter) installs, driven directly rather than through a second ``flask_limiter.Limiter``:
+such an instance would read the app's own ``RATELIMIT_*`` settings (its default limits would
+then count every route twice), and it keys limits per route, while Passport needs the claimed
+client, the address and the username of *failed* attempts, and an OAuth-shaped 429. Its storage
+is ``memory://`` by default (one process) or Redis
 (``redis://``) shared by several processes or hosts. Without the extra, Passport logs a clear
 warning at start-up and runs unlimited. If the storage fails (Redis down), requests pass and the
 error is logged: an authorization server that stops issuing tokens is an outage of every API.
