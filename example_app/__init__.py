@@ -44,6 +44,11 @@ def create_app(config: dict | None = None) -> Flask:
     )
     if os.environ.get("PASSPORT_ISSUER"):
         app.config["PASSPORT_ISSUER"] = os.environ["PASSPORT_ISSUER"]
+    # Rate limits and the refresh reuse grace are deploy-time settings: e.g. acceptance tests
+    # relax them with PASSPORT_RATELIMIT_PER_IP=10000/minute or PASSPORT_RATELIMIT_ENABLED=0.
+    for key, value in os.environ.items():
+        if key.startswith("PASSPORT_RATELIMIT_") or key == "PASSPORT_REFRESH_TOKEN_REUSE_GRACE":
+            app.config[key] = value
     if config:
         app.config.update(config)
 
@@ -61,6 +66,11 @@ def create_app(config: dict | None = None) -> Flask:
     )
     passport.set_default_scope(["check-status"])
     passport.tokens_expire_in(timedelta(hours=1))
+
+    @passport.token_claims
+    def claims(token: object, client: object, user: User | None, grant_type: str) -> dict:
+        """Custom claims (docs/standards.md): reserved claims like sub or scope are ignored."""
+        return {"roles": ["customer"]} if user is not None else {}
 
     @login.user_loader
     def load_user(user_id: str) -> User | None:

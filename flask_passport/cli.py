@@ -62,13 +62,20 @@ def write_keys(*, force: bool, length: int, kind: str = "RSA") -> tuple[Path, Pa
 @click.option("--force", is_flag=True, help="Overwrite existing keys.")
 @click.option("--length", default=keys_mod.DEFAULT_RSA_BITS, show_default=True,
               type=click.IntRange(2048, 8192), help="RSA key size in bits.")
-@click.option("--type", "kind", default="RSA", show_default=True,
+@click.option("--type", "kind", default=None,
               type=click.Choice(["RSA", "ES256", "EdDSA"], case_sensitive=False),
-              help="Key algorithm.")
+              help="Key algorithm [default: RSA; with --rotate: the current key's].")
+@click.option("--rotate", is_flag=True,
+              help="Retire the current key (it keeps verifying) and sign with a new one.")
+@click.option("--prune", is_flag=True,
+              help="Drop retired keys whose tokens have all expired (all of them with --force).")
 @_one_line_errors
-def keys_command(force: bool, length: int, kind: str) -> None:
-    """Create the encryption keys that sign access tokens."""
-    private_path, public_path = write_keys(force=force, length=length, kind=kind)
+def keys_command(force: bool, length: int, kind: str | None, rotate: bool, prune: bool) -> None:
+    """Create, rotate or prune the encryption keys that sign access tokens."""
+    if rotate or prune:
+        _rotate_or_prune(rotate=rotate, prune=prune, force=force, length=length, kind=kind)
+        return
+    private_path, _ = write_keys(force=force, length=length, kind=kind or "RSA")
     click.echo(f"Encryption keys written to {private_path.parent} (private key mode 0600).")
 
 
@@ -243,3 +250,49 @@ def purge_tokens(
             session.commit()
             counts[key] += len(ids)
     return counts
+
+
+# -- standards (issue 5): key rotation and `flask passport check` -----------------------------
+
+
+def _rotate_or_prune(*, rotate: bool, prune: bool, force: bool, length: int,
+                     kind: str | None) -> None:
+    from .key_rotation import longest_token_lifetime, prune_keys, rotate_keys
+
+    state = _state()
+    settings = state.settings
+    if rotate:
+        old_kid, new_kid = rotate_keys(settings.key_path, kind=kind, bits=length)
+        state.reset_keys()
+        click.echo(f"Rotated: new signing key {new_kid}; retired key {old_kid} keeps verifying "
+                   "until its tokens expire. Restart running processes to sign with the new key.")
+    if prune:
+        client_lifetimes: list[int] = []
+        try:
+            Client = state.models.Client
+            client_lifetimes = [v for v in state.db.session.scalars(
+                sa.select(Client.access_token_lifetime).where(
+                    Client.access_token_lifetime.is_not(None))) if v]
+        except SQLAlchemyError:
+            state.db.session.rollback()
+        keep_for = longest_token_lifetime(settings, client_lifetimes)
+        dropped = prune_keys(settings.key_path, keep_for=keep_for, force=force)
+        state.reset_keys()
+        click.echo(f"Pruned {len(dropped)} retired key(s)" + (f": {', '.join(dropped)}."
+                                                              if dropped else "."))
+
+
+@passport_cli.command("check")
+@click.option("--fail-level", type=click.Choice(["error", "warning"]), default="error",
+              show_default=True, help="Exit non-zero on findings of this level or worse.")
+def check_command(fail_level: str) -> None:
+    """Report insecure settings (like Django's `manage.py check --deploy`)."""
+    from .checks import ERROR, run_checks
+
+    findings = run_checks(current_app)
+    for finding in findings:
+        click.echo(str(finding))
+    errors = sum(f.level == ERROR for f in findings)
+    click.echo(f"System check identified {len(findings)} issue(s) ({errors} error(s)).")
+    if errors or (fail_level == "warning" and findings):
+        sys.exit(1)

@@ -20,6 +20,8 @@ CLIENT_KINDS: dict[str, list[str]] = {
     "password": ["password", "refresh_token"],
     "client_credentials": ["client_credentials"],
     "personal_access": ["personal_access"],
+    # A resource server that introspects tokens (RFC 7662) and gets no tokens itself.
+    "resource_server": ["introspect"],
 }
 
 
@@ -85,6 +87,8 @@ def create_client(
     first_party: bool = False,
     allowed_scopes: list[str] | None = None,
     grant_types: list[str] | None = None,
+    access_token_lifetime: int | None = None,
+    refresh_token_lifetime: int | None = None,
 ) -> CreatedClient:
     """Create a client of ``kind`` (see :data:`CLIENT_KINDS`); the caller commits."""
     name = (name or "").strip()
@@ -104,6 +108,8 @@ def create_client(
         allowed_scopes=allowed_scopes,
         first_party=first_party,
         revoked=False,
+        access_token_lifetime=access_token_lifetime,
+        refresh_token_lifetime=refresh_token_lifetime,
     )
     # Public (SPA, mobile, CLI) and personal access clients have no secret: personal tokens
     # are issued in-process and never authenticate the client over HTTP.

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask, current_app, request
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .key_rotation import add_retired_keys
 from .keys import KeyLoadError, KeySet, load_keys
 from .models import Models, build_models
 from .oauth2.context import Context
@@ -62,11 +63,13 @@ class PassportState:
         if keys is None:
             with self._keys_lock:
                 if self._keys is None:
-                    self._keys = load_keys(
+                    loaded = load_keys(
                         private_pem_text=settings.private_key,
                         public_pem_text=settings.public_key,
                         key_path=settings.key_path,
                     )
+                    add_retired_keys(loaded, settings)  # rotation: old keys keep verifying
+                    self._keys = loaded
                 keys = self._keys
         return keys
 
@@ -228,10 +231,16 @@ class Passport:
             from .views import blueprint
 
             app.register_blueprint(blueprint, url_prefix=settings.url_prefix)
+            from .views.well_known import blueprint as well_known  # RFC 8414 + JWKS, at the root
+
+            app.register_blueprint(well_known)
         if settings.migrations:
             from .migrations import register_with_flask_migrate
 
             register_with_flask_migrate(app)
+        from .ratelimit import init_rate_limiting
+
+        init_rate_limiting(app, state)
 
     def state(self, app: Flask | None = None) -> PassportState:
         app = app or current_app._get_current_object()  # type: ignore[attr-defined]

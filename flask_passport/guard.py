@@ -126,7 +126,7 @@ def _authenticate() -> BearerToken:
     token = g.get("_passport_token")
     if token is not None:
         return token  # type: ignore[no-any-return]
-    state = current_app.extensions["passport"]
+    state = current_app.extensions.get("passport") or _resource_server()
     value = bearer_from_header(request.headers.get("Authorization"))
     if state.acting_token is not None:
         token = state.acting_token
@@ -136,6 +136,8 @@ def _authenticate() -> BearerToken:
             token = cookie_auth()
         if token is None:
             raise BearerError(None, "Authentication is required.")
+    elif hasattr(state, "verify_bearer"):  # a remote ResourceServer (resource_server.py)
+        token = state.verify_bearer(value)
     else:
         token = verify_bearer(state, value)
     g._passport_token = token
@@ -150,6 +152,16 @@ def _authenticate() -> BearerToken:
         if with_token is not None:
             with_token(token)
     return token
+
+
+def _resource_server() -> Any:
+    """The app's :class:`~flask_passport.resource_server.ResourceServer`, if it has no Passport."""
+    try:
+        return current_app.extensions["passport_resource_server"]
+    except KeyError:
+        raise RuntimeError(
+            "Protect routes with Passport(app) or ResourceServer(app) registered on this app."
+        ) from None
 
 
 def _error_response(exc: BearerError) -> Response:

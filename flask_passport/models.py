@@ -77,6 +77,9 @@ class ClientMixin:
     revoked: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    #: Per-client lifetimes in seconds; ``None`` uses the grant's configured lifetime.
+    access_token_lifetime: Mapped[int | None] = mapped_column(sa.Integer)
+    refresh_token_lifetime: Mapped[int | None] = mapped_column(sa.Integer)
 
     @property
     def confidential(self) -> bool:

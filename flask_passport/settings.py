@@ -34,6 +34,19 @@ DEFAULTS: dict[str, Any] = {
     "PASSPORT_MIGRATIONS": True,
     "PASSPORT_COOKIE_NAME": "passport_token",
     "PASSPORT_LEEWAY": 0,
+    # -- standards (issue 5) --
+    # Seconds during which the refresh token just rotated may be presented once more (a lost
+    # response); 0 = any reuse revokes the family. Never honours tokens revoked otherwise.
+    "PASSPORT_REFRESH_TOKEN_REUSE_GRACE": 0,
+    # Extra public keys (PEM texts) that still verify tokens, for keys kept in the environment.
+    "PASSPORT_RETIRED_PUBLIC_KEYS": (),
+    "PASSPORT_RATELIMIT_ENABLED": True,
+    "PASSPORT_RATELIMIT_STORAGE_URI": "memory://",  # redis://host:6379/0 for several processes
+    "PASSPORT_RATELIMIT_STRATEGY": "fixed-window",
+    "PASSPORT_RATELIMIT_KEY_PREFIX": "passport",
+    "PASSPORT_RATELIMIT_PER_CLIENT": "60/minute",
+    "PASSPORT_RATELIMIT_PER_IP": "120/minute",
+    "PASSPORT_RATELIMIT_PASSWORD_FAILURES": "5/15minutes",  # per username, failures only
 }
 
 _LIFETIMES = (
@@ -81,6 +94,15 @@ class Settings:
     migrations: bool
     cookie_name: str
     leeway: int
+    refresh_token_reuse_grace: int
+    retired_public_keys: tuple[str, ...]
+    ratelimit_enabled: bool
+    ratelimit_storage_uri: str
+    ratelimit_strategy: str
+    ratelimit_key_prefix: str
+    ratelimit_per_client: str | None
+    ratelimit_per_ip: str | None
+    ratelimit_password_failures: str | None
 
     @classmethod
     def load(
@@ -105,4 +127,22 @@ class Settings:
         if values["issuer"]:
             values["issuer"] = str(values["issuer"]).rstrip("/")
         values["leeway"] = int(values["leeway"])
+        grace = values["refresh_token_reuse_grace"]
+        if isinstance(grace, timedelta):
+            grace = grace.total_seconds()
+        values["refresh_token_reuse_grace"] = int(grace or 0)
+        if values["refresh_token_reuse_grace"] < 0:
+            raise ValueError("PASSPORT_REFRESH_TOKEN_REUSE_GRACE must be 0 or more seconds.")
+        retired = values["retired_public_keys"] or ()
+        values["retired_public_keys"] = (retired,) if isinstance(retired, str) else tuple(retired)
+        values["ratelimit_enabled"] = _to_bool(values["ratelimit_enabled"])
+        for name in ("ratelimit_per_client", "ratelimit_per_ip", "ratelimit_password_failures"):
+            values[name] = str(values[name]).strip() or None if values[name] else None
         return cls(**values)
+
+
+def _to_bool(value: Any) -> bool:
+    """Booleans from config or environment strings (``"0"``, ``"false"``, ``"off"`` are False)."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "0", "false", "no", "off")
+    return bool(value)

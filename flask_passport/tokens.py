@@ -121,6 +121,7 @@ def decode_access_token(
     issuer: str | None = None,
     audience: str | None = None,
     leeway: int = 0,
+    verify_exp: bool = True,
 ) -> dict[str, Any]:
     """Verify signature, ``kid``, algorithm, time claims (and ``iss``/``aud`` when configured).
 
@@ -142,6 +143,9 @@ def decode_access_token(
     options: dict[str, Any] = {"require": ["exp", "iat", "jti", "sub"]}
     if audience is None:
         options["verify_aud"] = False
+    if not verify_exp:
+        # Revocation (RFC 7009) accepts an expired token so its refresh token can be revoked.
+        options["verify_exp"] = False
     try:
         return jwt.decode(
             token,

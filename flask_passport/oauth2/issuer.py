@@ -50,6 +50,10 @@ def issue_token(
 ) -> IssuedToken:
     """Create the access-token row and sign its JWT (``jti`` = row id); optionally a refresh token."""
     now = ctx.now()
+    # Per-client policy: a lifetime set on the client replaces the grant's default.
+    client_lifetime = getattr(client, "access_token_lifetime", None)
+    if client_lifetime:
+        lifetime = timedelta(seconds=int(client_lifetime))
     expires_at = now + lifetime
     row = ctx.models.AccessToken(
         id=tokens.new_id(),
@@ -87,11 +91,18 @@ def issue_token(
     )
     issued = IssuedToken(jwt_value, row, int(lifetime.total_seconds()), list(scopes))
     if with_refresh:
-        issued.refresh_token = issue_refresh_token(ctx, row, family_id=family_id)
+        refresh_lifetime = getattr(client, "refresh_token_lifetime", None)
+        issued.refresh_token = issue_refresh_token(
+            ctx, row, family_id=family_id,
+            lifetime=timedelta(seconds=int(refresh_lifetime)) if refresh_lifetime else None,
+        )
     return issued
 
 
-def issue_refresh_token(ctx: Context, access_token: Any, *, family_id: str | None = None) -> str:
+def issue_refresh_token(
+    ctx: Context, access_token: Any, *, family_id: str | None = None,
+    lifetime: timedelta | None = None,
+) -> str:
     now = ctx.now()
     selector, plain, digest = tokens.make_opaque_token()
     ctx.session.add(
@@ -102,7 +113,7 @@ def issue_refresh_token(ctx: Context, access_token: Any, *, family_id: str | Non
             family_id=family_id or selector,
             revoked=False,
             created_at=now,
-            expires_at=now + ctx.settings.refresh_token_lifetime,
+            expires_at=now + (lifetime or ctx.settings.refresh_token_lifetime),
         )
     )
     ctx.emit(

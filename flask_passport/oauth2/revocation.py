@@ -43,6 +43,12 @@ def revoke_access_tokens(ctx: Context, token_ids: Sequence[str], reason: str) ->
 def revoke_family(ctx: Context, family_id: str, reason: str) -> int:
     """Revoke every refresh token of a family and every access token they were issued with."""
     RefreshToken = ctx.models.RefreshToken
+    # Lock the family first: this waits for a rotation in flight to commit, so the UPDATE below
+    # (a new statement, hence a new snapshot under READ COMMITTED) also sees the token that
+    # rotation inserted. Without it, a refresh racing the reuse detection keeps a live token.
+    ctx.session.execute(
+        sa.select(RefreshToken.id).where(RefreshToken.family_id == family_id).with_for_update()
+    ).all()
     access_ids = list(
         ctx.session.scalars(
             sa.select(RefreshToken.access_token_id).where(RefreshToken.family_id == family_id)

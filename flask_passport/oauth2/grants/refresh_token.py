@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from ... import signals, tokens
 from ..context import Context, TokenRequest
-from ..errors import invalid_grant, invalid_request
+from ..errors import invalid_grant, invalid_request, invalid_scope
 from ..issuer import issue_token
 from ..revocation import revoke_access_tokens, revoke_family
 from ..scope_policy import narrow_scopes
@@ -54,11 +54,14 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
     now = ctx.now()
     if row.revoked:
         if row.used_at is not None:
+            if _within_grace(ctx, selector, row, now):
+                return _reissue_after_lost_response(ctx, request, client, row, now)
             _reuse_detected(ctx, row.family_id, client)
         raise invalid_grant("The refresh token has been revoked.")
     if row.expires_at <= now:
         raise invalid_grant("The refresh token has expired.")
     scopes = narrow_scopes(ctx, request.get("scope"), list(row.scopes or ()))
+    check_allowed_scopes(scopes, client)
 
     won = ctx.session.execute(
         sa.update(RefreshToken)
@@ -80,6 +83,74 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
         grant_type=GRANT_TYPE,
         with_refresh=True,
         family_id=row.family_id,
+    )
+    return issued.to_response_body()
+
+
+def check_allowed_scopes(scopes: list[str], client: Any) -> None:
+    """Per-client policy holds on refresh too: a narrowed allow-list is not bypassed."""
+    allowed = getattr(client, "allowed_scopes", None)
+    if allowed is None:
+        return
+    outside = [s for s in scopes if s not in allowed and s != "*"]
+    if outside or ("*" in scopes and "*" not in allowed):
+        raise invalid_scope("This client may no longer use the scope "
+                            f"{(outside or ['*'])[0][:64]!r}.")
+
+
+def _within_grace(ctx: Context, selector: str, row: Any, now: Any) -> bool:
+    """Whether a rotated token may be exchanged once more (PASSPORT_REFRESH_TOKEN_REUSE_GRACE).
+
+    Only the *immediate predecessor* qualifies: it was rotated (not revoked by anyone) less than
+    the grace period ago, it is the family's most recently rotated token, and its successor is
+    still live and unused. A revoked family, a token revoked by a user or an admin, or an older
+    ancestor never qualifies (the django-oauth-toolkit grace-period advisory).
+    """
+    grace = ctx.settings.refresh_token_reuse_grace
+    if grace <= 0 or row.used_at is None or row.expires_at <= now:
+        return False
+    if (now - row.used_at).total_seconds() > grace:
+        return False
+    RefreshToken = ctx.models.RefreshToken
+    latest_used = ctx.session.scalar(
+        sa.select(sa.func.max(RefreshToken.used_at)).where(RefreshToken.family_id == row.family_id)
+    )
+    if latest_used is None or latest_used != row.used_at:
+        return False
+    live = list(ctx.session.scalars(
+        sa.select(RefreshToken.id).where(RefreshToken.family_id == row.family_id,
+                                         RefreshToken.revoked.is_(False))
+    ))
+    return len(live) == 1 and live[0] != selector
+
+
+def _reissue_after_lost_response(
+    ctx: Context, request: TokenRequest, client: Any, row: Any, now: Any
+) -> dict[str, Any]:
+    """Replace the successor the client never received with a new pair in the same family."""
+    RefreshToken = ctx.models.RefreshToken
+    successor = ctx.session.execute(
+        sa.select(RefreshToken.id, RefreshToken.access_token_id).where(
+            RefreshToken.family_id == row.family_id, RefreshToken.revoked.is_(False))
+    ).one()
+    won = ctx.session.execute(
+        sa.update(RefreshToken)
+        .where(RefreshToken.id == successor.id, RefreshToken.revoked.is_(False))
+        # Marked rotated (so presenting it later is reuse) and expired (so it never gets a
+        # grace period of its own: the grace is for the token the client really holds).
+        .values(revoked=True, used_at=now, expires_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        ctx.rollback()
+        raise invalid_grant("The refresh token has been revoked.")
+    revoke_access_tokens(ctx, [successor.access_token_id], "rotated")
+    scopes = narrow_scopes(ctx, request.get("scope"), list(row.scopes or ()))
+    check_allowed_scopes(scopes, client)
+    issued = issue_token(
+        ctx, client=client, user_id=row.user_id, scopes=scopes,
+        lifetime=ctx.settings.access_token_lifetime, grant_type=GRANT_TYPE,
+        with_refresh=True, family_id=row.family_id,
     )
     return issued.to_response_body()
 

@@ -1,0 +1,152 @@
+"""``flask passport check``: flag insecure settings, like Django's ``manage.py check --deploy``.
+
+Each finding has a stable id (``passport.W001`` warnings, ``passport.E001`` errors), a message
+and a hint. :func:`run_checks` is the library function; the command prints and sets the exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import keys as keys_mod
+from .key_rotation import retired_dir
+
+ERROR = "error"
+WARNING = "warning"
+
+#: Lifetimes beyond these are reported.
+MAX_ACCESS_TOKEN = timedelta(hours=1)
+MAX_REFRESH_TOKEN = timedelta(days=90)
+MAX_PERSONAL_TOKEN = timedelta(days=366)
+MAX_AUTH_CODE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    level: str
+    message: str
+    hint: str
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.level}): {self.message}\n    HINT: {self.hint}"
+
+
+def _is_loopback(host: str | None) -> bool:
+    return host in ("localhost", "127.0.0.1", "::1") or bool(host and host.startswith("127."))
+
+
+def check_settings(settings: Any, *, debug: bool, client_lifetimes: list[tuple[str, int]] = (),
+                   ratelimit_active: bool = True) -> list[Finding]:
+    """The findings for ``settings`` (pure: no app, no database)."""
+    found: list[Finding] = []
+
+    def add(id_: str, level: str, message: str, hint: str) -> None:
+        found.append(Finding(id_, level, message, hint))
+
+    if settings.pkce_plain:
+        add("passport.W001", WARNING, "The plain PKCE method is allowed.",
+            "Set PASSPORT_PKCE_PLAIN = False: plain PKCE gives no protection if the "
+            "authorization request leaks (RFC 9700 §2.1.1).")
+    if settings.implicit_grant:
+        add("passport.W002", WARNING, "The implicit grant is enabled.",
+            "Use the authorization code grant with PKCE; RFC 9700 §2.1.2 deprecates implicit.")
+    if settings.password_grant:
+        add("passport.W003", WARNING, "The password grant is enabled.",
+            "RFC 9700 §2.4: the client sees the user's password. Keep it for trusted "
+            "first-party clients only, or turn it off.")
+    for name, limit in (("access_token_lifetime", MAX_ACCESS_TOKEN),
+                        ("client_credentials_token_lifetime", MAX_ACCESS_TOKEN),
+                        ("refresh_token_lifetime", MAX_REFRESH_TOKEN),
+                        ("personal_access_token_lifetime", MAX_PERSONAL_TOKEN),
+                        ("auth_code_lifetime", MAX_AUTH_CODE)):
+        value = getattr(settings, name)
+        if value > limit:
+            add("passport.W004", WARNING,
+                f"PASSPORT_{name.upper()} is {value}, longer than {limit}.",
+                "Long-lived tokens stay useful to a thief; shorten the lifetime.")
+    for client_id, seconds in client_lifetimes:
+        if seconds and timedelta(seconds=seconds) > MAX_ACCESS_TOKEN:
+            add("passport.W005", WARNING,
+                f"Client {client_id} has an access token lifetime of {seconds} seconds.",
+                "Shorten the client's access_token_lifetime (or clear it to use the default).")
+    if settings.leeway > 60:
+        add("passport.W006", WARNING, f"PASSPORT_LEEWAY is {settings.leeway} seconds.",
+            "A minute of clock skew is plenty; more keeps expired tokens working.")
+    if settings.issuer:
+        parts = urlsplit(settings.issuer)
+        if parts.scheme != "https" and not debug and not _is_loopback(parts.hostname):
+            add("passport.E001", ERROR, f"The issuer {settings.issuer} is not HTTPS.",
+                "OAuth requires TLS (RFC 6749 §1.6): set PASSPORT_ISSUER to an https:// URL.")
+        if parts.query or parts.fragment:
+            add("passport.E002", ERROR, "The issuer has a query or fragment.",
+                "RFC 8414 §2: the issuer is an https URL with no query or fragment.")
+    elif not debug:
+        add("passport.W007", WARNING, "PASSPORT_ISSUER is not set.",
+            "Without it the issuer comes from each request's Host header; set it explicitly.")
+    if not settings.ratelimit_enabled:
+        add("passport.W008", WARNING, "Rate limiting is disabled.",
+            "Set PASSPORT_RATELIMIT_ENABLED = True to slow down credential guessing.")
+    elif not ratelimit_active:
+        add("passport.W009", WARNING, "Rate limiting is configured but not active.",
+            "Install the extra: pip install flask-passport[ratelimit].")
+    return found
+
+
+def check_key_files(key_path: str | None, *, keys_from_env: bool) -> list[Finding]:
+    """Key files must not be readable by group/others nor writable by others."""
+    found: list[Finding] = []
+    if key_path is None:
+        return found
+    directory = Path(key_path)
+    private = directory / keys_mod.PRIVATE_KEY_FILE
+    if private.exists():
+        mode = stat.S_IMODE(private.stat().st_mode)
+        if mode & 0o077:
+            found.append(Finding(
+                "passport.E003", ERROR,
+                f"{private} has mode {oct(mode)}: other users can read the signing key.",
+                f"chmod 600 {private}"))
+    elif not keys_from_env:
+        found.append(Finding("passport.E004", ERROR, f"No signing key in {directory}.",
+                             "Run `flask passport keys` or set PASSPORT_PRIVATE_KEY."))
+    for path in [directory / keys_mod.PUBLIC_KEY_FILE, retired_dir(directory)]:
+        if path.exists() and stat.S_IMODE(path.stat().st_mode) & 0o002:
+            found.append(Finding(
+                "passport.E005", ERROR, f"{path} is writable by any user.",
+                f"chmod o-w {path}: whoever can write a verifying key can forge tokens."))
+    if retired_dir(directory).is_dir():
+        for path in retired_dir(directory).glob("retired-*.pub"):
+            if stat.S_IMODE(path.stat().st_mode) & 0o022:
+                found.append(Finding(
+                    "passport.E005", ERROR, f"{path} is writable by group or others.",
+                    f"chmod 644 {path}"))
+    return found
+
+
+def run_checks(app: Any) -> list[Finding]:
+    """Every finding for ``app`` (needs an app context for the per-client lifetimes)."""
+    state = app.extensions["passport"]
+    settings = state.settings
+    lifetimes: list[tuple[str, int]] = []
+    try:
+        import sqlalchemy as sa
+
+        Client = state.models.Client
+        lifetimes = [(r.id, r.access_token_lifetime) for r in state.db.session.execute(
+            sa.select(Client.id, Client.access_token_lifetime).where(
+                Client.access_token_lifetime.is_not(None), Client.revoked.is_(False)))]
+    except Exception:  # no tables yet: nothing to report about clients
+        state.db.session.rollback()
+    debug = bool(app.debug or os.environ.get("FLASK_DEBUG") in ("1", "true"))
+    return (
+        check_settings(settings, debug=debug, client_lifetimes=lifetimes,
+                       ratelimit_active=getattr(state, "rate_limiter", None) is not None)
+        + check_key_files(settings.key_path, keys_from_env=bool(settings.private_key))
+    )

@@ -1,0 +1,88 @@
+"""The token introspection endpoint (RFC 7662).
+
+Who may call it (§2.1, §4): an authenticated *confidential* client whose ``grant_types`` contain
+``"introspect"`` (:data:`INTROSPECT_PERMISSION`), i.e. a resource server registered as a client
+(``flask passport client --client`` then add ``introspect``, or ``create_client(kind=
+"resource_server")``). Other clients get 403 ``unauthorized_client``; bad credentials get 401.
+
+What it answers (§2.2): ``{"active": false}`` for anything expired, revoked (token or client),
+unknown, of another issuer or not verifiable with our keys; otherwise ``active``, ``scope``,
+``client_id``, ``sub``, ``exp``, ``iat``, ``nbf``, ``token_type``, ``iss``, ``aud``, ``jti``.
+``token_type`` is ``"Bearer"`` for access tokens and ``"refresh_token"`` for refresh tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..scopes import format_scope
+from .client_auth import authenticate_client
+from .context import Context, TokenRequest
+from .errors import NO_STORE, OAuthError, OAuthResponse, invalid_client, invalid_request
+from .token_lookup import ACCESS_TOKEN, FoundToken, find_token
+
+#: The entry in a client's ``grant_types`` that lets it introspect tokens.
+INTROSPECT_PERMISSION = "introspect"
+
+INACTIVE: dict[str, Any] = {"active": False}
+
+
+def introspect(ctx: Context, request: TokenRequest) -> OAuthResponse:
+    """Handle one introspection request (read-only: nothing is written)."""
+    try:
+        client = authenticate_client(ctx, request)
+        if not client.confidential:
+            raise invalid_client("Only confidential clients may introspect tokens.",
+                                 basic_attempted=request.authorization is not None)
+        if not client.has_grant_type(INTROSPECT_PERMISSION):
+            raise OAuthError("unauthorized_client",
+                             "This client may not introspect tokens.", status=403)
+        value = request.get("token")
+        if not value:
+            raise invalid_request("The token parameter is required.")
+        body = describe(ctx, find_token(ctx, value, request.get("token_type_hint")))
+    except OAuthError as exc:
+        ctx.rollback()
+        return exc.to_response()
+    except SQLAlchemyError:
+        ctx.rollback()
+        return OAuthError("temporarily_unavailable",
+                          "The token could not be introspected now. Try again later.",
+                          status=503).to_response()
+    ctx.rollback()  # end the read transaction
+    return OAuthResponse(200, body, dict(NO_STORE))
+
+
+def describe(ctx: Context, found: FoundToken | None) -> dict[str, Any]:
+    """The RFC 7662 §2.2 response for a looked-up token."""
+    if found is None:
+        return dict(INACTIVE)
+    now = ctx.now()
+    access = found.access_row
+    client = ctx.session.get(ctx.models.Client, access.client_id)
+    if client is None or client.revoked or found.row.revoked or found.row.expires_at <= now:
+        return dict(INACTIVE)
+    subject = access.user_id if access.user_id is not None else access.client_id
+    body: dict[str, Any] = {
+        "active": True,
+        "scope": format_scope(access.scopes or ()),
+        "client_id": access.client_id,
+        "sub": subject,
+        "exp": int(found.row.expires_at.timestamp()),
+        "iat": int(found.row.created_at.timestamp()),
+    }
+    if found.kind == ACCESS_TOKEN:
+        claims = found.claims or {}
+        body.update(token_type="Bearer", jti=found.row.id)
+        for name in ("iss", "aud", "nbf"):
+            if name in claims:
+                body[name] = claims[name]
+    else:
+        body.update(token_type="refresh_token", jti=found.row.id)
+        if ctx.issuer:
+            body["iss"] = ctx.issuer
+        if ctx.audience:
+            body["aud"] = ctx.audience
+    return body

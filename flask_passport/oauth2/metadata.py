@@ -1,0 +1,95 @@
+"""Authorization server metadata (RFC 8414 §2), generated from the running configuration.
+
+Only what is really enabled is advertised: the password grant only when it is on, the implicit
+response type only when the implicit grant is on, ``plain`` PKCE only when allowed, and the
+authorization endpoint only when the authorization code or implicit grant is available.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..settings import Settings
+
+#: Client authentication methods of the token and revocation endpoints (RFC 8414 §2); ``none``
+#: is a public client sending only its ``client_id``.
+CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+#: Introspection is for confidential resource servers only.
+INTROSPECTION_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+#: Grants handled at the token endpoint that are not advertised (issued in-process only).
+_NOT_ADVERTISED = frozenset({"personal_access"})
+
+
+@dataclass(frozen=True)
+class EndpointUrls:
+    """Absolute URLs of the endpoints, computed by the view from the app's routes."""
+
+    token: str
+    jwks: str
+    revocation: str | None = None
+    introspection: str | None = None
+    authorization: str | None = None
+
+
+def enabled_grant_types(settings: Settings, token_grants: Iterable[str]) -> list[str]:
+    """The grant types this server will actually honour, in a stable order."""
+    grants: list[str] = []
+    for grant in token_grants:
+        if grant in _NOT_ADVERTISED:
+            continue
+        if grant == "password" and not settings.password_grant:
+            continue
+        if grant == "implicit":  # decided by the setting below, wherever it is registered
+            continue
+        grants.append(grant)
+    if settings.implicit_grant and "authorization_code" in grants:
+        grants.append("implicit")
+    return grants
+
+
+def build_metadata(
+    *,
+    issuer: str,
+    settings: Settings,
+    token_grants: Iterable[str],
+    scopes: Iterable[str],
+    urls: EndpointUrls,
+    signing_algorithms: Iterable[str],
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The RFC 8414 §2 document for this server."""
+    grants = enabled_grant_types(settings, token_grants)
+    response_types: list[str] = []
+    if "authorization_code" in grants:
+        response_types.append("code")
+    if "implicit" in grants:
+        response_types.append("token")
+    doc: dict[str, Any] = {
+        "issuer": issuer,
+        "token_endpoint": urls.token,
+        "jwks_uri": urls.jwks,
+        "scopes_supported": list(scopes),
+        "response_types_supported": response_types,
+        "grant_types_supported": grants,
+        "token_endpoint_auth_methods_supported": list(CLIENT_AUTH_METHODS),
+    }
+    if response_types and urls.authorization:
+        doc["authorization_endpoint"] = urls.authorization
+        doc["response_modes_supported"] = ["query", "fragment"] if "token" in response_types \
+            else ["query"]
+    if "authorization_code" in grants:
+        doc["code_challenge_methods_supported"] = ["S256", "plain"] if settings.pkce_plain \
+            else ["S256"]
+    if urls.revocation:
+        doc["revocation_endpoint"] = urls.revocation
+        doc["revocation_endpoint_auth_methods_supported"] = list(CLIENT_AUTH_METHODS)
+    if urls.introspection:
+        doc["introspection_endpoint"] = urls.introspection
+        doc["introspection_endpoint_auth_methods_supported"] = list(INTROSPECTION_AUTH_METHODS)
+    doc["access_token_signing_alg_values_supported"] = sorted(set(signing_algorithms))
+    if extra:
+        doc.update(extra)
+    return doc

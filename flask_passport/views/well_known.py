@@ -1,0 +1,94 @@
+"""The root-level discovery routes: RFC 8414 metadata and the JWKS (RFC 7517 §5).
+
+They live on their own small blueprint, registered at the app root (not under ``/oauth``), because
+RFC 8414 §3 fixes the path ``/.well-known/oauth-authorization-server``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+
+from ..keys import KeyLoadError
+from ..oauth2.metadata import EndpointUrls, build_metadata
+
+blueprint = Blueprint("passport_well_known", __name__)
+
+METADATA_PATH = "/.well-known/oauth-authorization-server"
+JWKS_PATH = "/.well-known/jwks.json"
+
+
+def _base_url(issuer: str | None) -> str:
+    """Scheme and host for absolute URLs: the configured issuer's, else the request's."""
+    if issuer:
+        parts = urlsplit(issuer)
+        return f"{parts.scheme}://{parts.netloc}"
+    return request.host_url.rstrip("/")
+
+
+def _url(base: str, endpoint: str) -> str | None:
+    if endpoint not in current_app.view_functions:
+        return None
+    return base + url_for(endpoint)
+
+
+def metadata_document() -> dict[str, object]:
+    """The metadata of the current app (needs a request context for the URLs)."""
+    state = current_app.extensions["passport"]
+    settings = state.settings
+    issuer = state.issuer() or request.url_root.rstrip("/")
+    base = _base_url(settings.issuer)
+    token_url = _url(base, "passport.token") or base + settings.url_prefix + "/token"
+    authorize = _url(base, "passport.authorize") or base + settings.url_prefix + "/authorize"
+    try:
+        algorithms = [key.algorithm for key in state.keys().verifying.values()]
+    except KeyLoadError:
+        algorithms = []
+    return build_metadata(
+        issuer=issuer,
+        settings=settings,
+        token_grants=state.passport.token_endpoint.grant_types(),
+        scopes=state.passport.scope_ids(),
+        urls=EndpointUrls(
+            token=token_url,
+            jwks=base + url_for("passport_well_known.jwks"),
+            revocation=_url(base, "passport.revoke"),
+            introspection=_url(base, "passport.introspect"),
+            authorization=authorize,
+        ),
+        signing_algorithms=algorithms,
+    )
+
+
+@blueprint.get(METADATA_PATH)
+@blueprint.get(METADATA_PATH + "/<path:issuer_path>")
+def metadata(issuer_path: str | None = None) -> Response:
+    """RFC 8414 §3.1: an issuer with a path (``https://host/tenant``) is served at
+    ``/.well-known/oauth-authorization-server/tenant``; any other path is not ours."""
+    configured = current_app.extensions["passport"].settings.issuer
+    expected = urlsplit(configured).path.strip("/") if configured else ""
+    if (issuer_path or "").strip("/") != expected:
+        response = jsonify(error="not_found", error_description="No such issuer here.")
+        response.status_code = 404
+        return response
+    response = jsonify(metadata_document())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@blueprint.get(JWKS_PATH)
+def jwks() -> Response:
+    state = current_app.extensions["passport"]
+    try:
+        document = state.keys().jwks()
+    except KeyLoadError:
+        response = jsonify(error="server_error",
+                           error_description="The server has no signing keys yet.")
+        response.status_code = 503
+        return response
+    response = jsonify(document)
+    # Short cache: after a rotation, resource servers see the new key within minutes (and
+    # refetch at once when they meet an unknown kid).
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response

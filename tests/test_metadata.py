@@ -1,0 +1,119 @@
+"""RFC 8414 metadata and the JWKS: generated from the configuration, every URL really routes."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import jwt
+from conftest import db, make_app
+from flask import Flask
+from standards_support import cc_token
+
+from flask_passport.oauth2.errors import invalid_grant
+
+
+def _meta(http: Any) -> dict[str, Any]:
+    resp = http.get("/.well-known/oauth-authorization-server")
+    assert resp.status_code == 200
+    return resp.json  # type: ignore[no-any-return]
+
+
+def test_default_metadata_matches_configuration(app: Flask, client: Any) -> None:
+    meta = _meta(client)
+    assert meta["issuer"] == "http://localhost"
+    assert meta["token_endpoint"] == "http://localhost/oauth/token"
+    assert meta["revocation_endpoint"] == "http://localhost/oauth/revoke"
+    assert meta["introspection_endpoint"] == "http://localhost/oauth/introspect"
+    assert meta["jwks_uri"] == "http://localhost/.well-known/jwks.json"
+    assert set(meta["grant_types_supported"]) == {"client_credentials", "password",
+                                                  "refresh_token"}
+    assert "personal_access" not in meta["grant_types_supported"]
+    assert meta["scopes_supported"] == ["check-status", "place-orders"]
+    assert meta["token_endpoint_auth_methods_supported"] == [
+        "client_secret_basic", "client_secret_post", "none"]
+    assert meta["introspection_endpoint_auth_methods_supported"] == [
+        "client_secret_basic", "client_secret_post"]
+    # No authorization code grant registered: no authorize endpoint, no response types.
+    assert "authorization_endpoint" not in meta
+    assert meta["response_types_supported"] == []
+    assert "code_challenge_methods_supported" not in meta
+    # Every advertised endpoint exists.
+    for key in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):
+        assert client.post(urlsplit(meta[key]).path).status_code != 404, key
+    assert client.get(urlsplit(meta["jwks_uri"]).path).status_code == 200
+
+
+def test_disabled_grants_are_not_advertised(app_config: dict[str, Any], app: Flask) -> None:
+    off = make_app({**app_config, "PASSPORT_PASSWORD_GRANT": False})
+    meta = _meta(off.test_client())
+    assert "password" not in meta["grant_types_supported"]
+    assert "implicit" not in meta["grant_types_supported"]
+
+
+def test_code_grant_implicit_and_plain_pkce_follow_configuration(
+    app_config: dict[str, Any], app: Flask
+) -> None:
+    def fake_code_grant(ctx: Any, request: Any, client: Any) -> dict[str, Any]:
+        raise invalid_grant("test stand-in")
+
+    on = make_app({**app_config, "PASSPORT_IMPLICIT_GRANT": True, "PASSPORT_PKCE_PLAIN": True,
+                   "PASSPORT_ISSUER": "https://auth.example.com/"})
+    on.extensions["passport"].passport.token_endpoint.register("authorization_code",
+                                                               fake_code_grant)
+    meta = _meta(on.test_client())
+    assert meta["issuer"] == "https://auth.example.com"
+    assert meta["authorization_endpoint"] == "https://auth.example.com/oauth/authorize"
+    assert meta["token_endpoint"] == "https://auth.example.com/oauth/token"
+    assert meta["response_types_supported"] == ["code", "token"]
+    assert "implicit" in meta["grant_types_supported"]
+    assert "authorization_code" in meta["grant_types_supported"]
+    assert meta["code_challenge_methods_supported"] == ["S256", "plain"]
+    strict = make_app({**app_config})
+    strict.extensions["passport"].passport.token_endpoint.register("authorization_code",
+                                                                   fake_code_grant)
+    meta = _meta(strict.test_client())
+    assert meta["code_challenge_methods_supported"] == ["S256"]
+    assert meta["response_types_supported"] == ["code"]
+    assert "implicit" not in meta["grant_types_supported"]
+
+
+def test_configured_issuer_is_every_tokens_iss(app_config: dict[str, Any], app: Flask) -> None:
+    from conftest import new_client
+
+    issued = make_app({**app_config, "PASSPORT_ISSUER": "https://auth.example.com"})
+    http = issued.test_client()
+    mc = new_client(issued, "client_credentials")
+    token = cc_token(http, mc)["access_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["iss"] == _meta(http)["issuer"] == "https://auth.example.com"
+
+
+def test_jwks_lists_the_signing_key_with_kid(app: Flask, client: Any,
+                                             machine_client: Any) -> None:
+    token = cc_token(client, machine_client)["access_token"]
+    resp = client.get("/.well-known/jwks.json")
+    assert resp.status_code == 200
+    assert "max-age" in resp.headers["Cache-Control"]
+    keys = resp.json["keys"]
+    header = jwt.get_unverified_header(token)
+    assert [k["kid"] for k in keys] == [header["kid"]]
+    assert keys[0]["alg"] == header["alg"] == "RS256"
+    assert keys[0]["use"] == "sig" and "d" not in keys[0]  # never the private half
+    key = jwt.PyJWK(keys[0])
+    with app.app_context():
+        db.session.remove()
+    assert jwt.decode(token, key.key, algorithms=["RS256"], audience="http://localhost")["jti"]
+
+
+def test_issuer_with_a_path_is_served_at_the_rfc_8414_location(app_config: dict[str, Any],
+                                                               app: Flask) -> None:
+    tenant = make_app({**app_config, "PASSPORT_ISSUER": "https://auth.example.com/tenant-a"})
+    http = tenant.test_client()
+    meta = http.get("/.well-known/oauth-authorization-server/tenant-a")
+    assert meta.status_code == 200
+    assert meta.json["issuer"] == "https://auth.example.com/tenant-a"
+    assert http.get("/.well-known/oauth-authorization-server").status_code == 404
+    assert http.get("/.well-known/oauth-authorization-server/other").status_code == 404
+    # Without a path in the issuer, only the root location answers.
+    assert app.test_client().get("/.well-known/oauth-authorization-server/x").status_code == 404
