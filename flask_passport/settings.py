@@ -34,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     "PASSPORT_MIGRATIONS": True,
     "PASSPORT_COOKIE_NAME": "passport_token",
     "PASSPORT_LEEWAY": 0,
+    # The SPA API cookie (cookie_auth.py): short-lived, refreshed on every GET page view.
+    "PASSPORT_COOKIE_LIFETIME": timedelta(hours=1),
 }
 
 _LIFETIMES = (
@@ -42,6 +44,7 @@ _LIFETIMES = (
     "personal_access_token_lifetime",
     "client_credentials_token_lifetime",
     "auth_code_lifetime",
+    "cookie_lifetime",
 )
 
 
@@ -81,6 +84,7 @@ class Settings:
     migrations: bool
     cookie_name: str
     leeway: int
+    cookie_lifetime: timedelta
 
     @classmethod
     def load(

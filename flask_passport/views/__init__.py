@@ -11,3 +11,4 @@ blueprint = Blueprint(
 )
 
 from . import token  # noqa: E402,F401  (registers the routes)
+from . import clients_api, frontend, tokens_api  # noqa: E402,F401  (issue 4: session APIs)
