@@ -71,14 +71,15 @@ class ActingAs:
 
 
 def resolve_app(app: Flask | None, candidates: Iterable[Flask] = ()) -> Flask:
-    """``app``, else the current app, else the only app among ``candidates``."""
+    """``app``, else the current app, else the last of ``candidates`` (the apps the extension
+    was bound to, oldest first: with an app factory per test, the current test's app)."""
     if app is not None:
         return app
     if has_app_context():
         return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
     apps = list(candidates)
-    if len(apps) == 1:
-        return apps[0]
+    if apps:
+        return apps[-1]
     raise RuntimeError(
         "acting_as needs to know the app: pass app=, or call it inside app.app_context()."
     )
