@@ -69,5 +69,8 @@ def create_app(config: dict | None = None) -> Flask:
     from . import api, commands
 
     app.register_blueprint(api.bp)
+    from . import dashboard
+
+    app.register_blueprint(dashboard.bp)
     commands.register(app)
     return app
