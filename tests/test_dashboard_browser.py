@@ -24,12 +24,15 @@ LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking
 
 
 @pytest.fixture
-def server(tmp_path: Any, private_key_pem: str) -> Iterator[tuple[str, Flask, dict[str, Any]]]:
+def server(backend: str, tmp_path: Any, pg_schema: str | None, private_key_pem: str
+           ) -> Iterator[tuple[str, Flask, dict[str, Any]]]:
+    from conftest import database_config
+
     from example_app import create_app, db
     from example_app.commands import seed_data
 
     app = create_app({
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'example.sqlite'}",
+        **database_config(backend, tmp_path, pg_schema),
         "PASSPORT_PRIVATE_KEY": private_key_pem, "SECRET_KEY": "browser-test", "TESTING": True,
     })
 
@@ -53,6 +56,7 @@ def server(tmp_path: Any, private_key_pem: str) -> Iterator[tuple[str, Flask, di
         thread.join(timeout=10)
         with app.app_context():
             db.session.remove()
+            db.drop_all()
             db.engine.dispose()
 
 
