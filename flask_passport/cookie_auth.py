@@ -169,4 +169,4 @@ def enable(target: Flask | Blueprint) -> None:
         target.after_request(_attach)
         return
     target.after_request(_attach)
-    target.record_once(lambda setup_state: install(setup_state.app))
+    target.record_once(lambda setup_state: install(setup_state.app))  # type: ignore[arg-type]
