@@ -331,3 +331,18 @@ def test_authorized_applications(app: Flask, client: Any, user: Any, password_cl
     # The other user's grant is untouched.
     assert api.get("/api/user", headers={
         "Authorization": f"Bearer {their_grant['access_token']}"}).json == {"id": other.id}
+
+
+def test_oversized_body_is_refused_unread(client: Any, user: Any) -> None:
+    h = login(client, user)
+    resp = client.post("/oauth/clients", headers={**h, "Content-Type": "application/json"},
+                       data=b'{"name": "' + b"a" * 70_000 + b'"}')
+    assert resp.status_code == 422 and "too large" in resp.json["message"]
+
+
+def test_responses_are_not_cached(client: Any, user: Any) -> None:
+    h = login(client, user)
+    assert client.get("/oauth/clients").headers["Cache-Control"] == "no-store"
+    resp = client.post("/oauth/clients", headers=h,
+                       json={"name": "A", "redirect": "https://a.b/c"})
+    assert resp.headers["Cache-Control"] == "no-store"  # it carries the secret

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, current_app, jsonify, make_response, request
 from flask_login import current_user
 
 from .. import csrf
@@ -55,8 +55,9 @@ def session_api(view: F) -> F:
         except NotFound:
             current_app.extensions["passport"].db.session.rollback()
             return json_error(404, "Not found.")
-        if isinstance(response, Response):
-            response.headers.setdefault("Cache-Control", "no-store")
+        response = make_response(response)
+        # Answers carry secrets (new client secrets, personal tokens) or private lists.
+        response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     return cast(F, wrapper)
