@@ -19,8 +19,8 @@ the user can already do everything the session allows; the scopes of OAuth token
 *third-party* clients. A route can tell such a request by
 ``current_token.client_id == COOKIE_CLIENT_ID``.
 
-``POST /oauth/token/refresh`` (CSRF header required) reissues the cookie; Flask-Login's logout
-clears it.
+``POST /oauth/token/refresh`` (CSRF header required) reissues the cookie; Flask-Login's
+``logout_user()`` clears it and ``login_user()`` replaces it, on whatever route they run.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
-from flask_login import current_user, user_logged_out
+from flask_login import current_user, user_logged_in, user_logged_out
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from . import csrf
@@ -94,7 +94,8 @@ def clear_api_cookie(response: Response) -> Response:
 
 def _attach(response: Response) -> Response:
     """``after_request``: a fresh cookie on GET responses to a logged-in user."""
-    if g.get("_passport_cookie_cleared") or request.method != "GET":
+    if (g.get("_passport_cookie_cleared") or g.get("_passport_cookie_login")
+            or request.method != "GET"):
         return response
     if not current_user or not current_user.is_authenticated:
         return response
@@ -103,15 +104,26 @@ def _attach(response: Response) -> Response:
     return set_api_cookie(response)
 
 
-def _clear_after_logout(response: Response) -> Response:
+def _follow_login_state(response: Response) -> Response:
+    """App-wide ``after_request``: clear the cookie on logout; on login (any method, any
+    blueprint) replace a cookie another user may have left with one for the new user."""
     if g.get("_passport_cookie_cleared"):
         clear_api_cookie(response)
+    elif g.get("_passport_cookie_login") and current_user and current_user.is_authenticated:
+        set_api_cookie(response)
     return response
 
 
 def _on_logout(sender: Any, **_: Any) -> None:
     with contextlib.suppress(RuntimeError):  # logout outside a request: nothing to clear
         g._passport_cookie_cleared = True
+        g.pop("_passport_cookie_login", None)
+
+
+def _on_login(sender: Any, **_: Any) -> None:
+    with contextlib.suppress(RuntimeError):
+        g._passport_cookie_login = True
+        g.pop("_passport_cookie_cleared", None)
 
 
 def authenticate() -> BearerToken | None:
@@ -158,8 +170,9 @@ def install(app: Flask) -> None:
     if getattr(state, "cookie_authenticator", None) is authenticate:
         return
     state.cookie_authenticator = authenticate
-    app.after_request(_clear_after_logout)
+    app.after_request(_follow_login_state)
     user_logged_out.connect(_on_logout, app)
+    user_logged_in.connect(_on_login, app)
 
 
 def enable(target: Flask | Blueprint) -> None:

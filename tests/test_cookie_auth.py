@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from conftest import make_app
 from flask import Blueprint, Flask, jsonify
-from flask_login import current_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from management_helpers import CSRF, login
 
 from flask_passport import current_token, require_oauth, scopes
@@ -29,6 +29,13 @@ def _routes(app: Flask) -> None:
     def logout() -> Any:
         logout_user()
         return "bye"
+
+    @app.post("/login-as/<int:user_id>")
+    def login_as(user_id: int) -> Any:
+        from conftest import User, db
+
+        login_user(db.session.get(User, user_id))
+        return "hello"
 
     @app.get("/api/user")
     @require_oauth()
@@ -184,3 +191,15 @@ def test_opt_in_per_blueprint(app_config: dict[str, Any], user: Any) -> None:
     assert _set_cookie_header(c.get("/page"), "passport_token") is None
     assert _set_cookie_header(c.get("/dashboard"), "passport_token") is not None
     assert c.get("/api/user", headers=h).status_code == 200
+
+
+def test_login_replaces_another_users_cookie(spa: Flask, client: Any, user: Any) -> None:
+    from management_helpers import make_user
+
+    other = make_user(spa, "other@example.com")
+    h = login(client, user)
+    client.get("/page")
+    assert client.get("/api/user", headers=h).json["id"] == user.id
+    resp = client.post(f"/login-as/{other.id}")  # a POST login route, not opted in
+    assert _set_cookie_header(resp, "passport_token") is not None
+    assert client.get("/api/user", headers=h).json["id"] == other.id
