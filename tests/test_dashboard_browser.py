@@ -43,6 +43,16 @@ def server(backend: str, tmp_path: Any, pg_schema: str | None, private_key_pem: 
         login_user(db.session.get(User, user_id))
         return "logged in"
 
+    @app.get("/_test/strict-csp")
+    def strict_csp() -> Any:
+        from flask import render_template_string
+
+        html = render_template_string(
+            "<!doctype html><html><head>{{ passport_components() }}</head><body>"
+            "<passport-clients></passport-clients></body></html>")
+        return html, 200, {"Content-Security-Policy":
+                           "default-src 'self'; script-src 'self'; style-src 'self'"}
+
     srv = make_server("127.0.0.1", 0, app, threaded=True)
     base = f"http://127.0.0.1:{srv.server_port}"
     with app.app_context():
@@ -206,3 +216,17 @@ def test_page_javascript_calls_the_api_with_cookie_and_csrf(
     page.locator("#call-api-without-csrf").click()
     expect(page.locator("#api-result")).to_contain_text("401")
     expect(page.locator("#api-result")).to_contain_text("CSRF")
+
+
+def test_components_render_styled_under_a_strict_csp(page: Any) -> None:
+    from playwright.sync_api import expect
+
+    violations: list[str] = []
+    page.on("console", lambda msg: violations.append(msg.text)
+            if "Content Security Policy" in msg.text else None)
+    page.goto("/_test/strict-csp")
+    button = page.locator("passport-clients button.create")
+    expect(button).to_be_visible()
+    # The shared stylesheet applied: the primary button has the accent background.
+    assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(37, 99, 235)"
+    assert violations == []

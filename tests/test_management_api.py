@@ -346,3 +346,20 @@ def test_responses_are_not_cached(client: Any, user: Any) -> None:
     resp = client.post("/oauth/clients", headers=h,
                        json={"name": "A", "redirect": "https://a.b/c"})
     assert resp.headers["Cache-Control"] == "no-store"  # it carries the secret
+
+
+def test_passport_components_helper(app: Flask, client: Any, user: Any) -> None:
+    from flask import render_template_string
+
+    login(client, user)
+    with app.test_request_context():
+        from flask import session
+
+        session["_passport_csrf"] = CSRF
+        html = str(render_template_string("{{ passport_components() }}"))
+    assert f'<meta name="csrf-token" content="{CSRF}">' in html
+    assert '<script src="/oauth/passport-static/components.js" data-passport-base="/oauth" defer>' \
+        in html
+    js = client.get("/oauth/passport-static/components.js")
+    assert js.status_code == 200 and "passport-personal-access-tokens" in js.text
+    js.close()

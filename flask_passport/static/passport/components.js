@@ -106,10 +106,16 @@
     legend { font-weight: 600; margin-bottom: .25em; }
   `;
 
+  /* A constructable stylesheet is shared by every element and is not an inline <style>, so the
+     components also work under a Content-Security-Policy without 'unsafe-inline' styles. */
+  let sharedSheet = null;
+  try { sharedSheet = new CSSStyleSheet(); sharedSheet.replaceSync(STYLE); } catch (e) { sharedSheet = null; }
+
   class PassportElement extends HTMLElement {
     constructor() {
       super();
       this.attachShadow({ mode: "open" });
+      if (sharedSheet) this.shadowRoot.adoptedStyleSheets = [sharedSheet];
       this.state = { loading: true, error: "" };
     }
     connectedCallback() { this.refresh(); }
@@ -118,7 +124,9 @@
     }
     render() {
       const root = this.shadowRoot;
-      root.replaceChildren(h("style", {}, STYLE), h("div", { class: "card" }, this.view()));
+      const card = h("div", { class: "card" }, this.view());
+      if (sharedSheet) root.replaceChildren(card);
+      else root.replaceChildren(h("style", {}, STYLE), card);
     }
     copyButton(value) {
       return h("button", {
