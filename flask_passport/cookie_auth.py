@@ -164,12 +164,16 @@ def authenticate() -> BearerToken | None:
     )
 
 
+def is_enabled(app: Flask) -> bool:
+    """Whether ``app`` accepts the API cookie (``create_fresh_api_token`` was called for it)."""
+    return getattr(app.extensions["passport"], "cookie_authenticator", None) is authenticate
+
+
 def install(app: Flask) -> None:
     """Accept the cookie on this app's protected routes and clear it on logout (once per app)."""
-    state = app.extensions["passport"]
-    if getattr(state, "cookie_authenticator", None) is authenticate:
+    if is_enabled(app):
         return
-    state.cookie_authenticator = authenticate
+    app.extensions["passport"].cookie_authenticator = authenticate
     app.after_request(_follow_login_state)
     user_logged_out.connect(_on_logout, app)
     user_logged_in.connect(_on_login, app)

@@ -160,7 +160,10 @@ def test_cookie_name_is_configurable(app: Flask, passport: Any, client: Any, use
 
 def test_without_opt_in_the_cookie_is_ignored(app: Flask, client: Any, user: Any) -> None:
     _routes(app)
-    login(client, user)
+    h = login(client, user)
+    resp = client.post("/oauth/token/refresh", headers=h)
+    assert resp.status_code == 404 and "create_fresh_api_token" in resp.json["message"]
+    assert _set_cookie_header(resp, "passport_token") is None
     assert _set_cookie_header(client.get("/page"), "passport_token") is None
     with app.app_context():
         client.set_cookie("passport_token",

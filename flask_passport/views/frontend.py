@@ -3,12 +3,12 @@ refresh route of the SPA cookie authentication (``POST /oauth/token/refresh``)."
 
 from __future__ import annotations
 
-from flask import Response, jsonify, url_for
+from flask import Response, current_app, jsonify, url_for
 from markupsafe import Markup
 
 from .. import cookie_auth, csrf
 from . import blueprint
-from .session_api import session_api
+from .session_api import json_error, session_api
 
 
 @blueprint.app_template_global("passport_components")
@@ -28,4 +28,7 @@ def passport_components() -> Markup:
 @session_api
 def refresh_api_cookie() -> Response:
     """Reissue the API cookie for the logged-in user (CSRF header required)."""
+    if not cookie_auth.is_enabled(current_app._get_current_object()):  # type: ignore[attr-defined]
+        return json_error(404, "Cookie authentication is not enabled on this app: call "
+                               "passport.create_fresh_api_token(app or blueprint).")
     return cookie_auth.set_api_cookie(jsonify(message="Refreshed."))
