@@ -86,6 +86,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(client_demo.bp)
+    from . import dashboard
+
+    app.register_blueprint(dashboard.bp)
     commands.register(app)
 
     @app.get("/")

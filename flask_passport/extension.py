@@ -222,6 +222,7 @@ class Passport:
             self.user_model = user_model
         state = PassportState(self, app, db, self.user_model)
         app.extensions["passport"] = state
+        self._remember_app(app)
         settings = state.settings
 
         from .cli import passport_cli
@@ -370,3 +371,41 @@ class Passport:
         """Decorator: extra JWT claims, called with ``token``, ``client``, ``user``, ``grant_type``."""
         self._claims_callback = callback
         return callback
+
+    # -- issue 4: SPA cookie auth and testing helpers ---------------------------------------------
+
+    def _remember_app(self, app: Flask) -> None:
+        """Keep a weak reference to each bound app (``acting_as`` outside an app context)."""
+        import weakref
+
+        refs = self.__dict__.setdefault("_app_refs", [])
+        refs[:] = [r for r in refs if r() is not None]
+        refs.append(weakref.ref(app))
+
+    def _bound_apps(self) -> list[Flask]:
+        return [a for a in (r() for r in self.__dict__.get("_app_refs", [])) if a is not None]
+
+    def create_fresh_api_token(self, target: Any) -> None:
+        """Opt ``target`` (an app or a blueprint) into SPA cookie auth: its GET responses to a
+        logged-in user carry the API cookie, which protected routes then accept with a matching
+        CSRF header (Passport's ``CreateFreshApiToken``; see :mod:`flask_passport.cookie_auth`)."""
+        from . import cookie_auth
+
+        cookie_auth.enable(target)
+
+    def acting_as(self, user: Any, scopes: Iterable[str] = (), *, app: Flask | None = None
+                  ) -> Any:
+        """Tests: protected requests come from ``user`` with ``scopes`` (no keys or tokens).
+
+        Active at once until ``.stop()``; or use it as a context manager.
+        """
+        from .testing import resolve_app, start_acting_as
+
+        return start_acting_as(resolve_app(app, self._bound_apps()), user, scopes)
+
+    def acting_as_client(self, client: Any = None, scopes: Iterable[str] = (), *,
+                         app: Flask | None = None) -> Any:
+        """Tests: protected requests carry a client-credentials token of ``client``."""
+        from .testing import resolve_app, start_acting_as_client
+
+        return start_acting_as_client(resolve_app(app, self._bound_apps()), client, scopes)

@@ -47,6 +47,8 @@ DEFAULTS: dict[str, Any] = {
     "PASSPORT_RATELIMIT_PER_CLIENT": "60/minute",
     "PASSPORT_RATELIMIT_PER_IP": "120/minute",
     "PASSPORT_RATELIMIT_PASSWORD_FAILURES": "5/15minutes",  # per username, failures only
+    # The SPA API cookie (cookie_auth.py): short-lived, refreshed on every GET page view.
+    "PASSPORT_COOKIE_LIFETIME": timedelta(hours=1),
 }
 
 _LIFETIMES = (
@@ -55,6 +57,7 @@ _LIFETIMES = (
     "personal_access_token_lifetime",
     "client_credentials_token_lifetime",
     "auth_code_lifetime",
+    "cookie_lifetime",
 )
 
 
@@ -103,6 +106,7 @@ class Settings:
     ratelimit_per_client: str | None
     ratelimit_per_ip: str | None
     ratelimit_password_failures: str | None
+    cookie_lifetime: timedelta
 
     @classmethod
     def load(

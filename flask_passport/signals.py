@@ -15,7 +15,7 @@ refresh_token_created = _signals.signal("refresh-token-created")
 #: ``token_id``, ``reason`` (``"rotated"``, ``"revoked"``, ``"reuse_detected"``,
 #: ``"code_replayed"``, ``"client_deleted"``, ``"user_revoked"``).
 access_token_revoked = _signals.signal("access-token-revoked")
-#: ``refresh_token_id``, ``reason``.
+#: ``refresh_token_id``, ``reason`` (the same reasons as ``access_token_revoked``).
 refresh_token_revoked = _signals.signal("refresh-token-revoked")
 #: ``family_id``, ``client``: a rotated refresh token was presented again.
 refresh_token_reused = _signals.signal("refresh-token-reused")

@@ -1,15 +1,28 @@
 """Testing helpers: ``acting_as`` / ``acting_as_client`` and a pytest plugin (entry point
 ``pytest11``), so an app's tests reach protected routes without keys or real tokens.
+
+Three ways to use them::
+
+    passport.acting_as(user, ["place-orders"])          # from now on (until .stop())
+    with passport.acting_as(user, ["place-orders"]):     # within the block
+        ...
+    def test_orders(client, acting_as, user):             # pytest fixture, undone after the test
+        acting_as(user, ["place-orders"])                 # (also: the acting_as_client fixture)
+
+While active, every protected request of the app is made by the user (or client) with exactly
+those scopes; no key, token or database row is involved (the user is loaded through the app's
+Flask-Login ``user_loader``, so it must exist in the test database).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask
+import pytest
+from flask import Flask, current_app, has_app_context
 
 from .extension import user_id_of
 from .guard import BearerToken
@@ -28,30 +41,119 @@ def _fake_token(user_id: str | None, client_id: str, scopes: Iterable[str]) -> B
     )
 
 
+def _client_id(client: Any) -> str:
+    if isinstance(client, str):
+        return client
+    return str(getattr(client, "id", None) or "testing")
+
+
+class ActingAs:
+    """An active ``acting_as``: applied on creation, undone by :meth:`stop` or leaving ``with``."""
+
+    def __init__(self, app: Flask, token: BearerToken) -> None:
+        self.app = app
+        self.token = token
+        state = app.extensions["passport"]
+        self._previous = state.acting_token
+        state.acting_token = token
+        self._active = True
+
+    def stop(self) -> None:
+        if self._active:
+            self.app.extensions["passport"].acting_token = self._previous
+            self._active = False
+
+    def __enter__(self) -> BearerToken:
+        return self.token
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def resolve_app(app: Flask | None, candidates: Iterable[Flask] = ()) -> Flask:
+    """``app``, else the current app, else the last of ``candidates`` (the apps the extension
+    was bound to, oldest first: with an app factory per test, the current test's app)."""
+    if app is not None:
+        return app
+    if has_app_context():
+        return current_app._get_current_object()  # type: ignore[attr-defined,no-any-return]
+    apps = list(candidates)
+    if apps:
+        return apps[-1]
+    raise RuntimeError(
+        "acting_as needs to know the app: pass app=, or call it inside app.app_context()."
+    )
+
+
+def start_acting_as(app: Flask, user: Any, scopes: Iterable[str] = (),
+                    client_id: str = "testing") -> ActingAs:
+    """Make every protected request on ``app`` come from ``user`` with ``scopes``."""
+    return ActingAs(app, _fake_token(user_id_of(user), client_id, scopes))
+
+
+def start_acting_as_client(app: Flask, client: Any = None, scopes: Iterable[str] = ()
+                           ) -> ActingAs:
+    """Make every protected request on ``app`` carry a client-credentials token (no user)."""
+    return ActingAs(app, _fake_token(None, _client_id(client), scopes))
+
+
 @contextmanager
 def acting_as(app: Flask, user: Any, scopes: Iterable[str] = (), client_id: str = "testing"
               ) -> Iterator[BearerToken]:
     """Within the block, every protected request on ``app`` is made by ``user`` with ``scopes``."""
-    token = _fake_token(user_id_of(user), client_id, scopes)
-    state = app.extensions["passport"]
-    previous = state.acting_token
-    state.acting_token = token
-    try:
+    with start_acting_as(app, user, scopes, client_id) as token:
         yield token
-    finally:
-        state.acting_token = previous
 
 
 @contextmanager
 def acting_as_client(app: Flask, client: Any = None, scopes: Iterable[str] = ()
                      ) -> Iterator[BearerToken]:
     """Within the block, protected requests carry a client-credentials token (no user)."""
-    client_id = getattr(client, "id", None) or (client if isinstance(client, str) else "testing")
-    token = _fake_token(None, client_id, scopes)
-    state = app.extensions["passport"]
-    previous = state.acting_token
-    state.acting_token = token
-    try:
+    with start_acting_as_client(app, client, scopes) as token:
         yield token
-    finally:
-        state.acting_token = previous
+
+
+# -- pytest plugin (registered by the ``pytest11`` entry point) -------------------------------
+
+
+def _fixture_app(request: pytest.FixtureRequest) -> Flask | None:
+    """The test's ``app`` fixture, when the suite has one (pytest-flask's convention)."""
+    if has_app_context():
+        return None
+    try:
+        app = request.getfixturevalue("app")
+    except pytest.FixtureLookupError:
+        return None
+    return app if isinstance(app, Flask) else None
+
+
+@pytest.fixture(name="acting_as")
+def acting_as_user(request: pytest.FixtureRequest) -> Iterator[Callable[..., BearerToken]]:
+    """``acting_as(user, scopes=(), app=None)``: act as ``user`` until the test ends."""
+    started: list[ActingAs] = []
+
+    def act(user: Any, scopes: Iterable[str] = (), app: Flask | None = None) -> BearerToken:
+        target = resolve_app(app, [a for a in [_fixture_app(request)] if a is not None])
+        started.append(start_acting_as(target, user, scopes))
+        return started[-1].token
+
+    yield act
+    for item in reversed(started):
+        item.stop()
+
+
+@pytest.fixture(name="acting_as_client")
+def acting_as_oauth_client(request: pytest.FixtureRequest
+                           ) -> Iterator[Callable[..., BearerToken]]:
+    """``acting_as_client(client=None, scopes=(), app=None)``: act as a machine client."""
+    started: list[ActingAs] = []
+
+    def act(client: Any = None, scopes: Iterable[str] = (), app: Flask | None = None
+            ) -> BearerToken:
+        target = resolve_app(app, [a for a in [_fixture_app(request)] if a is not None])
+        started.append(start_acting_as_client(target, client, scopes))
+        return started[-1].token
+
+    yield act
+    for item in reversed(started):
+        item.stop()

@@ -29,14 +29,24 @@ def revoke_access_tokens(ctx: Context, token_ids: Sequence[str], reason: str) ->
             .values(revoked=True, updated_at=ctx.now())
             .execution_options(synchronize_session=False)
         )
-    ctx.session.execute(
-        sa.update(RefreshToken)
-        .where(RefreshToken.access_token_id.in_(token_ids), RefreshToken.revoked.is_(False))
-        .values(revoked=True)
-        .execution_options(synchronize_session=False)
+    live_refresh = list(
+        ctx.session.scalars(
+            sa.select(RefreshToken.id).where(
+                RefreshToken.access_token_id.in_(token_ids), RefreshToken.revoked.is_(False)
+            )
+        )
     )
+    if live_refresh:
+        ctx.session.execute(
+            sa.update(RefreshToken)
+            .where(RefreshToken.id.in_(live_refresh), RefreshToken.revoked.is_(False))
+            .values(revoked=True)
+            .execution_options(synchronize_session=False)
+        )
     for token_id in live:
         ctx.emit(signals.access_token_revoked, token_id=token_id, reason=reason)
+    for refresh_id in live_refresh:
+        ctx.emit(signals.refresh_token_revoked, refresh_token_id=refresh_id, reason=reason)
     return len(live)
 
 
@@ -54,10 +64,19 @@ def revoke_family(ctx: Context, family_id: str, reason: str) -> int:
             sa.select(RefreshToken.access_token_id).where(RefreshToken.family_id == family_id)
         )
     )
+    family_live = list(
+        ctx.session.scalars(
+            sa.select(RefreshToken.id).where(
+                RefreshToken.family_id == family_id, RefreshToken.revoked.is_(False)
+            )
+        )
+    )
     ctx.session.execute(
         sa.update(RefreshToken)
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked.is_(False))
         .values(revoked=True)
         .execution_options(synchronize_session=False)
     )
+    for refresh_id in family_live:
+        ctx.emit(signals.refresh_token_revoked, refresh_token_id=refresh_id, reason=reason)
     return revoke_access_tokens(ctx, access_ids, reason)

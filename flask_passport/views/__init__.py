@@ -10,6 +10,13 @@ blueprint = Blueprint(
     static_url_path="/passport-static",
 )
 
-from . import introspect, revoke  # noqa: E402,F401,I001  (RFC 7662 / RFC 7009 routes)
-from . import token  # noqa: E402,F401  (registers the routes)
-from .authorize import authorize as _authorize  # noqa: E402,F401  (registers /authorize)
+# Importing the view modules registers their routes on the blueprint.
+from . import (  # noqa: E402,F401
+    authorize,
+    clients_api,
+    frontend,
+    introspect,
+    revoke,
+    token,
+    tokens_api,
+)

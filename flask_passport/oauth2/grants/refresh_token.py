@@ -73,6 +73,7 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
         # Another request rotated it between our read and our write.
         ctx.rollback()
         raise invalid_grant("The refresh token has been revoked.")
+    ctx.emit(signals.refresh_token_revoked, refresh_token_id=selector, reason="rotated")
     revoke_access_tokens(ctx, [row.access_token_id], "rotated")
     issued = issue_token(
         ctx,

@@ -1,0 +1,189 @@
+"""API authentication for the app's own JavaScript by cookie (Passport's ``CreateFreshApiToken``).
+
+Opt in with ``passport.create_fresh_api_token(app_or_blueprint)``. Then every GET response to a
+logged-in user (Flask-Login session) carries a fresh cookie (``passport.cookie()``, default
+``passport_token``): HttpOnly, SameSite=Lax, Secure under HTTPS, living
+``PASSPORT_COOKIE_LIFETIME`` (default one hour). Its value is
+``itsdangerous``-signed with the app's ``SECRET_KEY`` and holds only the user id, a SHA-256 digest
+of the session's CSRF token and an expiry time.
+
+Why signed, not encrypted: the value holds no secret (the user id is not one, the CSRF token is
+present only as a digest), so confidentiality adds nothing; what matters is that it cannot be
+forged or altered (HMAC) and that it cannot be replayed from another site: the guard accepts it
+only together with an ``X-CSRF-Token`` / ``X-XSRF-Token`` header whose digest matches, which a
+cross-site page cannot read or send. HttpOnly keeps page scripts from lifting the cookie itself.
+
+Scopes: a cookie-authenticated request carries every scope (``"*"``), as in Laravel Passport.
+The cookie is only ever given to the user's own first-party pages in a logged-in session, where
+the user can already do everything the session allows; the scopes of OAuth tokens exist to limit
+*third-party* clients. A route can tell such a request by
+``current_token.client_id == COOKIE_CLIENT_ID``.
+
+``POST /oauth/token/refresh`` (CSRF header required) reissues the cookie; Flask-Login's
+``logout_user()`` clears it and ``login_user()`` replaces it, on whatever route they run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from flask_login import current_user, user_logged_in, user_logged_out
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from . import csrf
+from .extension import user_id_of
+from .guard import BearerToken
+from .oauth2.errors import BearerError
+from .tokens import new_id, secrets_equal
+
+SALT = "flask-passport.api-cookie"
+#: The ``client_id`` of a cookie-authenticated request: there is no OAuth client.
+COOKIE_CLIENT_ID = "passport:cookie"
+#: A readable cookie with the CSRF token, so that axios-style clients send ``X-XSRF-Token``.
+XSRF_COOKIE = "XSRF-TOKEN"
+
+
+def _serializer(app: Flask) -> URLSafeSerializer:
+    if not app.secret_key:
+        raise RuntimeError("Cookie authentication needs the app's SECRET_KEY to sign the cookie.")
+    return URLSafeSerializer(app.secret_key, salt=SALT)
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def _cookie_name(app: Flask) -> str:
+    """``PASSPORT_COOKIE_NAME``, or the name given to ``passport.cookie(name)``."""
+    return str(app.extensions["passport"].settings.cookie_name)
+
+
+def make_cookie_value(app: Flask, user_id: str, csrf_token: str, expires: int) -> str:
+    """The signed cookie value binding ``user_id`` to the CSRF token until ``expires``."""
+    return str(_serializer(app).dumps({"u": user_id, "c": _digest(csrf_token), "e": expires}))
+
+
+def set_api_cookie(response: Response) -> Response:
+    """Attach a fresh API cookie (and the readable XSRF cookie) for the logged-in user."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    state = app.extensions["passport"]
+    lifetime = state.settings.cookie_lifetime
+    token = csrf.csrf_token()
+    expires = int(time.time() + lifetime.total_seconds())
+    value = make_cookie_value(app, user_id_of(current_user), token, expires)
+    secure = request.is_secure
+    max_age = int(lifetime.total_seconds())
+    response.set_cookie(_cookie_name(app), value, max_age=max_age, httponly=True,
+                        samesite="Lax", secure=secure, path="/")
+    response.set_cookie(XSRF_COOKIE, token, max_age=max_age, httponly=False, samesite="Lax",
+                        secure=secure, path="/")
+    return response
+
+
+def clear_api_cookie(response: Response) -> Response:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    response.delete_cookie(_cookie_name(app), path="/", httponly=True, samesite="Lax")
+    response.delete_cookie(XSRF_COOKIE, path="/", samesite="Lax")
+    return response
+
+
+def _attach(response: Response) -> Response:
+    """``after_request``: a fresh cookie on GET responses to a logged-in user."""
+    if (g.get("_passport_cookie_cleared") or g.get("_passport_cookie_login")
+            or request.method != "GET"):
+        return response
+    if not current_user or not current_user.is_authenticated:
+        return response
+    if g.get("_passport_token") is not None:
+        return response  # a request authenticated by a token is not a browser page view
+    return set_api_cookie(response)
+
+
+def _follow_login_state(response: Response) -> Response:
+    """App-wide ``after_request``: clear the cookie on logout; on login (any method, any
+    blueprint) replace a cookie another user may have left with one for the new user."""
+    if g.get("_passport_cookie_cleared"):
+        clear_api_cookie(response)
+    elif g.get("_passport_cookie_login") and current_user and current_user.is_authenticated:
+        set_api_cookie(response)
+    return response
+
+
+def _on_logout(sender: Any, **_: Any) -> None:
+    with contextlib.suppress(RuntimeError):  # logout outside a request: nothing to clear
+        g._passport_cookie_cleared = True
+        g.pop("_passport_cookie_login", None)
+
+
+def _on_login(sender: Any, **_: Any) -> None:
+    with contextlib.suppress(RuntimeError):
+        g._passport_cookie_login = True
+        g.pop("_passport_cookie_cleared", None)
+
+
+def authenticate() -> BearerToken | None:
+    """The guard's cookie hook: a transient token for a valid cookie plus matching CSRF header.
+
+    ``None`` when there is no cookie (the guard then asks for authentication).
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    raw = request.cookies.get(_cookie_name(app))
+    if not raw:
+        return None
+    if len(raw) > 2048:
+        raise BearerError("invalid_token", "The API cookie is invalid.")
+    try:
+        data = _serializer(app).loads(raw)
+    except BadSignature:
+        raise BearerError("invalid_token", "The API cookie is invalid.") from None
+    if (not isinstance(data, dict) or not isinstance(data.get("u"), str)
+            or not isinstance(data.get("c"), str) or not isinstance(data.get("e"), int)):
+        raise BearerError("invalid_token", "The API cookie is invalid.")
+    if data["e"] <= time.time():
+        raise BearerError("invalid_token", "The API cookie has expired; reload the page.")
+    header = csrf.header_value()
+    if not header or not secrets_equal(_digest(header), data["c"]):
+        raise BearerError(
+            "invalid_token",
+            "A request authenticated by the API cookie needs the page's CSRF token in an "
+            "X-CSRF-Token or X-XSRF-Token header.",
+        )
+    return BearerToken(
+        id=new_id(),
+        user_id=data["u"],
+        client_id=COOKIE_CLIENT_ID,
+        scopes=["*"],
+        expires_at=datetime.fromtimestamp(data["e"], UTC),
+        claims={},
+        transient=True,
+    )
+
+
+def is_enabled(app: Flask) -> bool:
+    """Whether ``app`` accepts the API cookie (``create_fresh_api_token`` was called for it)."""
+    return getattr(app.extensions["passport"], "cookie_authenticator", None) is authenticate
+
+
+def install(app: Flask) -> None:
+    """Accept the cookie on this app's protected routes and clear it on logout (once per app)."""
+    if is_enabled(app):
+        return
+    app.extensions["passport"].cookie_authenticator = authenticate
+    app.after_request(_follow_login_state)
+    user_logged_out.connect(_on_logout, app)
+    user_logged_in.connect(_on_login, app)
+
+
+def enable(target: Flask | Blueprint) -> None:
+    """Send fresh cookies on GET responses of ``target`` (an app, or a blueprint of one)."""
+    if isinstance(target, Flask):
+        install(target)
+        target.after_request(_attach)
+        return
+    target.after_request(_attach)
+    target.record_once(lambda setup_state: install(setup_state.app))  # type: ignore[arg-type]

@@ -1,0 +1,81 @@
+"""Shared plumbing of the session-authenticated JSON APIs: the logged-in user (Flask-Login),
+the CSRF header check on every state-changing call, JSON bodies and error responses."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from flask import Response, current_app, jsonify, make_response, request
+from flask_login import current_user
+
+from .. import csrf
+from ..extension import user_id_of
+from ..management import NotFound, ValidationError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: JSON bodies of these APIs are a few short fields; anything larger is refused unread.
+MAX_BODY = 64 * 1024
+
+
+def json_error(status: int, message: str, errors: dict[str, list[str]] | None = None
+               ) -> Response:
+    body: dict[str, Any] = {"message": message}
+    if errors is not None:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def session_api(view: F) -> F:
+    """Require a logged-in session user, and a valid CSRF header unless the method is safe.
+
+    Maps :class:`ValidationError` to 422 and :class:`NotFound` to 404.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user or not current_user.is_authenticated:
+            return json_error(401, "Unauthenticated: log in first.")
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not csrf.is_valid(
+            csrf.header_value()
+        ):
+            return json_error(
+                403, "CSRF token missing or invalid: send the page's token in X-CSRF-Token."
+            )
+        try:
+            response = view(*args, **kwargs)
+        except ValidationError as exc:
+            current_app.extensions["passport"].db.session.rollback()
+            return json_error(422, exc.message, exc.errors)
+        except NotFound:
+            current_app.extensions["passport"].db.session.rollback()
+            return json_error(404, "Not found.")
+        response = make_response(response)
+        # Answers carry secrets (new client secrets, personal tokens) or private lists.
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return cast(F, wrapper)
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a 422 :class:`ValidationError` saying what is wrong."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise ValidationError({}, "The request body is too large.")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationError({}, "The request body must be a JSON object.")
+    return data
+
+
+def user_id() -> str:
+    return user_id_of(current_user)
+
+
+def context() -> Any:
+    return current_app.extensions["passport"].context()
