@@ -14,6 +14,7 @@ from flask_login import login_user, logout_user
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, Length
 
+from flask_passport import csrf
 from flask_passport.forms import PassportForm
 
 bp = Blueprint("auth", __name__)
@@ -63,7 +64,10 @@ def login() -> Response | str:
     return render_template("login.html", form=form, error=error, next=next_url), status  # type: ignore[return-value]
 
 
-@bp.route("/logout", methods=["GET", "POST"])
+@bp.post("/logout")
 def logout() -> Response:
+    """Sign out: a POST with the session's CSRF token, so no other site can sign users out."""
+    if not csrf.is_valid(request.form.get("csrf_token")):
+        return Response("The sign-out form expired; go back and try again.", status=400)
     logout_user()
     return redirect(url_for("home"))  # type: ignore[return-value]

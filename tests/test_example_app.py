@@ -73,7 +73,12 @@ def test_login_needs_csrf_and_right_password(demo: Flask) -> None:
     ok = sign_in(client, seed["user"]["email"], seed["user"]["password"], "/client")
     assert ok.status_code == 302 and ok.headers["Location"] == "/client"
     assert "Signed in as" in client.get("/").get_data(as_text=True)
-    client.get("/logout")
+    assert client.get("/logout").status_code == 405  # a link cannot sign anyone out
+    assert client.post("/logout").status_code == 400  # nor a cross-site POST without CSRF
+    assert "Signed in as" in client.get("/").get_data(as_text=True)
+    with client.session_transaction() as sess:
+        token = sess["_passport_csrf"]
+    client.post("/logout", data={"csrf_token": token})
     assert "Signed in as" not in client.get("/").get_data(as_text=True)
 
 

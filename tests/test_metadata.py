@@ -26,18 +26,19 @@ def test_default_metadata_matches_configuration(app: Flask, client: Any) -> None
     assert meta["revocation_endpoint"] == "http://localhost/oauth/revoke"
     assert meta["introspection_endpoint"] == "http://localhost/oauth/introspect"
     assert meta["jwks_uri"] == "http://localhost/.well-known/jwks.json"
-    assert set(meta["grant_types_supported"]) == {"client_credentials", "password",
-                                                  "refresh_token"}
+    assert set(meta["grant_types_supported"]) == {"authorization_code", "client_credentials",
+                                                  "password", "refresh_token"}
     assert "personal_access" not in meta["grant_types_supported"]
     assert meta["scopes_supported"] == ["check-status", "place-orders"]
     assert meta["token_endpoint_auth_methods_supported"] == [
         "client_secret_basic", "client_secret_post", "none"]
     assert meta["introspection_endpoint_auth_methods_supported"] == [
         "client_secret_basic", "client_secret_post"]
-    # No authorization code grant registered: no authorize endpoint, no response types.
-    assert "authorization_endpoint" not in meta
-    assert meta["response_types_supported"] == []
-    assert "code_challenge_methods_supported" not in meta
+    # The code grant is registered by default: the authorize endpoint, "code" and S256 only.
+    assert meta["authorization_endpoint"] == "http://localhost/oauth/authorize"
+    assert meta["response_types_supported"] == ["code"]
+    assert meta["code_challenge_methods_supported"] == ["S256"]
+    assert client.get(urlsplit(meta["authorization_endpoint"]).path).status_code != 404
     # Every advertised endpoint exists.
     for key in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):
         assert client.post(urlsplit(meta[key]).path).status_code != 404, key

@@ -70,6 +70,26 @@ DESCRIPTIONS: dict[str, str] = {
     "(see :doc:`javascript`). Same as :meth:`Passport.cookie`.",
     "PASSPORT_LEEWAY": "Seconds of clock skew tolerated when checking ``exp``, ``iat`` and "
     "``nbf``. Raise it a little only if resource servers' clocks drift.",
+    "PASSPORT_REFRESH_TOKEN_REUSE_GRACE": "Seconds during which the refresh token that was just "
+    "rotated may be presented once more (a lost response). ``0``: any reuse revokes the whole "
+    "family. A token revoked for any other reason is never honoured.",
+    "PASSPORT_RETIRED_PUBLIC_KEYS": "PEM texts of retired public keys that still verify tokens, "
+    "for keys kept in the environment (files use ``flask passport keys --rotate``).",
+    "PASSPORT_RATELIMIT_ENABLED": "Rate-limit the token, authorize and device endpoints "
+    "(needs the ``ratelimit`` extra; without it a warning is logged at start-up).",
+    "PASSPORT_RATELIMIT_STORAGE_URI": "Where counters live: ``memory://`` for one process, "
+    "``redis://host:6379/0`` to share limits between processes and hosts.",
+    "PASSPORT_RATELIMIT_STRATEGY": "The ``limits`` strategy: ``fixed-window``, "
+    "``moving-window`` or ``sliding-window-counter``.",
+    "PASSPORT_RATELIMIT_KEY_PREFIX": "Prefix of the counters' keys in the storage.",
+    "PASSPORT_RATELIMIT_PER_CLIENT": "Requests per client id, e.g. ``60/minute``; ``None`` "
+    "turns this limit off.",
+    "PASSPORT_RATELIMIT_PER_IP": "Requests per remote address (put ``ProxyFix`` in front behind "
+    "a proxy); ``None`` turns this limit off.",
+    "PASSPORT_RATELIMIT_PASSWORD_FAILURES": "Failed password-grant attempts per username before "
+    "a lockout answers 429; ``None`` turns the lockout off.",
+    "PASSPORT_COOKIE_LIFETIME": "Lifetime of the SPA API cookie (see :doc:`javascript`); it is "
+    "reissued on every GET page view of a logged-in user.",
 }
 
 

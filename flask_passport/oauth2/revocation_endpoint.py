@@ -10,10 +10,9 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import signals, tokens
+from .. import tokens
 from .client_auth import authenticate_client
 from .context import Context, TokenRequest
 from .errors import NO_STORE, OAuthError, OAuthResponse, invalid_request
@@ -30,10 +29,10 @@ def revoke(ctx: Context, request: TokenRequest) -> OAuthResponse:
             raise invalid_request("The token parameter is required.")
         found = find_token(ctx, value, request.get("token_type_hint"), verify_exp=False)
         if found is not None and tokens.secrets_equal(found.access_row.client_id, client.id):
+            # The shared revocation functions cascade and send the signals.
             if found.kind == REFRESH_TOKEN:
-                _revoke_refresh_family(ctx, found.row.family_id)
+                revoke_family(ctx, found.row.family_id, "revoked")
             else:
-                _revoke_refresh_of_access(ctx, found.row.id)
                 revoke_access_tokens(ctx, [found.row.id], "revoked")
         ctx.commit()
     except OAuthError as exc:
@@ -47,25 +46,3 @@ def revoke(ctx: Context, request: TokenRequest) -> OAuthResponse:
             status=503, headers={"Retry-After": "5"},
         ).to_response()
     return OAuthResponse(200, {}, dict(NO_STORE))
-
-
-def _live_refresh_ids(ctx: Context, where: sa.ColumnElement[bool]) -> list[str]:
-    RefreshToken = ctx.models.RefreshToken
-    return list(
-        ctx.session.scalars(
-            sa.select(RefreshToken.id).where(where, RefreshToken.revoked.is_(False))
-        )
-    )
-
-
-def _revoke_refresh_family(ctx: Context, family_id: str) -> None:
-    RefreshToken = ctx.models.RefreshToken
-    for refresh_id in _live_refresh_ids(ctx, RefreshToken.family_id == family_id):
-        ctx.emit(signals.refresh_token_revoked, refresh_token_id=refresh_id, reason="revoked")
-    revoke_family(ctx, family_id, "revoked")
-
-
-def _revoke_refresh_of_access(ctx: Context, access_token_id: str) -> None:
-    RefreshToken = ctx.models.RefreshToken
-    for refresh_id in _live_refresh_ids(ctx, RefreshToken.access_token_id == access_token_id):
-        ctx.emit(signals.refresh_token_revoked, refresh_token_id=refresh_id, reason="revoked")

@@ -24,6 +24,12 @@ def passport_components() -> Markup:
     ).format(csrf.csrf_token(), src, base)
 
 
+@blueprint.app_template_global("passport_csrf_token")
+def passport_csrf_token() -> str:
+    """The session's CSRF token, for your own forms (e.g. a sign-out form)."""
+    return csrf.csrf_token()
+
+
 @blueprint.post("/token/refresh")
 @session_api
 def refresh_api_cookie() -> Response:
