@@ -238,3 +238,22 @@ def test_other_key_types(kind: str, alg: str) -> None:
     keyset = keys_mod.load_keys(private_pem_text=keys_mod.private_pem(key).decode(),
                                 public_pem_text=None, key_path=None)
     assert keyset.signing_key.algorithm == alg
+
+
+def test_env_private_key_ignores_a_stale_public_key_file(tmp_path: Path, pair: tuple[str, str]
+                                                         ) -> None:
+    """Moving to PASSPORT_PRIVATE_KEY must not pair it with an old oauth-public.key file."""
+    stale = keys_mod.generate_private_key()
+    keys_mod.write_key_pair(tmp_path, stale)
+    keyset = keys_mod.load_keys(private_pem_text=pair[0], public_pem_text=None, key_path=tmp_path)
+    assert keys_mod.public_pem(keyset.signing_key.public_key).decode() == pair[1]
+
+
+def test_env_private_key_with_stale_files_in_instance_folder(
+    app_config: dict[str, Any], tmp_path: Path, machine_client: Any, app: Flask
+) -> None:
+    keys_mod.write_key_pair(tmp_path / "instance", keys_mod.generate_private_key())
+    app.config["PASSPORT_KEY_PATH"] = str(tmp_path / "instance")
+    app.extensions["passport"]._settings = None
+    resp = client_token(app.test_client(), machine_client)
+    assert resp.status_code == 200, resp.json
