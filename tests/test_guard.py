@@ -17,6 +17,7 @@ from flask import Flask
 from helpers import add_routes, bearer, client_token, password_token
 
 from flask_passport import keys as keys_mod
+from flask_passport import scope as scope_route
 from flask_passport import tokens
 from flask_passport.models import utcnow
 
@@ -375,3 +376,31 @@ def test_error_body_never_echoes_the_token(client: Any, user_token: str) -> None
     assert resp.status_code == 401
     assert user_token.split(".")[2][:20] not in resp.get_data(as_text=True)
     assert user_token.split(".")[2][:20] not in resp.headers["WWW-Authenticate"]
+
+
+def test_client_token_does_not_borrow_the_session_user(app: Flask, client: Any, routes: Flask,
+                                                       machine_client: Any, user: Any) -> None:
+    """A bearer request is judged by its token alone: a client token plus a browser session
+    cookie must not make ``current_user`` the session's user."""
+    from flask_login import current_user, login_user
+
+    @app.get("/whoami-any")
+    def whoami_any() -> Any:  # a plain route: the session decides
+        return {"user": current_user.get_id() if current_user.is_authenticated else None}
+
+    @app.post("/session-login")
+    def session_login() -> Any:
+        login_user(db.session.get(User, user.id))
+        return {"ok": True}
+
+    @app.get("/status-who")
+    @scope_route("check-status")
+    def status_who() -> Any:
+        return {"user": current_user.get_id() if current_user.is_authenticated else None}
+
+    assert client.post("/session-login").status_code == 200
+    assert client.get("/whoami-any").json == {"user": str(user.id)}
+    token = client_token(client, machine_client).json["access_token"]
+    resp = client.get("/status-who", headers=bearer(token))
+    assert resp.status_code == 200
+    assert resp.json == {"user": None}
