@@ -58,3 +58,13 @@ def test_cost_does_not_grow_with_rows(app: Flask, client: Any, password_client: 
     client.get("/me", headers=bearer(tokens[0]))
     count, _ = _count_statements(app, client, "/me", tokens[-1])
     assert count == 2
+
+
+def test_stacked_decorators_authenticate_once(app: Flask, client: Any, password_client: Any,
+                                              user: Any) -> None:
+    add_routes(app)
+    token = password_token(client, password_client, user,
+                           scope="check-status place-orders").json["access_token"]
+    client.get("/orders", headers=bearer(token))
+    count, statements = _count_statements(app, client, "/orders", token)
+    assert count == 2, statements

@@ -262,3 +262,16 @@ def test_token_usable_on_protected_route(app: Flask, client: Any, password_clien
     add_routes(app)
     token = password_token(client, password_client, user).json["access_token"]
     assert client.get("/me", headers=bearer(token)).json["email"] == user.email
+
+
+def test_personal_access_client_cannot_get_tokens_over_http(app: Flask, client: Any,
+                                                            personal_client: Any, user: Any
+                                                            ) -> None:
+    cid = personal_client.client.id
+    for grant in ("client_credentials", "personal_access", "password"):
+        resp = post_token(client, {"grant_type": grant, "client_id": cid,
+                                   "username": user.email, "password": PASSWORD})
+        assert resp.status_code in (400, 401), (grant, resp.json)
+        assert resp.json["error"] in ("unauthorized_client", "unsupported_grant_type",
+                                      "invalid_client"), grant
+    assert _access_rows(app) == []
