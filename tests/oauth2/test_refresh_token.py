@@ -170,3 +170,16 @@ def test_refresh_keeps_user_and_lifetime(app: Flask, client: Any, password_clien
         model = app.extensions["passport"].models.AccessToken
         users = set(db.session.scalars(sa.select(model.user_id)))
     assert users == {str(user.id)}
+
+
+def test_revoking_the_access_token_kills_its_refresh_token(app: Flask, client: Any,
+                                                           password_client: Any, user: Any
+                                                           ) -> None:
+    add_routes(app)
+    issued = _issue(client, password_client, user)
+    other = _issue(client, password_client, user)
+    assert client.post("/logout", headers=bearer(issued["access_token"])).status_code == 200
+    resp = refresh(client, password_client, issued["refresh_token"])
+    assert resp.status_code == 400 and resp.json["error"] == "invalid_grant"
+    # A revocation is not a replay: the user's other sessions live on.
+    assert client.get("/me", headers=bearer(other["access_token"])).status_code == 200
