@@ -202,3 +202,8 @@ def test_token_claims_hook_cannot_override_reserved(app: Flask, passport: Passpo
     decoded = jwt.decode(token, options={"verify_signature": False})
     assert decoded["tenant"] == "acme"
     assert decoded["sub"] == machine_client.client.id and decoded["scope"] == "check-status"
+
+
+def test_db_and_user_model_are_keyword_only() -> None:
+    with pytest.raises(TypeError):
+        Passport(None, db)  # type: ignore[misc]
