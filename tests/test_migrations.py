@@ -60,8 +60,12 @@ def create_app():
     if os.environ.get("OPT_OUT"):
         app.config["PASSPORT_MIGRATIONS"] = False
     db.init_app(app)
-    migrate.init_app(app, db)
-    passport.init_app(app, db=db)
+    if os.environ.get("PASSPORT_FIRST"):
+        passport.init_app(app, db=db)
+        migrate.init_app(app, db)
+    else:
+        migrate.init_app(app, db)
+        passport.init_app(app, db=db)
     return app
 '''
 
@@ -163,6 +167,14 @@ def test_upgrade_creates_tables_and_app_revisions_stay_in_app(
     assert "widgets" in _tables(database)
     # Nothing is left to migrate.
     _ok(project.flask("db", "check", WITH_WIDGETS="1"))
+
+
+def test_passport_registered_before_flask_migrate(tmp_path: Path, database: dict[str, str]
+                                                  ) -> None:
+    project = AppDir(tmp_path / "project", None, database)
+    _ok(project.flask("db", "init", PASSPORT_FIRST="1"))
+    _ok(project.flask("db", "upgrade", PASSPORT_FIRST="1"))
+    assert _tables(database) >= OAUTH_TABLES
 
 
 def test_opt_out(tmp_path: Path, database: dict[str, str]) -> None:
