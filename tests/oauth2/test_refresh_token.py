@@ -183,3 +183,23 @@ def test_revoking_the_access_token_kills_its_refresh_token(app: Flask, client: A
     assert resp.status_code == 400 and resp.json["error"] == "invalid_grant"
     # A revocation is not a replay: the user's other sessions live on.
     assert client.get("/me", headers=bearer(other["access_token"])).status_code == 200
+
+
+def test_failed_refresh_consumes_nothing(app: Flask, client: Any, password_client: Any,
+                                         user: Any, tmp_path: Any, private_key_pem: str) -> None:
+    """A refresh that fails after the rotation UPDATE (here: no signing key) rolls it back."""
+    issued = _issue(client, password_client, user)
+    state = app.extensions["passport"]
+    app.config["PASSPORT_PRIVATE_KEY"] = None
+    app.config["PASSPORT_KEY_PATH"] = str(tmp_path / "missing")
+    state._settings = None
+    failed = refresh(client, password_client, issued["refresh_token"])
+    assert failed.status_code == 500 and "flask passport keys" in failed.json["error_description"]
+    app.config["PASSPORT_PRIVATE_KEY"] = private_key_pem
+    state._settings = None
+    with app.app_context():
+        models = state.models
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(models.AccessToken)) == 1
+        assert not any(db.session.scalars(sa.select(models.RefreshToken.revoked)))
+    ok = refresh(client, password_client, issued["refresh_token"])
+    assert ok.status_code == 200, ok.json
