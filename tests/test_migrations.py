@@ -40,6 +40,11 @@ class Base(DeclarativeBase):
     pass
 
 
+if os.environ.get("FAKE_VERSIONS"):
+    # Stands in for a newer flask-passport release with one more revision.
+    import flask_passport.migrations
+    flask_passport.migrations.VERSIONS_DIR = os.environ["FAKE_VERSIONS"]
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 passport = Passport()
@@ -49,6 +54,11 @@ if os.environ.get("WITH_WIDGETS"):
         __tablename__ = "widgets"
         id: Mapped[int] = mapped_column(primary_key=True)
         name: Mapped[str] = mapped_column(sa.String(50))
+
+if os.environ.get("WITH_GADGETS"):
+    class Gadget(db.Model):
+        __tablename__ = "gadgets"
+        id: Mapped[int] = mapped_column(primary_key=True)
 
 
 def create_app():
@@ -211,3 +221,64 @@ def test_migration_matches_the_models_and_downgrades(tmp_path: Path, database: d
     assert ("family_id",) in indexes["oauth_refresh_tokens"]
     _ok(project.flask("db", "downgrade", "passport@base"))
     assert not (OAUTH_TABLES & _tables(database))
+
+
+NEW_PASSPORT_REVISION = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "c0ffeec0ffee"
+down_revision = {down!r}
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table("oauth_future", sa.Column("id", sa.Integer, primary_key=True))
+
+
+def downgrade():
+    op.drop_table("oauth_future")
+"""
+
+
+def _package_head(directory: Path) -> str:
+    import re
+
+    revisions, parents = set(), set()
+    for path in directory.glob("*.py"):
+        text = path.read_text()
+        revisions.add(re.search(r"^revision = [\"'](\w+)", text, re.M).group(1))  # type: ignore[union-attr]
+        down = re.search(r"^down_revision = [\"'](\w+)", text, re.M)
+        if down:
+            parents.add(down.group(1))
+    (head,) = revisions - parents
+    return head
+
+
+def test_app_with_own_revisions_upgrades_to_a_newer_passport(tmp_path: Path,
+                                                             database: dict[str, str]) -> None:
+    """After the app has its own revisions, a flask-passport release with a new revision still
+    upgrades with a plain ``flask db upgrade`` (no "multiple heads" error)."""
+    import shutil
+
+    fake = tmp_path / "passport_versions"
+    shutil.copytree(PACKAGE_VERSIONS, fake, ignore=shutil.ignore_patterns("__pycache__"))
+    project = AppDir(tmp_path / "project", None, database)
+    env = {"FAKE_VERSIONS": str(fake), "WITH_WIDGETS": "1"}
+    _ok(project.flask("db", "init", **env))
+    _ok(project.flask("db", "upgrade", **env))
+    _ok(project.flask("db", "migrate", "-m", "widgets", **env))
+    _ok(project.flask("db", "upgrade", **env))
+    (fake / "c0ffeec0ffee_future.py").write_text(
+        NEW_PASSPORT_REVISION.format(down=_package_head(fake)))
+    _ok(project.flask("db", "upgrade", **env))
+    assert {"oauth_future", "widgets"} <= _tables(database)
+    # The app's next revision builds on the app's own chain, not on Passport's.
+    (first,) = (project.root / "migrations" / "versions").glob("*.py")
+    first_id = first.name.split("_")[0]
+    _ok(project.flask("db", "migrate", "-m", "gadgets", WITH_GADGETS="1", **env))
+    (second,) = set((project.root / "migrations" / "versions").glob("*.py")) - {first}
+    assert f"down_revision = '{first_id}'" in second.read_text()
+    _ok(project.flask("db", "upgrade", WITH_GADGETS="1", **env))
+    assert "gadgets" in _tables(database)

@@ -43,12 +43,34 @@ def _app_versions_dir(config: Any) -> str:
     return os.path.join(config.get_main_option("script_location"), "versions")
 
 
+def _is_passport_revision(script: Any) -> bool:
+    return os.path.dirname(os.path.abspath(script.path)) == os.path.abspath(VERSIONS_DIR)
+
+
+def _app_head(config: Any) -> str:
+    """The revision the app's next revision builds on: its own head, or a new base.
+
+    Never Passport's head: an app chain hung off Passport's branch would fork the moment a
+    flask-passport release adds a revision, and ``flask db upgrade`` would stop with "multiple
+    heads". The two chains stay apart and ``flask db upgrade`` applies both (see ``_attach``).
+    """
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(config).get_revisions("heads")
+    own = [s.revision for s in heads if s is not None and not _is_passport_revision(s)]
+    if not own:
+        return "base"
+    return own[0] if len(own) == 1 else "head"  # several app heads: Alembic asks for a merge
+
+
 def _revision_directives(chained: Any) -> Any:
-    """Write the app's new revisions into the app's folder, never into this package."""
+    """Write the app's new revisions into the app's folder, on the app's own chain."""
 
     def process(context: Any, revision: Any, directives: list[Any]) -> None:
         if directives and getattr(directives[0], "version_path", None) is None:
             directives[0].version_path = _app_versions_dir(context.config)
+        if directives and getattr(directives[0], "head", None) == "head":  # no --head given
+            directives[0].head = _app_head(context.config)
         if chained is not None:
             chained(context, revision, directives)
         elif (
@@ -62,10 +84,23 @@ def _revision_directives(chained: Any) -> Any:
     return process
 
 
+def _upgrade_every_head() -> None:
+    """Make ``flask db upgrade`` default to ``heads``: the app's chain and Passport's.
+
+    Identical to ``head`` when there is one chain, so other apps in the process see no change.
+    """
+    from flask_migrate.cli import upgrade
+
+    for param in upgrade.params:
+        if param.name == "revision" and param.default == "head":
+            param.default = "heads"
+
+
 def _attach(app: Flask) -> bool:
     entry = app.extensions.get("migrate")
     if entry is None:
         return False
+    _upgrade_every_head()
     migrate = entry.migrate
     if _configure not in migrate.configure_callbacks:
         migrate.configure(_configure)
