@@ -151,6 +151,12 @@ def _authenticate() -> BearerToken:
         with_token = getattr(user, "with_access_token", None)
         if with_token is not None:
             with_token(token)
+    else:
+        # A client-credentials token stands for no user: never let a session cookie sent
+        # alongside it make current_user someone (GHSA-349c-2h2f-mxf6 in another guise).
+        login_manager = getattr(current_app, "login_manager", None)
+        if login_manager is not None:
+            g._login_user = login_manager.anonymous_user()
     return token
 
 

@@ -221,6 +221,10 @@ def load_keys(
         private_key = load_private_key(_pem_from_env(private_pem_text))
     if public_pem_text:
         public_key = load_public_key(_pem_from_env(public_pem_text))
+    elif private_key is not None:
+        # The public half of a configured private key is derived, never read from a (possibly
+        # stale) oauth-public.key file left in the key folder.
+        public_key = private_key.public_key()  # type: ignore[assignment]
     if key_path is not None and (private_key is None or public_key is None):
         directory = Path(key_path)
         try:

@@ -1,0 +1,86 @@
+"""Small helpers shared by the test modules: token requests and bearer headers."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from flask import Flask, jsonify
+from flask_login import current_user
+
+from flask_passport import client as client_route
+from flask_passport import current_token, require_oauth, scope, scopes
+
+PASSWORD = "secret-password"
+
+
+def basic(client_id: str, secret: str) -> dict[str, str]:
+    raw = f"{client_id}:{secret}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def post_token(http: Any, data: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
+    return http.post("/oauth/token", data=data, headers=headers or {})
+
+
+def password_token(http: Any, created: Any, user: Any, **extra: Any) -> Any:
+    data = {"grant_type": "password", "client_id": created.client.id,
+            "client_secret": created.secret, "username": user.email, "password": PASSWORD}
+    data.update(extra)
+    return post_token(http, data)
+
+
+def client_token(http: Any, created: Any, **extra: Any) -> Any:
+    data = {"grant_type": "client_credentials", "client_id": created.client.id,
+            "client_secret": created.secret}
+    data.update(extra)
+    return post_token(http, data)
+
+
+def refresh(http: Any, created: Any, refresh_token: str, **extra: Any) -> Any:
+    data = {"grant_type": "refresh_token", "client_id": created.client.id,
+            "client_secret": created.secret, "refresh_token": refresh_token}
+    data.update(extra)
+    return post_token(http, data)
+
+
+def add_routes(app: Flask) -> None:
+    """The protected routes the guard tests call."""
+
+    @app.get("/me")
+    @require_oauth()
+    def me() -> Any:
+        return jsonify(id=current_user.id, email=current_user.email,
+                       token=current_token.id if current_token else None)
+
+    @app.get("/orders")
+    @require_oauth()
+    @scopes("check-status", "place-orders")
+    def orders() -> Any:
+        return jsonify(ok=True)
+
+    @app.get("/status")
+    @scope("check-status", "place-orders")
+    def status() -> Any:
+        return jsonify(ok=True, user_id=current_token.user_id)
+
+    @app.get("/jobs")
+    @client_route("check-status")
+    def jobs() -> Any:
+        return jsonify(ok=True, client_id=current_token.client_id)
+
+    @app.post("/logout")
+    @require_oauth()
+    def logout() -> Any:
+        assert current_token is not None
+        current_token.revoke()
+        return jsonify(ok=True)
+
+    @app.get("/place")
+    @require_oauth("place-orders")
+    def place() -> Any:
+        return jsonify(ok=True)
