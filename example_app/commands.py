@@ -26,7 +26,8 @@ def _ensure_schema_and_keys() -> None:
     db.create_all()
     state = current_app.extensions["passport"]
     settings = state.settings
-    if not settings.private_key and not (Path(settings.key_path) / keys_mod.PRIVATE_KEY_FILE).exists():
+    key_file = Path(settings.key_path) / keys_mod.PRIVATE_KEY_FILE
+    if not settings.private_key and not key_file.exists():
         keys_mod.write_key_pair(settings.key_path, keys_mod.generate_private_key())
         state.reset_keys()
 

@@ -1,4 +1,4 @@
-"""flask-passport: a complete OAuth2 authorization server for Flask, modelled on Laravel Passport."""
+"""flask-passport: a complete OAuth2 authorization server for Flask, after Laravel Passport."""
 
 from . import signals
 from .api_tokens import HasApiTokens, PersonalAccessClientMissing, PersonalAccessTokenResult

@@ -1,4 +1,4 @@
-"""The :class:`Passport` extension: binds the OAuth server to a Flask app and holds its registries."""
+"""The :class:`Passport` extension: binds the OAuth server to an app and holds its registries."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from flask import Flask, current_app, request
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .key_rotation import add_retired_keys
-from .keys import KeyLoadError, KeySet, load_keys
+from .keys import KeySet, load_keys
 from .models import Models, build_models
 from .oauth2.context import Context
 from .oauth2.server import TokenEndpoint
@@ -328,19 +328,19 @@ class Passport:
         return Models(**{k: self._model_overrides.get(k, getattr(base, k)) for k in _MODEL_KINDS})
 
     @property
-    def Client(self) -> Any:  # noqa: N802 - reads like the class it returns
+    def Client(self) -> Any:
         return self.models.Client
 
     @property
-    def AccessToken(self) -> Any:  # noqa: N802
+    def AccessToken(self) -> Any:
         return self.models.AccessToken
 
     @property
-    def RefreshToken(self) -> Any:  # noqa: N802
+    def RefreshToken(self) -> Any:
         return self.models.RefreshToken
 
     @property
-    def AuthCode(self) -> Any:  # noqa: N802
+    def AuthCode(self) -> Any:
         return self.models.AuthCode
 
     def use_client_model(self, model: Any) -> None:
@@ -362,13 +362,18 @@ class Passport:
         self._find_user_callback = callback
         return callback
 
-    def password_validator(self, callback: Callable[[Any, str], bool]) -> Callable[[Any, str], bool]:
+    def password_validator(
+        self, callback: Callable[[Any, str], bool]
+    ) -> Callable[[Any, str], bool]:
         """Decorator: how the password grant checks ``(user, password)``; ``user`` may be None."""
         self._check_password = callback
         return callback
 
-    def token_claims(self, callback: Callable[..., Mapping[str, Any]]) -> Callable[..., Mapping[str, Any]]:
-        """Decorator: extra JWT claims, called with ``token``, ``client``, ``user``, ``grant_type``."""
+    def token_claims(
+        self, callback: Callable[..., Mapping[str, Any]]
+    ) -> Callable[..., Mapping[str, Any]]:
+        """Decorator: extra JWT claims, called with ``token``, ``client``, ``user``,
+        ``grant_type``."""
         self._claims_callback = callback
         return callback
 

@@ -63,7 +63,11 @@ def public_jwk(public_key: PublicKeyTypes) -> dict[str, str]:
 
 def thumbprint(jwk: Mapping[str, str]) -> str:
     """RFC 7638 JWK thumbprint, used as the ``kid`` so it is stable across processes."""
-    required = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}
+    required = {
+        "RSA": ("e", "kty", "n"),
+        "EC": ("crv", "kty", "x", "y"),
+        "OKP": ("crv", "kty", "x"),
+    }
     members = {k: jwk[k] for k in required[jwk["kty"]]}
     canonical = json.dumps(members, separators=(",", ":"), sort_keys=True)
     return _b64(hashlib.sha256(canonical.encode("ascii")).digest())

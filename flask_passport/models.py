@@ -3,8 +3,8 @@ application's own ``db``.
 
 The models live on the app's ``db.Model`` so that tokens share the app's session, transaction and
 migrations. Because ``db`` only exists in the app, the default classes are built by
-:func:`build_models` (once per ``db``). An app extends one by subclassing it (extra columns are added
-to the same table) or replaces it with its own class made from the mixin.
+:func:`build_models` (once per ``db``). An app extends one by subclassing it (extra columns
+are added to the same table) or replaces it with its own class made from the mixin.
 """
 
 from __future__ import annotations

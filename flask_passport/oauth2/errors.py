@@ -18,7 +18,7 @@ class OAuthResponse:
 
 
 class OAuthError(Exception):
-    """An error with its RFC code; ``description`` is shown to clients, so never put secrets in it."""
+    """An error with its RFC code; ``description`` is shown to clients: never put secrets in it."""
 
     status = 400
 

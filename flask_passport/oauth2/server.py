@@ -1,4 +1,4 @@
-"""The token endpoint (RFC 6749 §3.2): authenticate the client, dispatch to its grant, commit once."""
+"""The token endpoint (RFC 6749 §3.2): authenticate the client, run its grant, commit once."""
 
 from __future__ import annotations
 
@@ -11,8 +11,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..keys import KeyLoadError
 from .client_auth import authenticate_client
 from .context import Context, TokenRequest
-from .errors import NO_STORE, OAuthError, OAuthResponse, invalid_request, server_error
-from .errors import unauthorized_client, unsupported_grant_type
+from .errors import (
+    NO_STORE,
+    OAuthError,
+    OAuthResponse,
+    invalid_request,
+    server_error,
+    unauthorized_client,
+    unsupported_grant_type,
+)
 from .grants import authorization_code, client_credentials, password, refresh_token
 
 log = logging.getLogger("flask_passport")
