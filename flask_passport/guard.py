@@ -1,7 +1,9 @@
 """Resource protection (RFC 6750): read the bearer token, verify it, and the route decorators.
 
-A protected request costs one JWT verification (keys parsed once) and one primary-key query that
-reads the token row joined with its client, plus the user load through Flask-Login's loader.
+A protected request costs one JWT verification (keys parsed once, signature checked directly
+with ``cryptography``) and one primary-key Core query that reads the token row joined with its
+client, plus the user load through Flask-Login's loader. With ``PASSPORT_TOKEN_CACHE_TTL`` > 0
+a verified token is reused from an in-process cache (see :mod:`flask_passport.token_cache`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -17,9 +19,11 @@ import sqlalchemy as sa
 from flask import Response, current_app, g, jsonify, request
 from werkzeug.local import LocalProxy
 
+from . import signals
 from .keys import KeyLoadError
 from .models import utcnow
 from .oauth2.errors import BearerError
+from .token_cache import VerifiedTokenCache
 from .tokens import InvalidToken, decode_access_token
 
 log = logging.getLogger("flask_passport")
@@ -62,6 +66,9 @@ class BearerToken:
         ctx = state.context()
         revoke_access_tokens(ctx, [self.id], "revoked")
         ctx.commit()
+        cache = token_cache(state)
+        if cache is not None:
+            cache.discard_id(self.id)
 
 
 def _get_token() -> BearerToken | None:
@@ -84,8 +91,45 @@ def bearer_from_header(header: str | None) -> str | None:
     return value
 
 
+def token_cache(state: Any) -> VerifiedTokenCache | None:
+    """The app's verified-token cache, or ``None`` when ``PASSPORT_TOKEN_CACHE_TTL`` is 0."""
+    settings = state.settings
+    cached = state.__dict__.get("_passport_token_cache")
+    if cached is not None and cached[0] is settings:
+        return cached[1]  # type: ignore[no-any-return]
+    cache = None
+    if settings.token_cache_ttl > 0:
+        cache = VerifiedTokenCache(settings.token_cache_ttl, settings.token_cache_size)
+    state._passport_token_cache = (settings, cache)
+    return cache
+
+
+@signals.access_token_revoked.connect
+def _forget_revoked(sender: Any, token_id: str | None = None, **_: Any) -> None:
+    """Revocations made in this process evict the token from the cache at once."""
+    state = getattr(sender, "extensions", {}).get("passport") if sender is not None else None
+    cached = state.__dict__.get("_passport_token_cache") if state is not None else None
+    if cached is not None and cached[1] is not None and token_id is not None:
+        cached[1].discard_id(token_id)
+
+
 def verify_bearer(state: Any, value: str) -> BearerToken:
-    """Verify a JWT and check its row: unrevoked, unexpired, client unrevoked."""
+    """Verify a JWT and check its row: unrevoked, unexpired, client unrevoked.
+
+    With the token cache on, a token verified in the last ``ttl`` seconds is returned as is.
+    """
+    cache = token_cache(state)
+    if cache is not None:
+        hit = cache.get(value)
+        if hit is not None:
+            return replace(hit, scopes=list(hit.scopes), claims=dict(hit.claims))
+    token = _verify_bearer(state, value)
+    if cache is not None:
+        cache.put(value, replace(token, scopes=list(token.scopes), claims=dict(token.claims)))
+    return token
+
+
+def _verify_bearer(state: Any, value: str) -> BearerToken:
     settings = state.settings
     try:
         claims = decode_access_token(

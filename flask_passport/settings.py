@@ -34,6 +34,10 @@ DEFAULTS: dict[str, Any] = {
     "PASSPORT_MIGRATIONS": True,
     "PASSPORT_COOKIE_NAME": "passport_token",
     "PASSPORT_LEEWAY": 0,
+    # Verified-token cache of the guard (seconds; 0 = off). A revoked token can still be
+    # accepted by another process for up to this long: see docs and bench/README.md.
+    "PASSPORT_TOKEN_CACHE_TTL": 0,
+    "PASSPORT_TOKEN_CACHE_SIZE": 10_000,
 }
 
 _LIFETIMES = (
@@ -81,6 +85,8 @@ class Settings:
     migrations: bool
     cookie_name: str
     leeway: int
+    token_cache_ttl: float
+    token_cache_size: int
 
     @classmethod
     def load(
@@ -105,4 +111,9 @@ class Settings:
         if values["issuer"]:
             values["issuer"] = str(values["issuer"]).rstrip("/")
         values["leeway"] = int(values["leeway"])
+        values["token_cache_ttl"] = float(values["token_cache_ttl"] or 0)
+        values["token_cache_size"] = int(values["token_cache_size"])
+        if values["token_cache_ttl"] < 0 or values["token_cache_size"] < 1:
+            raise ValueError("PASSPORT_TOKEN_CACHE_TTL must be >= 0 and "
+                             "PASSPORT_TOKEN_CACHE_SIZE >= 1.")
         return cls(**values)
