@@ -41,6 +41,8 @@ def create_app(config: dict | None = None) -> Flask:
     )
     if os.environ.get("PASSPORT_ISSUER"):
         app.config["PASSPORT_ISSUER"] = os.environ["PASSPORT_ISSUER"]
+    if os.environ.get("PASSPORT_TOKEN_CACHE_TTL"):  # e.g. the benchmarks in bench/
+        app.config["PASSPORT_TOKEN_CACHE_TTL"] = float(os.environ["PASSPORT_TOKEN_CACHE_TTL"])
     if config:
         app.config.update(config)
 

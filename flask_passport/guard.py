@@ -12,7 +12,7 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
@@ -144,25 +144,42 @@ def _verify_bearer(state: Any, value: str) -> BearerToken:
     jti = claims.get("jti")
     if not isinstance(jti, str) or len(jti) > 64:
         raise BearerError("invalid_token", "The access token is invalid.")
-    AccessToken, Client = state.models.AccessToken, state.models.Client
-    row = state.db.session.execute(
-        sa.select(
-            AccessToken.user_id,
-            AccessToken.client_id,
-            AccessToken.scopes,
-            AccessToken.revoked,
-            AccessToken.expires_at,
-            Client.revoked.label("client_revoked"),
-        )
-        .join(Client, Client.id == AccessToken.client_id)
-        .where(AccessToken.id == jti)
+    row = state.db.session.connection().execute(
+        _token_query(state.models), {"jti": jti}
     ).one_or_none()
     if row is None or row.revoked or row.client_revoked:
         raise BearerError("invalid_token", "The access token has been revoked.")
-    if row.expires_at <= utcnow():
+    expires_at = _as_utc(row.expires_at)
+    if expires_at <= utcnow():
         raise BearerError("invalid_token", "The access token has expired.")
-    return BearerToken(jti, row.user_id, row.client_id, list(row.scopes or ()), row.expires_at,
+    return BearerToken(jti, row.user_id, row.client_id, list(row.scopes or ()), expires_at,
                        claims)
+
+
+_TOKEN_QUERIES: dict[tuple[Any, Any], sa.Select[Any]] = {}
+
+
+def _token_query(models: Any) -> sa.Select[Any]:
+    """The token row joined with its client, by primary key: a Core select built once per
+    model pair (building a select costs more than running it on SQLite)."""
+    key = (models.AccessToken, models.Client)
+    query = _TOKEN_QUERIES.get(key)
+    if query is None:
+        at, cl = models.AccessToken.__table__, models.Client.__table__
+        query = (
+            sa.select(at.c.user_id, at.c.client_id, at.c.scopes, at.c.revoked, at.c.expires_at,
+                      cl.c.revoked.label("client_revoked"))
+            .select_from(at.join(cl, cl.c.id == at.c.client_id))
+            .where(at.c.id == sa.bindparam("jti"))
+        )
+        _TOKEN_QUERIES[key] = query
+    return query
+
+
+def _as_utc(value: datetime) -> datetime:
+    # The UTCDateTime column type already returns aware UTC values; this keeps a custom model
+    # with a plain DateTime column correct too.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _authenticate() -> BearerToken:
@@ -286,7 +303,8 @@ def scope(*names: str) -> Callable[[F], F]:
 
 
 def client(*names: str) -> Callable[[F], F]:
-    """A machine-to-machine route: any valid token, including client credentials, with all scopes."""
+    """A machine-to-machine route: any valid token, client credentials included, with all
+    scopes."""
     return _protect(_need_all(names), require_user=False)
 
 

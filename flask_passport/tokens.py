@@ -15,13 +15,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import jwt
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 
-from .keys import KeySet, SigningKey
+from .keys import KeyLoadError, KeySet, SigningKey
 
 #: Tokens larger than this are refused before any parsing (a DoS guard; ours are ~1 KiB).
 MAX_TOKEN_LENGTH = 8192
@@ -122,14 +124,33 @@ def encode_access_token(
     if audience:
         claims["aud"] = audience
     key = keys.signing_key
-    return jwt.encode(
-        claims,
-        key.private_key,
-        algorithm=key.algorithm,
-        headers={"kid": key.kid, "typ": "at+jwt"},
-    )
+    header = {"typ": "at+jwt", "alg": key.algorithm, "kid": key.kid}
+    signing_input = _b64encode(_compact_json(header)) + "." + _b64encode(_compact_json(claims))
+    signature = _sign(key, signing_input.encode("ascii"))
+    return signing_input + "." + _b64encode(signature)
 
 
+def _compact_json(value: Mapping[str, Any]) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode("utf-8")
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _sign(key: SigningKey, data: bytes) -> bytes:
+    """A JWS signature (RFC 7518 §3) with the pre-parsed private key (PyJWT's result, less its
+    per-call overhead)."""
+    private_key = key.private_key
+    if key.algorithm == "RS256" and isinstance(private_key, rsa.RSAPrivateKey):
+        return private_key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    if key.algorithm in _EC_ALGORITHMS and isinstance(private_key, ec.EllipticCurvePrivateKey):
+        hash_cls, size = _EC_ALGORITHMS[key.algorithm]
+        r, s = decode_dss_signature(private_key.sign(data, ec.ECDSA(hash_cls())))
+        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+    if key.algorithm == "EdDSA" and isinstance(private_key, ed25519.Ed25519PrivateKey):
+        return private_key.sign(data)
+    raise KeyLoadError(f"Cannot sign with a {type(private_key).__name__} as {key.algorithm}.")
 
 
 def _b64decode(segment: str) -> bytes:

@@ -146,3 +146,24 @@ def test_claims_are_returned() -> None:
     ks = KEYSETS["RSA"]
     claims = decode_access_token(ks, _sign(ks, _claims()), issuer=ISS)
     assert claims["sub"] == "1" and claims["jti"] == "t1"
+
+
+@pytest.mark.parametrize("kind", list(KEYSETS))
+def test_issued_tokens_verify_with_pyjwt(kind: str) -> None:
+    """Tokens signed directly with ``cryptography`` are standard JWS that PyJWT accepts."""
+    from datetime import UTC, datetime, timedelta
+
+    from flask_passport.tokens import encode_access_token
+
+    ks = KEYSETS[kind]
+    now = datetime.now(UTC)
+    value = encode_access_token(ks, jti="j1", issuer=ISS, audience=ISS, subject="7",
+                                client_id="c", scopes=["a", "b"], issued_at=now,
+                                expires_at=now + timedelta(minutes=5), extra_claims={"x": 1})
+    key = ks.signing_key
+    claims = jwt.decode(value, key.public_key, algorithms=[key.algorithm], audience=ISS,
+                        issuer=ISS)
+    assert claims["sub"] == "7" and claims["scope"] == "a b" and claims["x"] == 1
+    assert jwt.get_unverified_header(value) == {"typ": "at+jwt", "alg": key.algorithm,
+                                                "kid": key.kid}
+    assert decode_access_token(ks, value, issuer=ISS, audience=ISS)["jti"] == "j1"
