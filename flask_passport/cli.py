@@ -206,14 +206,14 @@ def purge_command(revoked: bool, expired: bool, hours: int, batch_size: int) -> 
         bars: dict[str, Any] = {}
 
         def progress(table: str, done: int) -> None:
-            bar = bars.get(table)
-            if bar is None:
+            if table not in bars:
                 for other in bars.values():
                     other.render_finish()
-                bar = bars[table] = click.progressbar(
+                bars.clear()
+                bars[table] = click.progressbar(
                     length=max(totals[table], 1), label=f"{table:15s}", show_pos=True
                 )
-            bar.update(done)
+            bars[table].update(done)
 
         counts = purge_tokens(session, models, batch_size=batch_size, progress=progress,
                               **options)
