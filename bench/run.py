@@ -218,7 +218,7 @@ def private_key_pem(kind: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=1,
                         help="seconds per wrk run (wrk takes whole seconds)")
     parser.add_argument("--key", default="RSA", choices=["RSA", "ES256", "EdDSA"])
