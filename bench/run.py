@@ -308,7 +308,8 @@ def main() -> int:
                 return f"grant_type=refresh_token&client_id={cid}&client_secret={sec}" \
                        "&refresh_token={TOKEN}"
 
-            def run(name: str, targets: dict[str, Target]) -> None:
+            def run(name: str, targets: dict[str, Target], results: dict[str, Any] = results
+                    ) -> None:
                 if args.key == "EdDSA" and "authlib" in targets:
                     # Authlib 1.9's RFC 9068 code (joserfc) refuses EdDSA unless a custom
                     # registry is configured: compare with bare Flask only.
@@ -328,12 +329,12 @@ def main() -> int:
             if want("refresh"):
                 run("token: refresh (pre-minted pool, one fresh token per request)", {
                     "ours": Target(ours, "POST", "/oauth/token", rt(pid, psecret),
-                                   pool=lambda n: ours_app.mint_refresh_tokens(
-                                       n, seeded["user_id"], pid)),
+                                   pool=lambda n, o=ours_app, u=seeded["user_id"], c=pid:
+                                   o.mint_refresh_tokens(n, u, c)),
                     "bare": bare_post,
                     "authlib": Target(authlib, "POST", "/oauth/token", rt(*ref["password"]),
-                                      pool=lambda n: ref_app.mint_refresh_tokens(
-                                          n, ref["user_id"], ref["password"][0]))})
+                                      pool=lambda n, r=ref_app, u=ref["user_id"],
+                                      c=ref["password"][0]: r.mint_refresh_tokens(n, u, c))})
             if want("code"):
                 if not seeded["has_code_grant"]:
                     print("\n== token: authorization code exchange\n  SKIPPED: the "
@@ -346,8 +347,8 @@ def main() -> int:
                             ours, "POST", "/oauth/token",
                             f"grant_type=authorization_code&client_id={cid}&client_secret={csec}"
                             f"&redirect_uri={redirect}&code={{TOKEN}}",
-                            pool=lambda n: ours_app.mint_auth_codes(
-                                n, seeded["user_id"], cid, "http://127.0.0.1:9/callback")),
+                            pool=lambda n, o=ours_app, u=seeded["user_id"], c=cid:
+                            o.mint_auth_codes(n, u, c, "http://127.0.0.1:9/callback")),
                         "bare": bare_post})
             pat = f"Bearer {seeded['pat']}"
             if want("protected"):

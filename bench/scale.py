@@ -149,7 +149,7 @@ def explain(url: str, client_id: str) -> None:
             "AND revoked = false",
         "reuse detection (a refresh family)":
             f"SELECT access_token_id FROM oauth_refresh_tokens WHERE family_id = '{jti}'",
-        "a user's tokens": "SELECT id FROM oauth_access_tokens WHERE user_id = '1' "
+        "another user's tokens": "SELECT id FROM oauth_access_tokens WHERE user_id = '2' "
                            "ORDER BY created_at DESC",
         "purge batch (expired refresh tokens, keyset)":
             "SELECT id FROM oauth_refresh_tokens WHERE expires_at < now() - interval '7 days' "
