@@ -154,10 +154,12 @@ def explain(url: str, client_id: str) -> None:
         "purge batch (expired refresh tokens, keyset)":
             "SELECT id FROM oauth_refresh_tokens WHERE expires_at < now() - interval '7 days' "
             f"AND id > '{jti}' ORDER BY id LIMIT 5000",
-        "purge batch (expired access tokens no refresh token points at)":
-            "SELECT t.id FROM oauth_access_tokens t WHERE t.expires_at < now() - interval "
-            "'7 days' AND NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens r WHERE "
-            f"r.access_token_id = t.id) AND t.id > '{jti}' ORDER BY t.id LIMIT 5000",
+        "purge batch (expired access tokens, keyset)":
+            "SELECT id FROM oauth_access_tokens WHERE expires_at < now() - interval '7 days' "
+            f"AND id > '{jti}' ORDER BY id LIMIT 5000",
+        "purge delete (the batch's ids, kept while a refresh token points at one)":
+            f"DELETE FROM oauth_access_tokens t WHERE t.id IN ('{jti}', '{client_id}') AND "
+            "NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens r WHERE r.access_token_id = t.id)",
     }
     with engine.connect() as conn:
         for name, sql in queries.items():

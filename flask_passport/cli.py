@@ -227,10 +227,11 @@ def purge_command(revoked: bool, expired: bool, hours: int, batch_size: int) -> 
     )
 
 
-def _purge_plan(models: Any, *, revoked: bool, expired: bool, older_than: timedelta,
-                keep_referenced: bool = True) -> list[tuple[str, Any, list[Any]]]:
-    """Per table, the conditions of purgeable rows, one by one (an ``OR`` of them would defeat
-    the ``expires_at`` index and scan the whole table for every batch)."""
+def _purge_plan(models: Any, *, revoked: bool, expired: bool, older_than: timedelta
+                ) -> list[tuple[str, Any, list[Any], Any]]:
+    """Per table: the conditions of purgeable rows, one by one (an ``OR`` of them would defeat
+    the ``expires_at`` index and scan the whole table for every batch), and a condition checked
+    row by row on the batch at delete time (``None``: none)."""
     cutoff = utcnow() - older_than
     RefreshToken, AccessToken, AuthCode = models.RefreshToken, models.AccessToken, models.AuthCode
 
@@ -242,15 +243,14 @@ def _purge_plan(models: Any, *, revoked: bool, expired: bool, older_than: timede
             found.append(sa.and_(model.revoked.is_(True), model.created_at < cutoff))
         return found
 
-    # An access token is kept while a refresh token still points at it.
+    # An access token is kept while a refresh token still points at it. Checked on each batch
+    # of ids (an indexed lookup per row), not in the batch query, where PostgreSQL would plan
+    # an anti-join that scans both tables for every batch.
     no_refresh = ~sa.exists().where(RefreshToken.access_token_id == AccessToken.id)
-    access = conditions(AccessToken)
-    if keep_referenced:
-        access = [sa.and_(c, no_refresh) for c in access]
     return [
-        ("refresh_tokens", RefreshToken, conditions(RefreshToken)),
-        ("access_tokens", AccessToken, access),
-        ("auth_codes", AuthCode, conditions(AuthCode)),
+        ("refresh_tokens", RefreshToken, conditions(RefreshToken), None),
+        ("access_tokens", AccessToken, conditions(AccessToken), no_refresh),
+        ("auth_codes", AuthCode, conditions(AuthCode), None),
     ]
 
 
@@ -259,8 +259,8 @@ def count_purgeable(session: Any, models: Any, *, revoked: bool, expired: bool,
     """About how many rows :func:`purge_tokens` will delete, per table, for a progress bar (an
     upper bound for access tokens: those a live refresh token still points at are kept)."""
     counts: dict[str, int] = {}
-    for key, model, conds in _purge_plan(models, revoked=revoked, expired=expired,
-                                         older_than=older_than, keep_referenced=False):
+    for key, model, conds, _ in _purge_plan(models, revoked=revoked, expired=expired,
+                                            older_than=older_than):
         where = sa.or_(*conds) if conds else sa.false()
         counts[key] = int(session.scalar(sa.select(sa.func.count()).select_from(model)
                                          .where(where)) or 0)
@@ -285,8 +285,8 @@ def purge_tokens(
     called after each batch with the number of rows just deleted.
     """
     counts = {"refresh_tokens": 0, "access_tokens": 0, "auth_codes": 0}
-    for key, model, conds in _purge_plan(models, revoked=revoked, expired=expired,
-                                         older_than=older_than):
+    for key, model, conds, keep in _purge_plan(models, revoked=revoked, expired=expired,
+                                               older_than=older_than):
         for where in conds:
             last: Any = None
             while True:
@@ -296,10 +296,14 @@ def purge_tokens(
                 ids = list(session.scalars(query.order_by(model.id).limit(batch_size)))
                 if not ids:
                     break
-                session.execute(sa.delete(model).where(model.id.in_(ids))
-                                .execution_options(synchronize_session=False))
+                delete = sa.delete(model).where(model.id.in_(ids))
+                if keep is not None:
+                    delete = delete.where(keep)
+                deleted = session.execute(
+                    delete.execution_options(synchronize_session=False)
+                ).rowcount
                 session.commit()
-                counts[key] += len(ids)
+                counts[key] += deleted
                 last = ids[-1]
                 if progress is not None:
                     progress(key, len(ids))
