@@ -49,6 +49,8 @@ def create_app(config: dict | None = None) -> Flask:
     for key, value in os.environ.items():
         if key.startswith("PASSPORT_RATELIMIT_") or key == "PASSPORT_REFRESH_TOKEN_REUSE_GRACE":
             app.config[key] = value
+    if os.environ.get("PASSPORT_TOKEN_CACHE_TTL"):  # e.g. the benchmarks in bench/
+        app.config["PASSPORT_TOKEN_CACHE_TTL"] = float(os.environ["PASSPORT_TOKEN_CACHE_TTL"])
     if config:
         app.config.update(config)
 

@@ -198,16 +198,81 @@ def client_command(
 @click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000))
 @_one_line_errors
 def purge_command(revoked: bool, expired: bool, hours: int, batch_size: int) -> None:
-    """Delete revoked and/or expired tokens and auth codes, in batches."""
+    """Delete revoked and/or expired tokens and auth codes, in batches.
+
+    Each batch is its own short transaction, so the server keeps serving requests meanwhile. On a
+    terminal a progress bar per table shows how far it got.
+    """
     if not revoked and not expired:
         revoked = expired = True
     state = _state()
-    counts = purge_tokens(state.db.session, state.models, revoked=revoked, expired=expired,
-                          older_than=timedelta(hours=hours), batch_size=batch_size)
+    session, models = state.db.session, state.models
+    options = {"revoked": revoked, "expired": expired, "older_than": timedelta(hours=hours)}
+    if sys.stdout.isatty():
+        totals = count_purgeable(session, models, **options)
+        bars: dict[str, Any] = {}
+
+        def progress(table: str, done: int) -> None:
+            if table not in bars:
+                for other in bars.values():
+                    other.render_finish()
+                bars.clear()
+                bars[table] = click.progressbar(
+                    length=max(totals[table], 1), label=f"{table:15s}", show_pos=True
+                )
+            bars[table].update(done)
+
+        counts = purge_tokens(session, models, batch_size=batch_size, progress=progress,
+                              **options)
+        for bar in bars.values():
+            bar.render_finish()
+    else:
+        counts = purge_tokens(session, models, batch_size=batch_size, **options)
     click.echo(
         "Purged {refresh_tokens} refresh tokens, {access_tokens} access tokens and "
         "{auth_codes} auth codes.".format(**counts)
     )
+
+
+def _purge_plan(models: Any, *, revoked: bool, expired: bool, older_than: timedelta
+                ) -> list[tuple[str, Any, list[Any], Any]]:
+    """Per table: the conditions of purgeable rows, one by one (an ``OR`` of them would defeat
+    the ``expires_at`` index and scan the whole table for every batch), and a condition checked
+    row by row on the batch at delete time (``None``: none)."""
+    cutoff = utcnow() - older_than
+    RefreshToken, AccessToken, AuthCode = models.RefreshToken, models.AccessToken, models.AuthCode
+
+    def conditions(model: Any) -> list[Any]:
+        found = []
+        if expired:
+            found.append(model.expires_at < cutoff)
+        if revoked:
+            found.append(sa.and_(model.revoked.is_(True), model.created_at < cutoff))
+        return found
+
+    # An access token is kept while a refresh token still points at it. Checked on each batch
+    # of ids (an indexed lookup per row), not in the batch query, where PostgreSQL would plan
+    # an anti-join that scans both tables for every batch.
+    no_refresh = ~sa.exists().where(RefreshToken.access_token_id == AccessToken.id)
+    return [
+        ("refresh_tokens", RefreshToken, conditions(RefreshToken), None),
+        ("access_tokens", AccessToken, conditions(AccessToken), no_refresh),
+        ("auth_codes", AuthCode, conditions(AuthCode), None),
+    ]
+
+
+def count_purgeable(session: Any, models: Any, *, revoked: bool, expired: bool,
+                    older_than: timedelta) -> dict[str, int]:
+    """About how many rows :func:`purge_tokens` will delete, per table, for a progress bar (an
+    upper bound for access tokens: those a live refresh token still points at are kept)."""
+    counts: dict[str, int] = {}
+    for key, model, conds, _ in _purge_plan(models, revoked=revoked, expired=expired,
+                                            older_than=older_than):
+        where = sa.or_(*conds) if conds else sa.false()
+        counts[key] = int(session.scalar(sa.select(sa.func.count()).select_from(model)
+                                         .where(where)) or 0)
+    session.rollback()
+    return counts
 
 
 def purge_tokens(
@@ -218,37 +283,37 @@ def purge_tokens(
     expired: bool,
     older_than: timedelta,
     batch_size: int = 1000,
+    progress: Callable[[str, int], None] | None = None,
 ) -> dict[str, int]:
-    """Delete purgeable rows in batches, committing each, so the tables stay available."""
-    cutoff = utcnow() - older_than
+    """Delete purgeable rows in batches, committing each, so the tables stay available.
+
+    Each condition walks the table once in primary-key order (keyset pagination), so the total
+    work is linear in the table size however many batches it takes; ``progress(table, n)`` is
+    called after each batch with the number of rows just deleted.
+    """
     counts = {"refresh_tokens": 0, "access_tokens": 0, "auth_codes": 0}
-
-    def condition(model: Any, created_column: Any) -> Any:
-        clauses = []
-        if revoked:
-            clauses.append(sa.and_(model.revoked.is_(True), created_column < cutoff))
-        if expired:
-            clauses.append(model.expires_at < cutoff)
-        return sa.or_(*clauses)
-
-    RefreshToken, AccessToken, AuthCode = models.RefreshToken, models.AccessToken, models.AuthCode
-    plan = [
-        ("refresh_tokens", RefreshToken, condition(RefreshToken, RefreshToken.created_at)),
-        # An access token is kept while a live refresh token still points at it.
-        ("access_tokens", AccessToken, sa.and_(
-            condition(AccessToken, AccessToken.created_at),
-            ~sa.exists().where(RefreshToken.access_token_id == AccessToken.id),
-        )),
-        ("auth_codes", AuthCode, condition(AuthCode, AuthCode.created_at)),
-    ]
-    for key, model, where in plan:
-        while True:
-            ids = list(session.scalars(sa.select(model.id).where(where).limit(batch_size)))
-            if not ids:
-                break
-            session.execute(sa.delete(model).where(model.id.in_(ids)))
-            session.commit()
-            counts[key] += len(ids)
+    for key, model, conds, keep in _purge_plan(models, revoked=revoked, expired=expired,
+                                               older_than=older_than):
+        for where in conds:
+            last: Any = None
+            while True:
+                query = sa.select(model.id).where(where)
+                if last is not None:
+                    query = query.where(model.id > last)
+                ids = list(session.scalars(query.order_by(model.id).limit(batch_size)))
+                if not ids:
+                    break
+                delete = sa.delete(model).where(model.id.in_(ids))
+                if keep is not None:
+                    delete = delete.where(keep)
+                deleted = session.execute(
+                    delete.execution_options(synchronize_session=False)
+                ).rowcount
+                session.commit()
+                counts[key] += deleted
+                last = ids[-1]
+                if progress is not None:
+                    progress(key, len(ids))
     return counts
 
 

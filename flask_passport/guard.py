@@ -1,7 +1,9 @@
 """Resource protection (RFC 6750): read the bearer token, verify it, and the route decorators.
 
-A protected request costs one JWT verification (keys parsed once) and one primary-key query that
-reads the token row joined with its client, plus the user load through Flask-Login's loader.
+A protected request costs one JWT verification (keys parsed once, signature checked directly
+with ``cryptography``) and one primary-key Core query that reads the token row joined with its
+client, plus the user load through Flask-Login's loader. With ``PASSPORT_TOKEN_CACHE_TTL`` > 0
+a verified token is reused from an in-process cache (see :mod:`flask_passport.token_cache`).
 """
 
 from __future__ import annotations
@@ -9,17 +11,19 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from flask import Response, current_app, g, jsonify, request
 from werkzeug.local import LocalProxy
 
+from . import signals
 from .keys import KeyLoadError
 from .models import utcnow
 from .oauth2.errors import BearerError
+from .token_cache import VerifiedTokenCache
 from .tokens import InvalidToken, decode_access_token
 
 log = logging.getLogger("flask_passport")
@@ -62,6 +66,9 @@ class BearerToken:
         ctx = state.context()
         revoke_access_tokens(ctx, [self.id], "revoked")
         ctx.commit()
+        cache = token_cache(state)
+        if cache is not None:
+            cache.discard_id(self.id)
 
 
 def _get_token() -> BearerToken | None:
@@ -84,8 +91,45 @@ def bearer_from_header(header: str | None) -> str | None:
     return value
 
 
+def token_cache(state: Any) -> VerifiedTokenCache | None:
+    """The app's verified-token cache, or ``None`` when ``PASSPORT_TOKEN_CACHE_TTL`` is 0."""
+    settings = state.settings
+    cached = state.__dict__.get("_passport_token_cache")
+    if cached is not None and cached[0] is settings:
+        return cached[1]  # type: ignore[no-any-return]
+    cache = None
+    if settings.token_cache_ttl > 0:
+        cache = VerifiedTokenCache(settings.token_cache_ttl, settings.token_cache_size)
+    state._passport_token_cache = (settings, cache)
+    return cache
+
+
+@signals.access_token_revoked.connect
+def _forget_revoked(sender: Any, token_id: str | None = None, **_: Any) -> None:
+    """Revocations made in this process evict the token from the cache at once."""
+    state = getattr(sender, "extensions", {}).get("passport") if sender is not None else None
+    cached = state.__dict__.get("_passport_token_cache") if state is not None else None
+    if cached is not None and cached[1] is not None and token_id is not None:
+        cached[1].discard_id(token_id)
+
+
 def verify_bearer(state: Any, value: str) -> BearerToken:
-    """Verify a JWT and check its row: unrevoked, unexpired, client unrevoked."""
+    """Verify a JWT and check its row: unrevoked, unexpired, client unrevoked.
+
+    With the token cache on, a token verified in the last ``ttl`` seconds is returned as is.
+    """
+    cache = token_cache(state)
+    if cache is not None:
+        hit = cache.get(value)
+        if hit is not None:
+            return replace(hit, scopes=list(hit.scopes), claims=dict(hit.claims))
+    token = _verify_bearer(state, value)
+    if cache is not None:
+        cache.put(value, replace(token, scopes=list(token.scopes), claims=dict(token.claims)))
+    return token
+
+
+def _verify_bearer(state: Any, value: str) -> BearerToken:
     settings = state.settings
     try:
         claims = decode_access_token(
@@ -100,25 +144,42 @@ def verify_bearer(state: Any, value: str) -> BearerToken:
     jti = claims.get("jti")
     if not isinstance(jti, str) or len(jti) > 64:
         raise BearerError("invalid_token", "The access token is invalid.")
-    AccessToken, Client = state.models.AccessToken, state.models.Client
-    row = state.db.session.execute(
-        sa.select(
-            AccessToken.user_id,
-            AccessToken.client_id,
-            AccessToken.scopes,
-            AccessToken.revoked,
-            AccessToken.expires_at,
-            Client.revoked.label("client_revoked"),
-        )
-        .join(Client, Client.id == AccessToken.client_id)
-        .where(AccessToken.id == jti)
+    row = state.db.session.connection().execute(
+        _token_query(state.models), {"jti": jti}
     ).one_or_none()
     if row is None or row.revoked or row.client_revoked:
         raise BearerError("invalid_token", "The access token has been revoked.")
-    if row.expires_at <= utcnow():
+    expires_at = _as_utc(row.expires_at)
+    if expires_at <= utcnow():
         raise BearerError("invalid_token", "The access token has expired.")
-    return BearerToken(jti, row.user_id, row.client_id, list(row.scopes or ()), row.expires_at,
+    return BearerToken(jti, row.user_id, row.client_id, list(row.scopes or ()), expires_at,
                        claims)
+
+
+_TOKEN_QUERIES: dict[tuple[Any, Any], sa.Select[Any]] = {}
+
+
+def _token_query(models: Any) -> sa.Select[Any]:
+    """The token row joined with its client, by primary key: a Core select built once per
+    model pair (building a select costs more than running it on SQLite)."""
+    key = (models.AccessToken, models.Client)
+    query = _TOKEN_QUERIES.get(key)
+    if query is None:
+        at, cl = models.AccessToken.__table__, models.Client.__table__
+        query = (
+            sa.select(at.c.user_id, at.c.client_id, at.c.scopes, at.c.revoked, at.c.expires_at,
+                      cl.c.revoked.label("client_revoked"))
+            .select_from(at.join(cl, cl.c.id == at.c.client_id))
+            .where(at.c.id == sa.bindparam("jti"))
+        )
+        _TOKEN_QUERIES[key] = query
+    return query
+
+
+def _as_utc(value: datetime) -> datetime:
+    # The UTCDateTime column type already returns aware UTC values; this keeps a custom model
+    # with a plain DateTime column correct too.
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def _authenticate() -> BearerToken:
@@ -260,7 +321,8 @@ def scope(*names: str) -> Callable[[F], F]:
 
 
 def client(*names: str) -> Callable[[F], F]:
-    """A machine-to-machine route: any valid token, including client credentials, with all scopes."""
+    """A machine-to-machine route: any valid token, client credentials included, with all
+    scopes."""
     return _protect(_need_all(names), require_user=False)
 
 

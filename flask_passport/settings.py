@@ -49,6 +49,10 @@ DEFAULTS: dict[str, Any] = {
     "PASSPORT_RATELIMIT_PASSWORD_FAILURES": "5/15minutes",  # per username, failures only
     # The SPA API cookie (cookie_auth.py): short-lived, refreshed on every GET page view.
     "PASSPORT_COOKIE_LIFETIME": timedelta(hours=1),
+    # Verified-token cache of the guard (seconds; 0 = off). A revoked token can still be
+    # accepted by another process for up to this long: see docs and bench/README.md.
+    "PASSPORT_TOKEN_CACHE_TTL": 0,
+    "PASSPORT_TOKEN_CACHE_SIZE": 10_000,
 }
 
 _LIFETIMES = (
@@ -107,6 +111,8 @@ class Settings:
     ratelimit_per_ip: str | None
     ratelimit_password_failures: str | None
     cookie_lifetime: timedelta
+    token_cache_ttl: float
+    token_cache_size: int
 
     @classmethod
     def load(
@@ -142,6 +148,11 @@ class Settings:
         values["ratelimit_enabled"] = _to_bool(values["ratelimit_enabled"])
         for name in ("ratelimit_per_client", "ratelimit_per_ip", "ratelimit_password_failures"):
             values[name] = str(values[name]).strip() or None if values[name] else None
+        values["token_cache_ttl"] = float(values["token_cache_ttl"] or 0)
+        values["token_cache_size"] = int(values["token_cache_size"])
+        if values["token_cache_ttl"] < 0 or values["token_cache_size"] < 1:
+            raise ValueError("PASSPORT_TOKEN_CACHE_TTL must be >= 0 and "
+                             "PASSPORT_TOKEN_CACHE_SIZE >= 1.")
         return cls(**values)
 
 

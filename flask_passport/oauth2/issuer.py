@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.orm import make_transient_to_detached
+
 from .. import signals, tokens
 from ..scopes import format_scope
 from .context import Context
@@ -48,7 +51,8 @@ def issue_token(
     family_id: str | None = None,
     user: Any = None,
 ) -> IssuedToken:
-    """Create the access-token row and sign its JWT (``jti`` = row id); optionally a refresh token."""
+    """Create the access-token row and sign its JWT (``jti`` = row id); optionally a refresh
+    token."""
     now = ctx.now()
     # Per-client policy: a lifetime set on the client replaces the grant's default.
     client_lifetime = getattr(client, "access_token_lifetime", None)
@@ -66,11 +70,11 @@ def issue_token(
         updated_at=now,
         expires_at=expires_at,
     )
-    ctx.session.add(row)
     extra: dict[str, Any] = {}
     if ctx.extra_claims is not None:
         added = ctx.extra_claims(token=row, client=client, user=user, grant_type=grant_type)
         extra = {k: v for k, v in (added or {}).items() if k not in tokens.RESERVED_CLAIMS}
+    insert_row(ctx, row)
     jwt_value = tokens.encode_access_token(
         ctx.keys(),
         jti=row.id,
@@ -105,7 +109,8 @@ def issue_refresh_token(
 ) -> str:
     now = ctx.now()
     selector, plain, digest = tokens.make_opaque_token()
-    ctx.session.add(
+    insert_row(
+        ctx,
         ctx.models.RefreshToken(
             id=selector,
             secret_hash=digest,
@@ -114,10 +119,40 @@ def issue_refresh_token(
             revoked=False,
             created_at=now,
             expires_at=now + (lifetime or ctx.settings.refresh_token_lifetime),
-        )
+        ),
     )
     ctx.emit(
         signals.refresh_token_created, refresh_token_id=selector,
         access_token_id=access_token.id, client_id=access_token.client_id,
     )
     return plain
+
+
+_INSERTS: dict[Any, Any] = {}
+
+
+def insert_row(ctx: Context, row: Any) -> None:
+    """INSERT ``row`` now with one Core statement, then attach it to the session as persistent.
+
+    The same SQL the ORM flush would emit, without the unit-of-work machinery (which cost more
+    than the INSERT itself). Column defaults still apply (Core applies them). Models mapped to
+    more than one table (joined inheritance) take the ordinary ``session.add`` path.
+    """
+    session = ctx.session
+    mapper = sa.inspect(type(row))
+    if len(mapper.tables) != 1:
+        session.add(row)
+        return
+    if session.new or session.deleted or session.dirty:
+        session.flush()  # keep the statement order the ORM would have used
+    table = mapper.local_table
+    values = {}
+    for attr in mapper.column_attrs:
+        if attr.key in row.__dict__:
+            values[attr.columns[0].key] = row.__dict__[attr.key]
+    insert = _INSERTS.get(table)
+    if insert is None:
+        insert = _INSERTS[table] = sa.insert(table)
+    session.connection().execute(insert, values)
+    make_transient_to_detached(row)
+    session.add(row)
