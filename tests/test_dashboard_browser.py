@@ -105,9 +105,16 @@ def _get_json(url: str, token: str) -> tuple[int, Any]:
 
 def test_dashboard_requires_login(server: tuple[str, Flask, dict[str, Any]]) -> None:
     base, _, _ = server
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
     with pytest.raises(urllib.error.HTTPError) as info:
-        urllib.request.urlopen(base + "/dashboard", timeout=10)
-    assert info.value.code == 401
+        opener.open(base + "/dashboard", timeout=10)
+    # Anonymous visitors are sent to the example app's login_view, coming back afterwards.
+    assert info.value.code == 302
+    assert info.value.headers["Location"].startswith("/login?next=")
     info.value.close()
 
 

@@ -26,11 +26,8 @@ def test_reuse_of_a_rotated_token_revokes_the_family(app: Flask, client: Any,
     first = password_token(client, password_client, user)
     second = refresh(client, password_client, first["refresh_token"]).json
     reused: list[dict[str, Any]] = []
-    signals.refresh_token_reused.connect(lambda s, **kw: reused.append(kw), weak=False)
-    try:
+    with signals.refresh_token_reused.connected_to(lambda s, **kw: reused.append(kw)):
         replay = refresh(client, password_client, first["refresh_token"])
-    finally:
-        signals.refresh_token_reused.receivers.clear()
     assert replay.status_code == 400 and replay.json["error"] == "invalid_grant"
     assert len(reused) == 1 and reused[0]["family_id"] == first["refresh_token"].split(".")[0]
     # The legitimate successor dies with the family.
@@ -45,11 +42,8 @@ def test_a_token_revoked_by_the_client_is_not_reuse(app: Flask, client: Any,
     client.post("/oauth/revoke", data={"token": tok["refresh_token"]},
                 headers=basic(password_client.client.id, password_client.secret))
     reused: list[Any] = []
-    signals.refresh_token_reused.connect(lambda s, **kw: reused.append(kw), weak=False)
-    try:
+    with signals.refresh_token_reused.connected_to(lambda s, **kw: reused.append(kw)):
         assert refresh(client, password_client, tok["refresh_token"]).status_code == 400
-    finally:
-        signals.refresh_token_reused.receivers.clear()
     assert reused == []
 
 

@@ -26,13 +26,13 @@ def test_revoking_access_token_revokes_its_refresh_token(
     tok = password_token(client, password_client, user)
     revoked: list[dict[str, Any]] = []
     refresh_revoked: list[dict[str, Any]] = []
-    signals.access_token_revoked.connect(lambda s, **kw: revoked.append(kw), weak=False)
-    signals.refresh_token_revoked.connect(lambda s, **kw: refresh_revoked.append(kw), weak=False)
-    try:
+    # connected_to removes only these receivers (the package's own, e.g. the token cache's
+    # eviction, must stay connected for later tests).
+    with (
+        signals.access_token_revoked.connected_to(lambda s, **kw: revoked.append(kw)),
+        signals.refresh_token_revoked.connected_to(lambda s, **kw: refresh_revoked.append(kw)),
+    ):
         resp = _revoke(client, password_client, tok["access_token"], "access_token")
-    finally:
-        signals.access_token_revoked.receivers.clear()
-        signals.refresh_token_revoked.receivers.clear()
     assert resp.status_code == 200
     assert resp.headers["Cache-Control"] == "no-store"
     assert client.get("/t/me", headers=bearer(tok["access_token"])).status_code == 401

@@ -88,6 +88,11 @@ DESCRIPTIONS: dict[str, str] = {
     "a proxy); ``None`` turns this limit off.",
     "PASSPORT_RATELIMIT_PASSWORD_FAILURES": "Failed password-grant attempts per username before "
     "a lockout answers 429; ``None`` turns the lockout off.",
+    "PASSPORT_TOKEN_CACHE_TTL": "Seconds a verified access token is reused without a database "
+    "read (``0``: off). Revocations made in the same process apply at once; revocations in other "
+    "processes apply within this many seconds (see :doc:`protecting-routes`).",
+    "PASSPORT_TOKEN_CACHE_SIZE": "Most tokens the verified-token cache keeps per process (least "
+    "recently used are dropped).",
     "PASSPORT_COOKIE_LIFETIME": "Lifetime of the SPA API cookie (see :doc:`javascript`); it is "
     "reissued on every GET page view of a logged-in user.",
 }
