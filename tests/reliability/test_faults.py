@@ -30,6 +30,19 @@ from flask_passport.keys import KeyLoadError
 
 MAX_STATEMENTS = 60
 
+#: Figures printed at the end of the module: every injected fault and what it produced.
+TALLY = {"requests tried": 0, "faults injected": 0, "clean 503": 0, "other 5xx": 0,
+         "partial writes": 0}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def print_figures(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    line = "[reliability] faults: " + " ".join(f"{k}={v}" for k, v in TALLY.items())
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        print("\n" + line)
+
 
 @pytest.fixture
 def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
@@ -135,17 +148,23 @@ def sweep(app: Flask, faults: FaultInjector, send: Callable[[], Any], *, mode: s
         before = snapshot(app)
         with faults.fail(n, mode) as armed:
             resp = send()
+        TALLY["requests tried"] += 1
         if not armed.fired:
             assert ok(resp), (resp.status_code, resp.get_data(as_text=True)[:300])
             return fired
         fired += 1
+        TALLY["faults injected"] += 1
+        TALLY["clean 503" if resp.status_code == 503 else "other 5xx"] += resp.status_code >= 500
+        after = snapshot(app)
+        TALLY["partial writes"] += after != before
         assert_clean_503(resp, json_body=json_body)
-        assert snapshot(app) == before, f"statement {n} left a partial write"
+        assert after == before, f"statement {n} left a partial write"
         if mode != "raise":
             break
     assert fired, "no statement was failed"
     if mode != "raise":
         final = send()
+        TALLY["requests tried"] += 1
         assert ok(final), (final.status_code, final.get_data(as_text=True)[:300])
         return fired
     raise AssertionError(f"the request never succeeded within {MAX_STATEMENTS} statements")
@@ -389,3 +408,16 @@ def test_a_broken_setting_fails_at_start_up_naming_the_key(
 ) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         make_app({**app_config, key: value})
+
+
+# -- protected routes ------------------------------------------------------------------------------
+
+
+def test_protected_route_database_fault_is_a_503_not_a_401(
+    app: Flask, client: Any, password_client: Any, user: Any, faults: FaultInjector
+) -> None:
+    """The token row (or the token's user) cannot be read: retry later, not "invalid token"."""
+    add_routes(app)
+    pair = password_token(client, password_client, user)
+    send = lambda: client.get("/t/me", headers=bearer(pair["access_token"]))  # noqa: E731
+    assert sweep(app, faults, send) >= 2
