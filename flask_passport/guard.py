@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from flask import Response, current_app, g, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.local import LocalProxy
 
 from . import signals
@@ -249,6 +250,20 @@ def _config_error_response() -> Response:
     return response
 
 
+def _database_error_response() -> Response:
+    """The token row could not be read: 503 (retry later), never a 500 or a false 401."""
+    state = current_app.extensions.get("passport")
+    if state is not None:
+        state.db.session.rollback()
+    log.exception("flask-passport: database error while checking an access token")
+    response = jsonify(error="temporarily_unavailable",
+                       error_description="The server could not check the access token now. "
+                       "Try again later.")
+    response.status_code = 503
+    response.headers.update({"Retry-After": "5", "Cache-Control": "no-store"})
+    return response
+
+
 def _protect(
     check: Callable[[BearerToken], None], *, require_user: bool
 ) -> Callable[[F], F]:
@@ -268,6 +283,8 @@ def _protect(
             except KeyLoadError as exc:
                 log.error("flask-passport: %s", exc)
                 return _config_error_response()
+            except SQLAlchemyError:
+                return _database_error_response()
             return view(*args, **kwargs)
 
         return cast(F, wrapper)

@@ -46,6 +46,8 @@ def _read_manifest(directory: Path) -> dict[str, dict[str, Any]]:
 def _write_manifest(directory: Path, manifest: dict[str, dict[str, Any]]) -> None:
     tmp = directory / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True), "utf-8")
+    # Not writable by others whatever the umask: the manifest decides when keys are pruned.
+    tmp.chmod(0o644)
     tmp.replace(directory / MANIFEST)
 
 

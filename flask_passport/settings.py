@@ -136,7 +136,7 @@ class Settings:
         values["key_path"] = str(values["key_path"] or instance_path)
         if values["issuer"]:
             values["issuer"] = str(values["issuer"]).rstrip("/")
-        values["leeway"] = int(values["leeway"])
+        values["leeway"] = _to_seconds(values["leeway"], "PASSPORT_LEEWAY")
         grace = values["refresh_token_reuse_grace"]
         if isinstance(grace, timedelta):
             grace = grace.total_seconds()
@@ -161,3 +161,16 @@ def _to_bool(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() not in ("", "0", "false", "no", "off")
     return bool(value)
+
+
+def _to_seconds(value: Any, key: str) -> int:
+    """A whole number of seconds (0 or more) from config or an environment string."""
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{key} must be a whole number of seconds, not {value!r}.") from None
+    if seconds < 0:
+        raise ValueError(f"{key} must be a whole number of seconds, 0 or more.")
+    return seconds

@@ -216,6 +216,17 @@ def _finish(ctx: Any, decide: Callable[[], str]) -> Response:
 @blueprint.route("/authorize", methods=["POST", "DELETE"])
 def decide() -> Response:
     """Approve or deny the request shown on the consent page (DELETE always denies)."""
+    try:
+        return _decide()
+    except SQLAlchemyError:
+        # Loading the session's user or the client failed: a page, never a 500.
+        _state().db.session.rollback()
+        log.exception("Database error while reading an authorization decision")
+        return error_page("temporarily_unavailable", "The authorization server could not "
+                          "complete the request. Try again later.", status=503)
+
+
+def _decide() -> Response:
     if not current_user.is_authenticated:
         return error_page("login_required", "Your session has ended. Sign in and start again "
                           "from the application.", status=401)

@@ -4,17 +4,21 @@ the CSRF header check on every state-changing call, JSON bodies and error respon
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from flask import Response, current_app, jsonify, make_response, request
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import csrf
 from ..extension import user_id_of
 from ..management import NotFound, ValidationError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+log = logging.getLogger("flask_passport")
 
 #: JSON bodies of these APIs are a few short fields; anything larger is refused unread.
 MAX_BODY = 64 * 1024
@@ -39,6 +43,19 @@ def session_api(view: F) -> F:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return _guarded(*args, **kwargs)
+        except SQLAlchemyError:
+            # The database failed mid-request: roll back, answer 503 (retry), never a 500.
+            current_app.extensions["passport"].db.session.rollback()
+            log.exception("Database error in a session JSON API")
+            response = jsonify(error="temporarily_unavailable", message="The server could not "
+                               "complete the request. Try again later.")
+            response.status_code = 503
+            response.headers.update({"Cache-Control": "no-store", "Retry-After": "5"})
+            return response
+
+    def _guarded(*args: Any, **kwargs: Any) -> Any:
         if not current_user or not current_user.is_authenticated:
             return json_error(401, "Unauthenticated: log in first.")
         if request.method not in ("GET", "HEAD", "OPTIONS") and not csrf.is_valid(

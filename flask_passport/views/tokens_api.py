@@ -25,9 +25,12 @@ def create_personal_token() -> tuple[Response, int]:
     issued = management.create_personal_access_token(
         ctx, user_id(), json_body(), user=current_user._get_current_object()
     )
-    ctx.commit()
+    ctx.session.flush()
+    # Built before the commit, so a fault after it cannot answer 5xx for a token that exists.
     # ``accessToken`` is the only copy of the JWT: shown once, never stored.
-    return jsonify(accessToken=issued.access_token, token=issued.token.to_dict()), 201
+    body = {"accessToken": issued.access_token, "token": issued.token.to_dict()}
+    ctx.commit()
+    return jsonify(body), 201
 
 
 @blueprint.delete("/personal-access-tokens/<token_id>")
