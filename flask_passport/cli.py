@@ -148,6 +148,8 @@ def _interactive() -> bool:
               help="A client credentials (machine-to-machine) client.")
 @click.option("--public", "kind", flag_value="public",
               help="A public client (no secret; PKCE): SPAs, mobile and CLI apps.")
+@click.option("--device", "kind", flag_value="device",
+              help="A public device client (RFC 8628 device authorization grant): TVs, CLIs.")
 @click.option("--name", help="The client's name.")
 @click.option("--redirect-uri", "redirect_uris", multiple=True,
               help="A redirect URI; repeat it or give a comma-separated list.")

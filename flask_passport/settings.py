@@ -49,6 +49,11 @@ DEFAULTS: dict[str, Any] = {
     "PASSPORT_RATELIMIT_PASSWORD_FAILURES": "5/15minutes",  # per username, failures only
     # The SPA API cookie (cookie_auth.py): short-lived, refreshed on every GET page view.
     "PASSPORT_COOKIE_LIFETIME": timedelta(hours=1),
+    # -- device authorization grant (issue 6, RFC 8628) --
+    "PASSPORT_DEVICE_CODE_LIFETIME": timedelta(minutes=10),
+    "PASSPORT_DEVICE_CODE_INTERVAL": 5,  # seconds between polls; 0 = no slow_down
+    # Wrong user codes one signed-in user may enter (RFC 8628 §5.1 brute-force guard).
+    "PASSPORT_RATELIMIT_USER_CODE_FAILURES": "10/15minutes",
 }
 
 _LIFETIMES = (
@@ -58,6 +63,7 @@ _LIFETIMES = (
     "client_credentials_token_lifetime",
     "auth_code_lifetime",
     "cookie_lifetime",
+    "device_code_lifetime",
 )
 
 
@@ -107,6 +113,9 @@ class Settings:
     ratelimit_per_ip: str | None
     ratelimit_password_failures: str | None
     cookie_lifetime: timedelta
+    device_code_lifetime: timedelta
+    device_code_interval: int
+    ratelimit_user_code_failures: str | None
 
     @classmethod
     def load(
@@ -140,7 +149,9 @@ class Settings:
         retired = values["retired_public_keys"] or ()
         values["retired_public_keys"] = (retired,) if isinstance(retired, str) else tuple(retired)
         values["ratelimit_enabled"] = _to_bool(values["ratelimit_enabled"])
-        for name in ("ratelimit_per_client", "ratelimit_per_ip", "ratelimit_password_failures"):
+        values["device_code_interval"] = _to_interval(values["device_code_interval"])
+        for name in ("ratelimit_per_client", "ratelimit_per_ip", "ratelimit_password_failures",
+                     "ratelimit_user_code_failures"):
             values[name] = str(values[name]).strip() or None if values[name] else None
         return cls(**values)
 
@@ -150,3 +161,16 @@ def _to_bool(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() not in ("", "0", "false", "no", "off")
     return bool(value)
+
+
+def _to_interval(value: Any) -> int:
+    """PASSPORT_DEVICE_CODE_INTERVAL: whole seconds (or a timedelta), 0 or more."""
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        raise ValueError("PASSPORT_DEVICE_CODE_INTERVAL must be a number of seconds.") from None
+    if seconds < 0:
+        raise ValueError("PASSPORT_DEVICE_CODE_INTERVAL must be 0 or more seconds.")
+    return seconds

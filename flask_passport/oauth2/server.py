@@ -13,7 +13,7 @@ from .client_auth import authenticate_client
 from .context import Context, TokenRequest
 from .errors import NO_STORE, OAuthError, OAuthResponse, invalid_request, server_error
 from .errors import unauthorized_client, unsupported_grant_type
-from .grants import authorization_code, client_credentials, password, refresh_token
+from .grants import authorization_code, client_credentials, device_code, password, refresh_token
 
 log = logging.getLogger("flask_passport")
 
@@ -24,6 +24,7 @@ DEFAULT_GRANTS: dict[str, Grant] = {
     client_credentials.GRANT_TYPE: client_credentials.handle,
     password.GRANT_TYPE: password.handle,
     refresh_token.GRANT_TYPE: refresh_token.handle,
+    device_code.GRANT_TYPE: device_code.handle,
 }
 
 
