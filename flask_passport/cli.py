@@ -210,6 +210,8 @@ def purge_command(revoked: bool, expired: bool, hours: int, batch_size: int) -> 
         "Purged {refresh_tokens} refresh tokens, {access_tokens} access tokens and "
         "{auth_codes} auth codes.".format(**counts)
     )
+    if counts.get("device_codes"):
+        click.echo(f"Purged {counts['device_codes']} device codes.")
 
 
 def purge_tokens(
@@ -243,6 +245,17 @@ def purge_tokens(
         )),
         ("auth_codes", AuthCode, condition(AuthCode, AuthCode.created_at)),
     ]
+    DeviceCode = getattr(models, "DeviceCode", None)
+    if DeviceCode is not None:
+        # Device codes (RFC 8628): "revoked" means used or denied; expired as the others.
+        device_clauses = []
+        if revoked:
+            device_clauses.append(sa.and_(DeviceCode.status.in_(("consumed", "denied")),
+                                          DeviceCode.created_at < cutoff))
+        if expired:
+            device_clauses.append(DeviceCode.expires_at < cutoff)
+        counts["device_codes"] = 0
+        plan.append(("device_codes", DeviceCode, sa.or_(*device_clauses)))
     for key, model, where in plan:
         while True:
             ids = list(session.scalars(sa.select(model.id).where(where).limit(batch_size)))

@@ -450,3 +450,64 @@ def test_migration_creates_the_device_codes_table(tmp_path: Path, app: Flask) ->
         for lg in enabled:
             lg.disabled = False
     assert columns == model_columns
+
+
+def test_purge_removes_old_device_codes(app: Flask, client: Any, device_client: Any) -> None:
+    cid = device_client.client.id
+    old_code = start(client, cid).json["device_code"]
+    start(client, cid)  # a live one, kept
+    with app.app_context():
+        DeviceCode = app.extensions["passport"].models.DeviceCode
+        db.session.execute(sa.update(DeviceCode).where(DeviceCode.id == old_code.split(".")[0])
+                           .values(expires_at=utcnow() - timedelta(days=30)))
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["passport", "purge", "--expired"])
+    assert result.exit_code == 0, result.output
+    assert "Purged 1 device codes." in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(DeviceCode)) == 1
+
+
+def test_device_decisions_send_signals(app: Flask, client: Any, device_client: Any,
+                                       user: Any, authz_login: Any) -> None:
+    from flask_passport import signals
+
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    def record(name: str) -> Any:
+        def receiver(sender: Any, **kwargs: Any) -> None:
+            client = kwargs.get("client")
+            seen.append((name, {**kwargs, "client_id": getattr(client, "id", None)}))
+        return receiver
+
+    approved, created = record("approved"), record("created")
+    signals.authorization_approved.connect(approved)
+    signals.access_token_created.connect(created)
+    try:
+        body = start(client, device_client.client.id).json
+        authz_login(client, user)
+        decide(client, enter_code(client, body["user_code"]).get_data(as_text=True))
+        assert poll(client, device_client.client.id, body["device_code"]).status_code == 200
+    finally:
+        signals.authorization_approved.disconnect(approved)
+        signals.access_token_created.disconnect(created)
+    names = [name for name, _ in seen]
+    assert names == ["approved", "created"]
+    assert seen[0][1]["scopes"] == ["check-status"]
+    assert seen[0][1]["client_id"] == device_client.client.id
+    assert seen[1][1]["grant_type"] == GRANT and seen[1][1]["user_id"] == str(user.id)
+
+
+def test_use_device_code_model(app: Flask, passport: Any) -> None:
+    default = passport.DeviceCode
+    assert default.__tablename__ == "oauth_device_codes"
+
+    # Any class made from DeviceCodeMixin; a stand-in keeps the shared metadata untouched.
+    Replacement = type("Replacement", (), {})
+
+    passport.use_device_code_model(Replacement)
+    try:
+        assert passport.models.DeviceCode is Replacement
+        assert passport.DeviceCode is Replacement
+    finally:
+        passport._model_overrides.pop("DeviceCode")
