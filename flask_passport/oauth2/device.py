@@ -228,7 +228,7 @@ def decide(ctx: Context, device_id: str, user: Any, *, approved: bool) -> Any:
     ).rowcount
     if won != 1:
         return None
-    row = ctx.session.get(DeviceCode, device_id, populate_existing=True)
+    row: Any = ctx.session.get(DeviceCode, device_id, populate_existing=True)
     client = ctx.session.get(ctx.models.Client, row.client_id)
     signal = signals.authorization_approved if approved else signals.authorization_denied
     ctx.emit(signal, client=client, user=user, scopes=list(row.scopes or ()))
