@@ -413,7 +413,7 @@ class Passport:
     # -- issue 6: device authorization grant (RFC 8628) -------------------------------------------
 
     @property
-    def DeviceCode(self) -> Any:  # noqa: N802 - reads like the class it returns
+    def DeviceCode(self) -> Any:
         return self.models.DeviceCode
 
     def use_device_code_model(self, model: Any) -> None:
