@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import click
+import requests
 import sqlalchemy as sa
 from flask import Flask, current_app
 
@@ -102,3 +106,104 @@ def register(app: Flask) -> None:
             click.echo(json.dumps(data))
             return
         click.echo(json.dumps(data, indent=2))
+
+    @app.cli.command("device-login")
+    @click.option("--server", default=f"http://127.0.0.1:{os.environ.get('PORT', '5000')}",
+                  show_default=True, help="Base URL of the running authorization server.")
+    @click.option("--client-id", help="A device client's id [default: the example's own, "
+                  "created in this app's database when missing].")
+    @click.option("--scope", default="check-status", show_default=True)
+    def device_login_command(server: str, client_id: str | None, scope: str) -> None:
+        """Sign a command-line device in (RFC 8628): print a code, poll until approved."""
+        client_id = client_id or ensure_device_client()
+        try:
+            tokens = device_login(server.rstrip("/"), client_id, scope, show=_show_code)
+        except DeviceLoginError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"Signed in. Access token (expires in {tokens['expires_in']} s):")
+        click.echo(tokens["access_token"])
+
+
+# -- the device authorization grant (RFC 8628), as a command-line device ---------------------
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+DEVICE_CLIENT_NAME = "Example Device CLI"
+
+
+class DeviceLoginError(Exception):
+    """The user denied the request, or the code expired, or the server refused."""
+
+
+def ensure_device_client() -> str:
+    """The id of the example's device client, created (public, no secret) when missing."""
+    from . import db, passport
+
+    _ensure_schema_and_keys()
+    Client = passport.models.Client
+    for candidate in db.session.scalars(sa.select(Client).where(
+            Client.name == DEVICE_CLIENT_NAME, Client.revoked.is_(False))):
+        if candidate.has_grant_type(DEVICE_GRANT):
+            return str(candidate.id)
+    created = create_client(db.session, passport.models, name=DEVICE_CLIENT_NAME, kind="device")
+    db.session.commit()
+    return str(created.client.id)
+
+
+def _show_code(verification_uri_complete: str, verification_uri: str, user_code: str) -> None:
+    click.echo(f"To sign in, open {verification_uri} and enter the code {user_code}")
+    click.echo(f"(or open {verification_uri_complete})")
+    click.echo("Waiting for approval...")
+
+
+def device_login(
+    server: str,
+    client_id: str,
+    scope: str = "",
+    *,
+    show: Callable[[str, str, str], None] = _show_code,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Request a device code, show it, and poll ``server``'s token endpoint until the user
+    decides (RFC 8628 §3.4-§3.5); returns the token response."""
+    answer = requests.post(f"{server}/oauth/device/code",
+                           data={"client_id": client_id, "scope": scope}, timeout=10)
+    if answer.status_code != 200:
+        raise DeviceLoginError(f"The server refused: {_describe(answer)}")
+    grant = answer.json()
+    show(grant["verification_uri_complete"], grant["verification_uri"], grant["user_code"])
+    interval = int(grant.get("interval", 5))
+    deadline = time.monotonic() + int(grant["expires_in"])
+    while time.monotonic() < deadline:
+        sleep(interval)
+        answer = requests.post(f"{server}/oauth/token", data={
+            "grant_type": DEVICE_GRANT, "device_code": grant["device_code"],
+            "client_id": client_id}, timeout=10)
+        if answer.status_code == 200:
+            return answer.json()  # type: ignore[no-any-return]
+        error = _error(answer)
+        if error == "authorization_pending":
+            continue
+        if error == "slow_down":
+            interval += 5
+            continue
+        if error == "access_denied":
+            raise DeviceLoginError("The request was denied.")
+        if error == "expired_token":
+            break
+        raise DeviceLoginError(f"The server refused: {_describe(answer)}")
+    raise DeviceLoginError("The code expired before it was approved; run the command again.")
+
+
+def _error(answer: requests.Response) -> str | None:
+    try:
+        return str(answer.json().get("error"))
+    except ValueError:
+        return None
+
+
+def _describe(answer: requests.Response) -> str:
+    try:
+        body = answer.json()
+        return f"{body.get('error')}: {body.get('error_description')}"
+    except ValueError:
+        return f"HTTP {answer.status_code}"

@@ -5,7 +5,13 @@ from .api_tokens import HasApiTokens, PersonalAccessClientMissing, PersonalAcces
 from .extension import Passport
 from .guard import BearerToken, client, client_any, current_token, require_oauth, scope, scopes
 from .keys import KeyLoadError
-from .models import AccessTokenMixin, AuthCodeMixin, ClientMixin, RefreshTokenMixin
+from .models import (
+    AccessTokenMixin,
+    AuthCodeMixin,
+    ClientMixin,
+    DeviceCodeMixin,
+    RefreshTokenMixin,
+)
 from .scopes import Scope
 
 __version__ = "0.1.0"
@@ -15,6 +21,7 @@ __all__ = [
     "AuthCodeMixin",
     "BearerToken",
     "ClientMixin",
+    "DeviceCodeMixin",
     "HasApiTokens",
     "KeyLoadError",
     "Passport",

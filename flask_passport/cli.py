@@ -148,6 +148,8 @@ def _interactive() -> bool:
               help="A client credentials (machine-to-machine) client.")
 @click.option("--public", "kind", flag_value="public",
               help="A public client (no secret; PKCE): SPAs, mobile and CLI apps.")
+@click.option("--device", "kind", flag_value="device",
+              help="A public device client (RFC 8628 device authorization grant): TVs, CLIs.")
 @click.option("--name", help="The client's name.")
 @click.option("--redirect-uri", "redirect_uris", multiple=True,
               help="A redirect URI; repeat it or give a comma-separated list.")
@@ -232,6 +234,8 @@ def purge_command(revoked: bool, expired: bool, hours: int, batch_size: int) -> 
         "Purged {refresh_tokens} refresh tokens, {access_tokens} access tokens and "
         "{auth_codes} auth codes.".format(**counts)
     )
+    if counts.get("device_codes"):
+        click.echo(f"Purged {counts['device_codes']} device codes.")
 
 
 def _purge_plan(models: Any, *, revoked: bool, expired: bool, older_than: timedelta
@@ -254,11 +258,22 @@ def _purge_plan(models: Any, *, revoked: bool, expired: bool, older_than: timede
     # of ids (an indexed lookup per row), not in the batch query, where PostgreSQL would plan
     # an anti-join that scans both tables for every batch.
     no_refresh = ~sa.exists().where(RefreshToken.access_token_id == AccessToken.id)
-    return [
+    plan: list[tuple[str, Any, list[Any], Any]] = [
         ("refresh_tokens", RefreshToken, conditions(RefreshToken), None),
         ("access_tokens", AccessToken, conditions(AccessToken), no_refresh),
         ("auth_codes", AuthCode, conditions(AuthCode), None),
     ]
+    DeviceCode = getattr(models, "DeviceCode", None)
+    if DeviceCode is not None:
+        # Device codes (RFC 8628): "revoked" means used or denied.
+        device: list[Any] = []
+        if expired:
+            device.append(DeviceCode.expires_at < cutoff)
+        if revoked:
+            device.append(sa.and_(DeviceCode.status.in_(("consumed", "denied")),
+                                  DeviceCode.created_at < cutoff))
+        plan.append(("device_codes", DeviceCode, device, None))
+    return plan
 
 
 def count_purgeable(session: Any, models: Any, *, revoked: bool, expired: bool,
@@ -291,9 +306,9 @@ def purge_tokens(
     work is linear in the table size however many batches it takes; ``progress(table, n)`` is
     called after each batch with the number of rows just deleted.
     """
-    counts = {"refresh_tokens": 0, "access_tokens": 0, "auth_codes": 0}
-    for key, model, conds, keep in _purge_plan(models, revoked=revoked, expired=expired,
-                                               older_than=older_than):
+    plan = _purge_plan(models, revoked=revoked, expired=expired, older_than=older_than)
+    counts = {key: 0 for key, *_ in plan}
+    for key, model, conds, keep in plan:
         for where in conds:
             last: Any = None
             while True:

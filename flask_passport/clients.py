@@ -22,6 +22,8 @@ CLIENT_KINDS: dict[str, list[str]] = {
     "personal_access": ["personal_access"],
     # A resource server that introspects tokens (RFC 7662) and gets no tokens itself.
     "resource_server": ["introspect"],
+    # A public device client (RFC 8628): TVs, CLIs; polls the token endpoint, no secret.
+    "device": ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
 }
 
 
@@ -113,7 +115,7 @@ def create_client(
     )
     # Public (SPA, mobile, CLI) and personal access clients have no secret: personal tokens
     # are issued in-process and never authenticate the client over HTTP.
-    secret = None if kind in ("public", "personal_access") else client.set_secret()
+    secret = None if kind in ("public", "personal_access", "device") else client.set_secret()
     session.add(client)
     session.flush()
     return CreatedClient(client, secret)

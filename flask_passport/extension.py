@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("flask_passport")
 
-_MODEL_KINDS = ("Client", "AccessToken", "RefreshToken", "AuthCode")
+_MODEL_KINDS = ("Client", "AccessToken", "RefreshToken", "AuthCode", "DeviceCode")
 
 
 class PassportState:
@@ -414,3 +414,17 @@ class Passport:
         from .testing import resolve_app, start_acting_as_client
 
         return start_acting_as_client(resolve_app(app, self._bound_apps()), client, scopes)
+
+    # -- issue 6: device authorization grant (RFC 8628) -------------------------------------------
+
+    @property
+    def DeviceCode(self) -> Any:
+        return self.models.DeviceCode
+
+    def use_device_code_model(self, model: Any) -> None:
+        """Replace the ``oauth_device_codes`` model (a class made from ``DeviceCodeMixin``)."""
+        self._model_overrides["DeviceCode"] = model
+
+    def device_codes_expire_in(self, lifetime: timedelta) -> None:
+        """How long a device code and its user code stay usable (RFC 8628 §3.2 ``expires_in``)."""
+        self._set("PASSPORT_DEVICE_CODE_LIFETIME", lifetime)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wtforms import Form, HiddenField, SubmitField
+from wtforms import Form, HiddenField, StringField, SubmitField
 from wtforms.csrf.core import CSRF
 from wtforms.validators import DataRequired, Length, ValidationError
 
@@ -40,3 +40,10 @@ class ConsentForm(PassportForm):
     auth_token = HiddenField(validators=[DataRequired(), Length(max=128)])
     approve = SubmitField("Authorize")
     deny = SubmitField("Cancel")
+
+
+class DeviceCodeForm(PassportForm):
+    """The device verification page (RFC 8628 §3.3): the user code shown on the device."""
+
+    user_code = StringField("Code", validators=[DataRequired(), Length(max=64)])
+    submit = SubmitField("Continue")

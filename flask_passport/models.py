@@ -208,6 +208,33 @@ class AuthCodeMixin:
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+class DeviceCodeMixin:
+    """Columns of ``oauth_device_codes`` (RFC 8628): one device authorization request.
+
+    The device code is ``<id>.<verifier>`` and only the verifier's digest is kept; the user code
+    is short (RFC 8628 §6.1), so it is looked up by its digest and is unique among rows. The
+    ``user_id`` is set when a signed-in user enters the code, and only that user can approve or
+    deny it (DESIGN §8.8). ``status``: ``pending``, ``approved``, ``denied`` or ``consumed``.
+    """
+
+    id: Mapped[str] = mapped_column(_ID, primary_key=True, default=tokens.new_id)
+    device_code_hash: Mapped[str] = mapped_column(sa.String(64))
+    user_code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(
+        _ID, sa.ForeignKey("oauth_clients.id", ondelete="CASCADE"), index=True
+    )
+    scopes: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    user_id: Mapped[str | None] = mapped_column(_USER_ID, index=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    #: Seconds the device must wait between polls; raised by 5 on every ``slow_down``.
+    interval: Mapped[int] = mapped_column(sa.Integer, default=5)
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The access token the approved code was exchanged for.
+    access_token_id: Mapped[str | None] = mapped_column(_ID)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 @dataclass
 class Models:
     """The model classes in use for one ``db``."""
@@ -216,6 +243,7 @@ class Models:
     AccessToken: Any
     RefreshToken: Any
     AuthCode: Any
+    DeviceCode: Any = None
 
 
 def build_models(db: SQLAlchemy) -> Models:
@@ -241,6 +269,11 @@ def build_models(db: SQLAlchemy) -> Models:
         __tablename__ = "oauth_auth_codes"
         client = relationship(OAuthClient, lazy="select")
 
-    models = Models(OAuthClient, OAuthAccessToken, OAuthRefreshToken, OAuthAuthCode)
+    class OAuthDeviceCode(DeviceCodeMixin, base):  # type: ignore[valid-type,misc]
+        __tablename__ = "oauth_device_codes"
+        client = relationship(OAuthClient, lazy="select")
+
+    models = Models(OAuthClient, OAuthAccessToken, OAuthRefreshToken, OAuthAuthCode,
+                    OAuthDeviceCode)
     db.metadata.info["flask_passport.models"] = models
     return models

@@ -53,6 +53,11 @@ DEFAULTS: dict[str, Any] = {
     # accepted by another process for up to this long: see docs and bench/README.md.
     "PASSPORT_TOKEN_CACHE_TTL": 0,
     "PASSPORT_TOKEN_CACHE_SIZE": 10_000,
+    # -- device authorization grant (issue 6, RFC 8628) --
+    "PASSPORT_DEVICE_CODE_LIFETIME": timedelta(minutes=10),
+    "PASSPORT_DEVICE_CODE_INTERVAL": 5,  # seconds between polls; 0 = no slow_down
+    # Wrong user codes one signed-in user may enter (RFC 8628 §5.1 brute-force guard).
+    "PASSPORT_RATELIMIT_USER_CODE_FAILURES": "10/15minutes",
 }
 
 _LIFETIMES = (
@@ -62,6 +67,7 @@ _LIFETIMES = (
     "client_credentials_token_lifetime",
     "auth_code_lifetime",
     "cookie_lifetime",
+    "device_code_lifetime",
 )
 
 
@@ -113,6 +119,9 @@ class Settings:
     cookie_lifetime: timedelta
     token_cache_ttl: float
     token_cache_size: int
+    device_code_lifetime: timedelta
+    device_code_interval: int
+    ratelimit_user_code_failures: str | None
 
     @classmethod
     def load(
@@ -146,7 +155,11 @@ class Settings:
         retired = values["retired_public_keys"] or ()
         values["retired_public_keys"] = (retired,) if isinstance(retired, str) else tuple(retired)
         values["ratelimit_enabled"] = _to_bool(values["ratelimit_enabled"])
-        for name in ("ratelimit_per_client", "ratelimit_per_ip", "ratelimit_password_failures"):
+        values["device_code_interval"] = _to_seconds(
+            values["device_code_interval"], "PASSPORT_DEVICE_CODE_INTERVAL"
+        )
+        for name in ("ratelimit_per_client", "ratelimit_per_ip", "ratelimit_password_failures",
+                     "ratelimit_user_code_failures"):
             values[name] = str(values[name]).strip() or None if values[name] else None
         values["token_cache_ttl"] = float(values["token_cache_ttl"] or 0)
         values["token_cache_size"] = int(values["token_cache_size"])

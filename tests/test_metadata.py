@@ -26,8 +26,10 @@ def test_default_metadata_matches_configuration(app: Flask, client: Any) -> None
     assert meta["revocation_endpoint"] == "http://localhost/oauth/revoke"
     assert meta["introspection_endpoint"] == "http://localhost/oauth/introspect"
     assert meta["jwks_uri"] == "http://localhost/.well-known/jwks.json"
-    assert set(meta["grant_types_supported"]) == {"authorization_code", "client_credentials",
-                                                  "password", "refresh_token"}
+    assert set(meta["grant_types_supported"]) == {
+        "authorization_code", "client_credentials", "password", "refresh_token",
+        "urn:ietf:params:oauth:grant-type:device_code"}
+    assert meta["device_authorization_endpoint"] == "http://localhost/oauth/device/code"
     assert "personal_access" not in meta["grant_types_supported"]
     assert meta["scopes_supported"] == ["check-status", "place-orders"]
     assert meta["token_endpoint_auth_methods_supported"] == [

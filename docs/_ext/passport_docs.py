@@ -95,6 +95,15 @@ DESCRIPTIONS: dict[str, str] = {
     "recently used are dropped).",
     "PASSPORT_COOKIE_LIFETIME": "Lifetime of the SPA API cookie (see :doc:`javascript`); it is "
     "reissued on every GET page view of a logged-in user.",
+    "PASSPORT_DEVICE_CODE_LIFETIME": "How long a device code and its user code stay usable "
+    "(:doc:`device-flow`; RFC 8628 ``expires_in``). "
+    "Same as :meth:`Passport.device_codes_expire_in`.",
+    "PASSPORT_DEVICE_CODE_INTERVAL": "Seconds a device must wait between polls of the token "
+    "endpoint (RFC 8628 ``interval``); a faster poll gets ``slow_down`` and 5 more seconds. "
+    "``0`` turns the check off.",
+    "PASSPORT_RATELIMIT_USER_CODE_FAILURES": "Wrong user codes one signed-in user may enter on "
+    "the device verification page before it answers 429 (RFC 8628 §5.1); ``None`` turns this "
+    "limit off.",
 }
 
 
@@ -260,7 +269,7 @@ def columns_rst() -> list[str]:
 
     models = build_models(SQLAlchemy())
     lines: list[str] = []
-    for kind in ("Client", "AccessToken", "RefreshToken", "AuthCode"):
+    for kind in ("Client", "AccessToken", "RefreshToken", "AuthCode", "DeviceCode"):
         table = getattr(models, kind).__table__
         lines += [f".. list-table:: ``{table.name}`` (``passport.{kind}``)", "   :header-rows: 1",
                   "   :widths: 25 25 50", "", "   * - Column", "     - Type", "     - Notes"]

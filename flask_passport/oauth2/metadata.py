@@ -19,6 +19,9 @@ CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 #: Introspection is for confidential resource servers only.
 INTROSPECTION_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
+#: RFC 8628's grant type; its endpoint is advertised only when the grant is registered.
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
 #: Grants handled at the token endpoint that are not advertised (issued in-process only).
 _NOT_ADVERTISED = frozenset({"personal_access"})
 
@@ -32,6 +35,7 @@ class EndpointUrls:
     revocation: str | None = None
     introspection: str | None = None
     authorization: str | None = None
+    device_authorization: str | None = None
 
 
 def enabled_grant_types(settings: Settings, token_grants: Iterable[str]) -> list[str]:
@@ -83,6 +87,8 @@ def build_metadata(
     if "authorization_code" in grants:
         doc["code_challenge_methods_supported"] = ["S256", "plain"] if settings.pkce_plain \
             else ["S256"]
+    if urls.device_authorization and DEVICE_GRANT in grants:
+        doc["device_authorization_endpoint"] = urls.device_authorization  # RFC 8628 §4
     if urls.revocation:
         doc["revocation_endpoint"] = urls.revocation
         doc["revocation_endpoint_auth_methods_supported"] = list(CLIENT_AUTH_METHODS)

@@ -20,7 +20,13 @@ from .errors import (
     unauthorized_client,
     unsupported_grant_type,
 )
-from .grants import authorization_code, client_credentials, password, refresh_token
+from .grants import (
+    authorization_code,
+    client_credentials,
+    device_code,
+    password,
+    refresh_token,
+)
 
 log = logging.getLogger("flask_passport")
 
@@ -31,6 +37,7 @@ DEFAULT_GRANTS: dict[str, Grant] = {
     client_credentials.GRANT_TYPE: client_credentials.handle,
     password.GRANT_TYPE: password.handle,
     refresh_token.GRANT_TYPE: refresh_token.handle,
+    device_code.GRANT_TYPE: device_code.handle,
 }
 
 

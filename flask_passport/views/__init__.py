@@ -14,6 +14,7 @@ blueprint = Blueprint(
 from . import (  # noqa: E402,F401
     authorize,
     clients_api,
+    device,
     frontend,
     introspect,
     revoke,

@@ -56,6 +56,7 @@ def metadata_document() -> dict[str, object]:
             revocation=_url(base, "passport.revoke"),
             introspection=_url(base, "passport.introspect"),
             authorization=authorize,
+            device_authorization=_url(base, "passport.device_code"),
         ),
         signing_algorithms=algorithms,
     )

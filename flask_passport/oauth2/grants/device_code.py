@@ -1,0 +1,124 @@
+"""Device authorization grant, the polling half (RFC 8628 §3.4-§3.5).
+
+Each poll answers ``authorization_pending`` (the user has not decided), ``slow_down`` (polled
+sooner than ``interval`` seconds after the previous poll; the interval then grows by 5 s),
+``access_denied``, ``expired_token``, or the tokens, exactly once: the approved request is
+claimed with a conditional UPDATE (``status: approved -> consumed``), so of any number of
+parallel polls one wins. The poll bookkeeping is committed before the error is returned, since
+the endpoint rolls back everything an error leaves behind.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from ... import tokens
+from ..context import Context, TokenRequest
+from ..device import APPROVED, CONSUMED, DENIED, GRANT_TYPE, SLOW_DOWN_STEP
+from ..errors import OAuthError, invalid_grant, invalid_request
+from ..issuer import issue_token
+
+__all__ = ["GRANT_TYPE", "handle"]
+
+_INVALID = "The device code is invalid."
+
+
+def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
+    value = request.get("device_code")
+    if not value:
+        raise invalid_request("The device_code parameter is required.")
+    parts = tokens.split_token(value)
+    if parts is None:
+        raise invalid_grant(_INVALID)
+    selector, verifier = parts
+    DeviceCode = ctx.models.DeviceCode
+    row = ctx.session.execute(
+        sa.select(
+            DeviceCode.device_code_hash, DeviceCode.client_id, DeviceCode.user_id,
+            DeviceCode.scopes, DeviceCode.status, DeviceCode.interval,
+            DeviceCode.expires_at,
+        ).where(DeviceCode.id == selector)
+    ).one_or_none()
+    if row is None or not tokens.check_secret(verifier, row.device_code_hash):
+        raise invalid_grant(_INVALID)
+    if not tokens.secrets_equal(row.client_id, client.id):
+        raise invalid_grant("The device code was not issued to this client.")
+    if row.status == CONSUMED:
+        raise invalid_grant("The device code has already been used.")
+    now = ctx.now()
+    if row.expires_at <= now:
+        raise OAuthError("expired_token", "The device code has expired; start again.")
+    client_id = client.id
+    _count_poll(ctx, selector, row.interval, now)
+
+    if row.status == DENIED:
+        raise OAuthError("access_denied", "The user denied the request.")
+    if row.status != APPROVED:
+        raise OAuthError("authorization_pending", "The user has not yet approved the request.")
+
+    # Claim the approval atomically; a parallel poll that lost the race sees it used.
+    won = ctx.session.execute(
+        sa.update(DeviceCode)
+        .where(DeviceCode.id == selector, DeviceCode.status == APPROVED,
+               DeviceCode.expires_at > now)
+        .values(status=CONSUMED)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if won != 1:
+        raise invalid_grant("The device code has already been used.")
+    user = ctx.load_user(row.user_id) if ctx.load_user is not None else None
+    if ctx.load_user is not None and user is None:
+        raise invalid_grant("The user who approved this code no longer exists.")
+    client = ctx.session.get(ctx.models.Client, client_id)
+    issued = issue_token(
+        ctx,
+        client=client,
+        user_id=row.user_id,
+        scopes=list(row.scopes or ()),
+        lifetime=ctx.settings.access_token_lifetime,
+        grant_type=GRANT_TYPE,
+        with_refresh=client.has_grant_type("refresh_token"),
+        user=user,
+    )
+    ctx.session.flush()
+    ctx.session.execute(
+        sa.update(DeviceCode)
+        .where(DeviceCode.id == selector)
+        .values(access_token_id=issued.token.id)
+        .execution_options(synchronize_session=False)
+    )
+    return issued.to_response_body()
+
+
+def _count_poll(ctx: Context, selector: str, interval: int, now: Any) -> None:
+    """RFC 8628 §3.5: record this poll; one sooner than ``interval`` after the last is
+    ``slow_down`` and raises the interval for this and every later poll. Committed at once."""
+    if interval <= 0:
+        return
+    DeviceCode = ctx.models.DeviceCode
+    on_time = ctx.session.execute(
+        sa.update(DeviceCode)
+        .where(
+            DeviceCode.id == selector,
+            DeviceCode.interval == interval,
+            sa.or_(DeviceCode.last_polled_at.is_(None),
+                   DeviceCode.last_polled_at <= now - timedelta(seconds=interval)),
+        )
+        .values(last_polled_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if on_time == 1:
+        ctx.commit()
+        return
+    ctx.session.execute(
+        sa.update(DeviceCode)
+        .where(DeviceCode.id == selector)
+        .values(interval=DeviceCode.interval + SLOW_DOWN_STEP, last_polled_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    ctx.commit()
+    raise OAuthError("slow_down", "Polling too fast: wait at least "
+                     f"{interval + SLOW_DOWN_STEP} seconds between requests.")

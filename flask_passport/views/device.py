@@ -1,0 +1,240 @@
+"""The device authorization grant's routes (RFC 8628): thin adapters over
+:mod:`flask_passport.oauth2.device`.
+
+* ``POST /oauth/device/code``: the device authorization endpoint (§3.1).
+* ``GET/POST /oauth/device``: the verification page (§3.3) where a signed-in user enters the
+  user code (``?user_code=`` pre-fills it: ``verification_uri_complete``); the code is then bound
+  to that user and the same consent screen as ``/oauth/authorize`` is shown.
+* ``POST /oauth/device/decide``: approve or deny. The request being decided is kept server-side
+  in the session under a random single-use key bound to the user; the form carries only that key
+  and the CSRF token.
+
+All POSTs are rate-limited per IP and client by :mod:`flask_passport.ratelimit` (any
+``passport.device*`` endpoint); wrong user codes are also limited per user (§5.1).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Response, current_app, request, session, url_for
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
+
+from .. import tokens
+from ..forms import ConsentForm, DeviceCodeForm
+from ..oauth2 import device as device_flow
+from ..oauth2.errors import OAuthError, invalid_request
+from . import blueprint
+from .authorize import _login_redirect, _page, error_page
+from .responses import oauth_error, to_flask
+from .token import parse_form_request
+
+log = logging.getLogger("flask_passport")
+
+PENDING_KEY = "_passport_device"
+#: How many device consent pages may be open at once per session, and for how long.
+MAX_PENDING = 3
+PENDING_TTL = 15 * 60
+
+
+def _state() -> Any:
+    return current_app.extensions["passport"]
+
+
+def verification_uri() -> str:
+    """The absolute URL of the verification page, on the configured issuer's host if any."""
+    path = url_for("passport.device")
+    issuer = _state().settings.issuer
+    if issuer:
+        parts = urlsplit(issuer)
+        return f"{parts.scheme}://{parts.netloc}{path}"
+    return request.host_url.rstrip("/") + path
+
+
+@blueprint.route("/device/code", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def device_code() -> Response:
+    """RFC 8628 §3.1: a device asks for a device code and a user code."""
+    if request.method != "POST":
+        response = oauth_error(invalid_request("The device authorization endpoint only "
+                                               "accepts POST."))
+        response.status_code = 405
+        response.headers["Allow"] = "POST"
+        return response
+    try:
+        token_request = parse_form_request()
+    except OAuthError as exc:
+        return oauth_error(exc)
+    state = _state()
+    return to_flask(device_flow.device_authorization(state.context(), token_request,
+                                                     verification_uri()))
+
+
+def _user_id() -> str:
+    return str(current_user.get_id())
+
+
+def _entry_page(form: DeviceCodeForm, error: str | None = None, status: int = 200) -> Response:
+    return _page("passport/device.html", status, form=form, error=error,
+                 csrf_token=form.csrf_token.current_token)
+
+
+# -- wrong user codes, limited per user (RFC 8628 §5.1) ---------------------------------------
+
+
+def _failure_limit() -> tuple[Any, Any] | None:
+    limiter = getattr(_state(), "rate_limiter", None)
+    setting = _state().settings.ratelimit_user_code_failures
+    if limiter is None or not setting:
+        return None
+    import limits
+
+    return limiter, limits.parse(setting)
+
+
+def _locked_out() -> float | None:
+    found = _failure_limit()
+    if found is None:
+        return None
+    limiter, item = found
+    try:
+        if limiter.limiter.test(item, limiter.prefix, "usercode", _user_id()):
+            return None
+        stats = limiter.limiter.get_window_stats(item, limiter.prefix, "usercode", _user_id())
+        return max(1.0, stats.reset_time - time.time())
+    except Exception:  # the storage failed: fail open, loudly (as ratelimit.py does)
+        log.exception("flask-passport: rate-limit storage error; user code entry allowed")
+        return None
+
+
+def _count_failure() -> None:
+    found = _failure_limit()
+    if found is None:
+        return
+    limiter, item = found
+    try:
+        limiter.limiter.hit(item, limiter.prefix, "usercode", _user_id())
+    except Exception:
+        log.exception("flask-passport: rate-limit storage error")
+
+
+# -- the verification page ----------------------------------------------------------------------
+
+
+@blueprint.route("/device", methods=["GET", "POST"])
+def device() -> Response:
+    """RFC 8628 §3.3: the signed-in user enters the code shown on the device."""
+    if not current_user.is_authenticated:
+        return _login_redirect()
+    if request.method == "GET":
+        prefill = request.args.get("user_code", "")[:64]
+        return _entry_page(DeviceCodeForm(data={"user_code": prefill}))
+    form = DeviceCodeForm(request.form)
+    if not form.validate():
+        if form.csrf_token.errors:
+            return error_page("invalid_request", form.csrf_token.errors[0])
+        return _entry_page(form, "Enter the code shown on your device.", status=400)
+    wait = _locked_out()
+    if wait is not None:
+        return _entry_page(form, f"Too many wrong codes. Try again in {int(wait) + 1} seconds.",
+                           status=429)
+    state = _state()
+    ctx = state.context()
+    try:
+        row = device_flow.find_for_entry(ctx, form.user_code.data, _user_id())
+        if not device_flow.claim(ctx, row.id, _user_id()):
+            raise device_flow.UserCodeError("That code was already entered by another account. "
+                                            "Start again on the device to get a new code.",
+                                            counts_as_failure=False)
+        ctx.commit()
+        client = ctx.session.get(ctx.models.Client, row.client_id)
+        if client is None or client.revoked:
+            raise device_flow.UserCodeError("The application that asked for this code has been "
+                                            "removed.", counts_as_failure=False)
+    except device_flow.UserCodeError as exc:
+        ctx.rollback()
+        if exc.counts_as_failure:
+            _count_failure()
+        return _entry_page(form, exc.description, status=400)
+    except SQLAlchemyError:
+        ctx.rollback()
+        log.exception("Database error while checking a user code")
+        return error_page("temporarily_unavailable", "The authorization server could not "
+                          "complete the request. Try again later.", status=503)
+    return _consent_page(row, client, form.user_code.data or "")
+
+
+def _consent_page(row: Any, client: Any, entered: str) -> Response:
+    key = tokens.new_secret(24)
+    pending = _live_pending()
+    pending[key] = {"device_id": row.id, "user_id": _user_id(), "at": int(time.time())}
+    while len(pending) > MAX_PENDING:
+        oldest = min((k for k in pending if k != key), key=lambda k: pending[k]["at"])
+        pending.pop(oldest)
+    session[PENDING_KEY] = pending
+    form = ConsentForm(data={"auth_token": key})
+    normalized = device_flow.normalize_user_code(entered) or ""
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    return _page(
+        "passport/device_authorize.html",
+        form=form,
+        client=client,
+        user=user,
+        scopes=_state().passport.scopes_for(row.scopes or ()),
+        user_code=f"{normalized[:4]}-{normalized[4:]}",
+        auth_token=key,
+        csrf_token=form.csrf_token.current_token,
+    )
+
+
+def _live_pending() -> dict[str, Any]:
+    pending = session.get(PENDING_KEY)
+    if not isinstance(pending, dict):
+        return {}
+    now = int(time.time())
+    return {k: v for k, v in pending.items()
+            if isinstance(v, dict) and now - int(v.get("at", 0)) < PENDING_TTL}
+
+
+def _take_pending(key: str | None) -> dict[str, Any] | None:
+    pending = _live_pending()
+    entry = pending.pop(key, None) if key else None
+    session[PENDING_KEY] = pending
+    return entry
+
+
+@blueprint.post("/device/decide")
+def device_decide() -> Response:
+    """Approve or deny the device request this user entered (and only this user)."""
+    if not current_user.is_authenticated:
+        return error_page("login_required", "Your session has ended. Sign in and enter the "
+                          "code again.", status=401)
+    form = ConsentForm(request.form)
+    if not form.validate():
+        if form.csrf_token.errors:
+            return error_page("invalid_request", form.csrf_token.errors[0])
+        return error_page("invalid_request", "The authorization form is incomplete.")
+    entry = _take_pending(form.auth_token.data)
+    if entry is None or not tokens.secrets_equal(str(entry.get("user_id")), _user_id()):
+        return error_page("invalid_request", "This request has expired or was already "
+                          "answered. Enter the code again.")
+    approved = bool(form.approve.data) and not form.deny.data
+    state = _state()
+    ctx = state.context()
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    try:
+        row = device_flow.decide(ctx, str(entry["device_id"]), user, approved=approved)
+        if row is None:
+            ctx.rollback()
+            return error_page("invalid_request", "This code has expired or was already "
+                              "answered. Start again on the device.")
+        ctx.commit()
+    except SQLAlchemyError:
+        ctx.rollback()
+        log.exception("Database error while answering a device request")
+        return error_page("temporarily_unavailable", "The authorization server could not "
+                          "complete the request. Try again later.", status=503)
+    return _page("passport/device_done.html", approved=approved)
