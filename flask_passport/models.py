@@ -80,6 +80,9 @@ class ClientMixin:
     #: Per-client lifetimes in seconds; ``None`` uses the grant's configured lifetime.
     access_token_lifetime: Mapped[int | None] = mapped_column(sa.Integer)
     refresh_token_lifetime: Mapped[int | None] = mapped_column(sa.Integer)
+    #: OpenID Connect RP-Initiated Logout: where /oauth/logout may send the user afterwards
+    #: (exact match, like redirect URIs); ``None`` or empty allows none.
+    post_logout_redirect_uris: Mapped[list[str] | None] = mapped_column(sa.JSON)
 
     @property
     def confidential(self) -> bool:

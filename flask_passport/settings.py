@@ -49,6 +49,14 @@ DEFAULTS: dict[str, Any] = {
     "PASSPORT_RATELIMIT_PASSWORD_FAILURES": "5/15minutes",  # per username, failures only
     # The SPA API cookie (cookie_auth.py): short-lived, refreshed on every GET page view.
     "PASSPORT_COOKIE_LIFETIME": timedelta(hours=1),
+    # -- OpenID Connect (issue 6, oauth2/oidc.py) --
+    # On: the ``openid`` scope yields an id_token, /oauth/userinfo, /oauth/logout and
+    # /.well-known/openid-configuration exist, and PASSPORT_OIDC_SCOPES are defined at init_app.
+    "PASSPORT_OIDC_ENABLED": True,
+    # The OIDC scopes defined automatically; add "address" and "phone" when your user model
+    # provides those claims (its get_oidc_claims hook, docs/openid-connect).
+    "PASSPORT_OIDC_SCOPES": ("openid", "profile", "email"),
+    "PASSPORT_ID_TOKEN_LIFETIME": timedelta(hours=1),
 }
 
 _LIFETIMES = (
@@ -58,6 +66,7 @@ _LIFETIMES = (
     "client_credentials_token_lifetime",
     "auth_code_lifetime",
     "cookie_lifetime",
+    "id_token_lifetime",
 )
 
 
@@ -107,6 +116,9 @@ class Settings:
     ratelimit_per_ip: str | None
     ratelimit_password_failures: str | None
     cookie_lifetime: timedelta
+    oidc_enabled: bool
+    oidc_scopes: tuple[str, ...]
+    id_token_lifetime: timedelta
 
     @classmethod
     def load(
@@ -140,6 +152,8 @@ class Settings:
         retired = values["retired_public_keys"] or ()
         values["retired_public_keys"] = (retired,) if isinstance(retired, str) else tuple(retired)
         values["ratelimit_enabled"] = _to_bool(values["ratelimit_enabled"])
+        values["oidc_enabled"] = _to_bool(values["oidc_enabled"])
+        values["oidc_scopes"] = _oidc_scopes(values["oidc_scopes"])
         for name in ("ratelimit_per_client", "ratelimit_per_ip", "ratelimit_password_failures"):
             values[name] = str(values[name]).strip() or None if values[name] else None
         return cls(**values)
@@ -150,3 +164,17 @@ def _to_bool(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() not in ("", "0", "false", "no", "off")
     return bool(value)
+
+
+def _oidc_scopes(value: Any) -> tuple[str, ...]:
+    """PASSPORT_OIDC_SCOPES: a list or a space-separated string of OIDC Core §5.4 scopes."""
+    from .oauth2.oidc import SCOPE_DESCRIPTIONS
+
+    names = tuple(value.split()) if isinstance(value, str) else tuple(value or ())
+    unknown = [n for n in names if n not in SCOPE_DESCRIPTIONS]
+    if unknown:
+        raise ValueError(f"PASSPORT_OIDC_SCOPES: {unknown[0]!r} is not an OpenID Connect scope; "
+                         f"use some of {', '.join(SCOPE_DESCRIPTIONS)}.")
+    if names and "openid" not in names:
+        names = ("openid", *names)
+    return names

@@ -16,6 +16,7 @@ from . import (  # noqa: E402,F401
     clients_api,
     frontend,
     introspect,
+    oidc,
     revoke,
     token,
     tokens_api,
