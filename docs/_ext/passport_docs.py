@@ -90,6 +90,13 @@ DESCRIPTIONS: dict[str, str] = {
     "a lockout answers 429; ``None`` turns the lockout off.",
     "PASSPORT_COOKIE_LIFETIME": "Lifetime of the SPA API cookie (see :doc:`javascript`); it is "
     "reissued on every GET page view of a logged-in user.",
+    "PASSPORT_OIDC_ENABLED": "OpenID Connect (see :doc:`openid-connect`): the ``openid`` scope "
+    "yields an ``id_token``; ``/oauth/userinfo``, ``/oauth/logout`` and "
+    "``/.well-known/openid-configuration`` answer; the OIDC scopes are defined at ``init_app``.",
+    "PASSPORT_OIDC_SCOPES": "The OpenID Connect scopes defined automatically (a list or a "
+    "space-separated string of ``openid``, ``profile``, ``email``, ``address``, ``phone``); add "
+    "``address`` and ``phone`` when your user model provides those claims.",
+    "PASSPORT_ID_TOKEN_LIFETIME": "Lifetime of ID tokens (a timedelta or seconds).",
 }
 
 
