@@ -85,11 +85,11 @@ def seed_data(port: int) -> dict[str, object]:
             "password": {"id": password.client.id, "secret": password.secret},
             "client_credentials": {"id": machine.client.id, "secret": machine.secret},
             "personal": {"id": personal.id},
-            # OpenID Connect relying party (public, PKCE) of the /oidc-demo page.
-            "oidc": {"id": oidc.client.id, "redirect_uri": oidc_callback,
-                     "post_logout_redirect_uri": oidc_home},
         },
         "scopes": ["check-status", "place-orders"],
+        # The OpenID Connect relying party (public, PKCE) of the /oidc-demo page.
+        "oidc_client": {"id": oidc.client.id, "redirect_uri": oidc_callback,
+                        "post_logout_redirect_uri": oidc_home},
         "personal_access_token": pat.access_token,
         "expired_access_token": expired_jwt,
         "public_key_pem": keys_mod.public_pem(keyset.signing_key.public_key).decode("ascii"),

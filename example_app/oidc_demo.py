@@ -100,6 +100,12 @@ def verify_id_token(config: dict[str, Any], id_token: str, client_id: str, nonce
 
 @bp.get("/oidc-demo")
 def index() -> str:
+    logged_out = False
+    if "state" in request.args:  # back from the end_session_endpoint
+        expected = session.pop(LOGOUT_STATE_KEY, "")
+        logged_out = bool(expected) and secrets_equal(request.args["state"], expected)
+        if logged_out:
+            session.pop(SIGNED_IN_KEY, None)
     signed_in = session.get(SIGNED_IN_KEY)
     logout_url = None
     if isinstance(signed_in, dict):
@@ -108,13 +114,6 @@ def index() -> str:
         logout_url = url_for("passport.end_session") + "?" + urlencode({
             "id_token_hint": signed_in["id_token"], "post_logout_redirect_uri": home_uri(),
             "state": state})
-    logged_out = False
-    if "state" in request.args:
-        expected = session.pop(LOGOUT_STATE_KEY, "")
-        logged_out = bool(expected) and secrets_equal(request.args["state"], expected)
-        if logged_out:
-            session.pop(SIGNED_IN_KEY, None)
-            signed_in, logout_url = None, None
     return render_template("oidc_demo.html", client=find_oidc_client(), signed_in=signed_in,
                            logout_url=logout_url, logged_out=logged_out,
                            redirect_uri=callback_uri(), error=None)

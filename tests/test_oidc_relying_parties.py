@@ -19,7 +19,6 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 from flask import Flask, jsonify, request, session
-
 from test_authlib_client import approve, signed_in_browser
 
 NODE_DIR = Path(__file__).parent / "oidc_node"
@@ -35,7 +34,7 @@ def relying_party(server: Any) -> Flask:
     """A separate Flask app signing users in with Authlib's OpenID Connect client."""
     from authlib.integrations.flask_client import OAuth
 
-    info = server.seed["clients"]["oidc"]
+    info = server.seed["oidc_client"]
     rp = Flask("relying_party")
     rp.config.update(SECRET_KEY="rp-secret", TESTING=True)
     oauth = OAuth(rp)
@@ -68,7 +67,7 @@ def sign_in(server: Any, rp: Flask, browser: requests.Session, **login_args: str
     start = rp_http.get("/login?" + urlencode(login_args))
     assert start.status_code == 302
     location = approve(server, browser, start.headers["Location"])
-    info = server.seed["clients"]["oidc"]
+    info = server.seed["oidc_client"]
     assert location.startswith(info["redirect_uri"] + "?"), location
     done = rp_http.get("/callback?" + urlsplit(location).query)
     assert done.status_code == 200, done.get_data(as_text=True)
@@ -82,14 +81,14 @@ def test_authlib_openid_client_end_to_end(authz_server: Any) -> None:
     result = sign_in(server, rp, browser, max_age="600")
     claims, userinfo = result["id_claims"], result["userinfo"]
     assert claims["iss"] == server.base_url
-    assert claims["aud"] == server.seed["clients"]["oidc"]["id"]
+    assert claims["aud"] == server.seed["oidc_client"]["id"]
     assert claims["sub"] == str(server.seed["user"]["id"]) == userinfo["sub"]
     assert claims["nonce"] and claims["at_hash"] and claims["auth_time"]
     assert userinfo["email"] == server.seed["user"]["email"]
     assert userinfo["name"] == "Demo User"
 
     # RP-initiated logout back to the registered URI, with state; the session is gone.
-    info = server.seed["clients"]["oidc"]
+    info = server.seed["oidc_client"]
     resp = browser.get(server.base_url + "/oauth/logout", allow_redirects=False, timeout=10,
                        params={"id_token_hint": result["id_token"], "state": "rp-state",
                                "post_logout_redirect_uri": info["post_logout_redirect_uri"]})
@@ -145,7 +144,7 @@ def test_openid_client_for_node_end_to_end(authz_server: Any) -> None:
     server = authz_server
     env = dict(os.environ, RP_CONFIG=json.dumps({
         "issuer": server.base_url,
-        "client": server.seed["clients"]["oidc"],
+        "client": server.seed["oidc_client"],
         "user": server.seed["user"],
     }))
     proc = subprocess.run(["node", "rp.mjs"], cwd=NODE_DIR, env=env, capture_output=True,
@@ -156,6 +155,6 @@ def test_openid_client_for_node_end_to_end(authz_server: Any) -> None:
     assert result["claims"]["sub"] == str(server.seed["user"]["id"])
     assert result["userinfo"]["email"] == server.seed["user"]["email"]
     assert result["refreshed_sub"] == result["claims"]["sub"]
-    assert result["logout_location"] == (server.seed["clients"]["oidc"]["post_logout_redirect_uri"]
+    assert result["logout_location"] == (server.seed["oidc_client"]["post_logout_redirect_uri"]
                                          + "?state=node-state")
     assert result["tampered_rejected"] is True
