@@ -342,7 +342,8 @@ def validate_logout(ctx: Context, items: Iterable[tuple[str, str]]) -> LogoutReq
         if result.client is None:
             raise LogoutError("A post_logout_redirect_uri needs an id_token_hint or client_id "
                               "naming the client it is registered for.")
-        registered = result.client.post_logout_redirect_uris or ()
+        # A replaced client model without the column registers no URIs.
+        registered = getattr(result.client, "post_logout_redirect_uris", None) or ()
         if uri not in registered:
             raise LogoutError("The post_logout_redirect_uri is not registered for this client.")
         result.redirect_uri = uri

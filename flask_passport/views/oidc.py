@@ -148,8 +148,9 @@ def _confirmed(state: Any) -> Response:
         client = state.db.session.get(state.models.Client, pending["client_id"])
     logout = LogoutRequest(client=client, redirect_uri=pending.get("redirect_uri"),
                            state=pending.get("state"))
+    registered = getattr(client, "post_logout_redirect_uris", None) or ()
     if client is None or client.revoked or (
-        logout.redirect_uri and logout.redirect_uri not in (client.post_logout_redirect_uris or ())
+        logout.redirect_uri and logout.redirect_uri not in registered
     ):
         logout.redirect_uri = None  # the registration changed meanwhile: stay here
     if "cancel" in request.form:
