@@ -205,8 +205,9 @@ class AuthCodeMixin:
     nonce: Mapped[str | None] = mapped_column(sa.Text)
     auth_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    #: The access token the code was exchanged for, revoked if the code is replayed.
-    access_token_id: Mapped[str | None] = mapped_column(_ID)
+    #: The access token the code was exchanged for, revoked if the code is replayed (indexed:
+    #: a refreshed OpenID Connect ID token reads the original ``auth_time`` through it).
+    access_token_id: Mapped[str | None] = mapped_column(_ID, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 

@@ -609,15 +609,20 @@ def test_migration_adds_post_logout_redirect_uris(tmp_path: Path, app: Flask) ->
             upgrade(directory=directory, revision="passport@head")
             after_up = {c["name"] for c in
                         sa.inspect(other_db.engine).get_columns("oauth_clients")}
+            indexes_up = {i["name"] for i in
+                          sa.inspect(other_db.engine).get_indexes("oauth_auth_codes")}
             downgrade(directory=directory, revision="b2c0ffee0002")
             after_down = {c["name"] for c in
                           sa.inspect(other_db.engine).get_columns("oauth_clients")}
+            indexes_down = {i["name"] for i in
+                            sa.inspect(other_db.engine).get_indexes("oauth_auth_codes")}
             other_db.engine.dispose()
     finally:
         for lg in enabled:
             lg.disabled = False
     assert "post_logout_redirect_uris" in after_up
     assert "post_logout_redirect_uris" not in after_down
+    assert "ix_oauth_auth_codes_access_token_id" in indexes_up - indexes_down
 
 
 def test_pkce_public_client_gets_an_id_token(signed_in: Any, authz_public_client: Any) -> None:
