@@ -79,7 +79,7 @@ const userinfo = await client.userinfo(tokenSet);
 const refreshed = await client.refresh(tokenSet);
 const refreshedSub = refreshed.id_token ? refreshed.claims().sub : null;
 
-// A tampered ID token (its at_hash no longer matching) must be refused by the library.
+// A tampered ID token (payload changed after signing) must be refused by the library.
 let tamperedRejected = false;
 try {
   const [h, p, s] = tokenSet.id_token.split(".");
