@@ -91,6 +91,9 @@ def create_app(config: dict | None = None) -> Flask:
     from . import dashboard
 
     app.register_blueprint(dashboard.bp)
+    from . import oidc_demo
+
+    app.register_blueprint(oidc_demo.bp)
     commands.register(app)
 
     @app.get("/")

@@ -55,6 +55,10 @@ def seed_data(port: int) -> dict[str, object]:
     public = create_client(session, models, name="Demo SPA", kind="public",
                            redirect_uris=[redirect_uri])
     password = create_client(session, models, name="Demo Password Client", kind="password")
+    oidc_callback = f"http://127.0.0.1:{port}/oidc-demo/callback"
+    oidc_home = f"http://127.0.0.1:{port}/oidc-demo"
+    oidc = create_client(session, models, name="Demo OIDC RP", kind="public",
+                         redirect_uris=[oidc_callback], post_logout_redirect_uris=[oidc_home])
     machine = create_client(session, models, name="Demo Service", kind="client_credentials")
     personal = find_personal_access_client(session, models, None)
     if personal is None:
@@ -88,6 +92,9 @@ def seed_data(port: int) -> dict[str, object]:
             "personal": {"id": personal.id},
         },
         "scopes": ["check-status", "place-orders"],
+        # The OpenID Connect relying party (public, PKCE) of the /oidc-demo page.
+        "oidc_client": {"id": oidc.client.id, "redirect_uri": oidc_callback,
+                        "post_logout_redirect_uri": oidc_home},
         "personal_access_token": pat.access_token,
         "expired_access_token": expired_jwt,
         "public_key_pem": keys_mod.public_pem(keyset.signing_key.public_key).decode("ascii"),

@@ -91,6 +91,7 @@ def create_client(
     grant_types: list[str] | None = None,
     access_token_lifetime: int | None = None,
     refresh_token_lifetime: int | None = None,
+    post_logout_redirect_uris: Iterable[str] | str | None = None,
 ) -> CreatedClient:
     """Create a client of ``kind`` (see :data:`CLIENT_KINDS`); the caller commits."""
     name = (name or "").strip()
@@ -112,6 +113,7 @@ def create_client(
         revoked=False,
         access_token_lifetime=access_token_lifetime,
         refresh_token_lifetime=refresh_token_lifetime,
+        post_logout_redirect_uris=normalize_redirect_uris(post_logout_redirect_uris) or None,
     )
     # Public (SPA, mobile, CLI) and personal access clients have no secret: personal tokens
     # are issued in-process and never authenticate the client over HTTP.

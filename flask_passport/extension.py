@@ -195,6 +195,7 @@ class Passport:
         self._model_overrides: dict[str, Any] = {}
         self._find_user_callback: Callable[[str], Any] | None = None
         self._claims_callback: Callable[..., Mapping[str, Any]] | None = None
+        self._oidc_claims_callback: Callable[[Any, list[str]], Mapping[str, Any]] | None = None
         self._check_password: Callable[[Any, str], bool] = _default_check_password
         if db is not None:
             self._models = build_models(db)
@@ -242,6 +243,7 @@ class Passport:
         from .ratelimit import init_rate_limiting
 
         init_rate_limiting(app, state)
+        self._init_oidc(app, settings)
 
     def state(self, app: Flask | None = None) -> PassportState:
         app = app or current_app._get_current_object()  # type: ignore[attr-defined]
@@ -428,3 +430,42 @@ class Passport:
     def device_codes_expire_in(self, lifetime: timedelta) -> None:
         """How long a device code and its user code stay usable (RFC 8628 §3.2 ``expires_in``)."""
         self._set("PASSPORT_DEVICE_CODE_LIFETIME", lifetime)
+    # -- issue 6: OpenID Connect (oauth2/oidc.py, views/oidc.py) ----------------------------------
+
+    def _init_oidc(self, app: Flask, settings: Settings) -> None:
+        """Define the OIDC scopes (an app's own description wins) and record login times."""
+        if not settings.oidc_enabled:
+            return
+        from .login_time import connect
+        from .oauth2.oidc import SCOPE_DESCRIPTIONS
+
+        registry = self.scope_registry
+        registry.define({name: SCOPE_DESCRIPTIONS[name] for name in settings.oidc_scopes
+                         if not registry.has(name)})
+        connect(app)
+
+    def oidc_claims(
+        self, callback: Callable[[Any, list[str]], Mapping[str, Any]]
+    ) -> Callable[[Any, list[str]], Mapping[str, Any]]:
+        """Decorator: the OpenID Connect claims of ``(user, scopes)`` for the UserInfo endpoint.
+
+        Takes precedence over a ``get_oidc_claims(scopes)`` method on the user model; without
+        either, claims are read from same-named user attributes (``name``, ``email``, ...).
+        Standard claims of scopes the token was not granted are dropped; ``sub`` is always the
+        user's id.
+        """
+        self._oidc_claims_callback = callback
+        return callback
+
+    def user_claims(self, user: Any, scopes: Iterable[str]) -> dict[str, Any]:
+        """The OpenID Connect claims of ``user`` for ``scopes`` (what /oauth/userinfo returns)."""
+        from .oauth2.oidc import default_claims, userinfo_claims
+
+        granted = list(scopes)
+        if self._oidc_claims_callback is not None:
+            raw = self._oidc_claims_callback(user, granted)
+        elif callable(getattr(user, "get_oidc_claims", None)):
+            raw = user.get_oidc_claims(granted)
+        else:
+            raw = default_claims(user, granted)
+        return userinfo_claims(user_id_of(user), granted, raw or {})

@@ -80,6 +80,9 @@ class ClientMixin:
     #: Per-client lifetimes in seconds; ``None`` uses the grant's configured lifetime.
     access_token_lifetime: Mapped[int | None] = mapped_column(sa.Integer)
     refresh_token_lifetime: Mapped[int | None] = mapped_column(sa.Integer)
+    #: OpenID Connect RP-Initiated Logout: where /oauth/logout may send the user afterwards
+    #: (exact match, like redirect URIs); ``None`` or empty allows none.
+    post_logout_redirect_uris: Mapped[list[str] | None] = mapped_column(sa.JSON)
 
     @property
     def confidential(self) -> bool:
@@ -202,8 +205,9 @@ class AuthCodeMixin:
     nonce: Mapped[str | None] = mapped_column(sa.Text)
     auth_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    #: The access token the code was exchanged for, revoked if the code is replayed.
-    access_token_id: Mapped[str | None] = mapped_column(_ID)
+    #: The access token the code was exchanged for, revoked if the code is replayed (indexed:
+    #: a refreshed OpenID Connect ID token reads the original ``auth_time`` through it).
+    access_token_id: Mapped[str | None] = mapped_column(_ID, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 

@@ -58,6 +58,14 @@ DEFAULTS: dict[str, Any] = {
     "PASSPORT_DEVICE_CODE_INTERVAL": 5,  # seconds between polls; 0 = no slow_down
     # Wrong user codes one signed-in user may enter (RFC 8628 §5.1 brute-force guard).
     "PASSPORT_RATELIMIT_USER_CODE_FAILURES": "10/15minutes",
+    # -- OpenID Connect (issue 6, oauth2/oidc.py) --
+    # On: the ``openid`` scope yields an id_token, /oauth/userinfo, /oauth/logout and
+    # /.well-known/openid-configuration exist, and PASSPORT_OIDC_SCOPES are defined at init_app.
+    "PASSPORT_OIDC_ENABLED": True,
+    # The OIDC scopes defined automatically; add "address" and "phone" when your user model
+    # provides those claims (its get_oidc_claims hook, docs/openid-connect).
+    "PASSPORT_OIDC_SCOPES": ("openid", "profile", "email"),
+    "PASSPORT_ID_TOKEN_LIFETIME": timedelta(hours=1),
 }
 
 _LIFETIMES = (
@@ -68,6 +76,7 @@ _LIFETIMES = (
     "auth_code_lifetime",
     "cookie_lifetime",
     "device_code_lifetime",
+    "id_token_lifetime",
 )
 
 
@@ -122,6 +131,9 @@ class Settings:
     device_code_lifetime: timedelta
     device_code_interval: int
     ratelimit_user_code_failures: str | None
+    oidc_enabled: bool
+    oidc_scopes: tuple[str, ...]
+    id_token_lifetime: timedelta
 
     @classmethod
     def load(
@@ -158,6 +170,8 @@ class Settings:
         values["device_code_interval"] = _to_seconds(
             values["device_code_interval"], "PASSPORT_DEVICE_CODE_INTERVAL"
         )
+        values["oidc_enabled"] = _to_bool(values["oidc_enabled"])
+        values["oidc_scopes"] = _oidc_scopes(values["oidc_scopes"])
         for name in ("ratelimit_per_client", "ratelimit_per_ip", "ratelimit_password_failures",
                      "ratelimit_user_code_failures"):
             values[name] = str(values[name]).strip() or None if values[name] else None
@@ -187,3 +201,17 @@ def _to_seconds(value: Any, key: str) -> int:
     if seconds < 0:
         raise ValueError(f"{key} must be a whole number of seconds, 0 or more.")
     return seconds
+
+
+def _oidc_scopes(value: Any) -> tuple[str, ...]:
+    """PASSPORT_OIDC_SCOPES: a list or a space-separated string of OIDC Core §5.4 scopes."""
+    from .oauth2.oidc import SCOPE_DESCRIPTIONS
+
+    names = tuple(value.split()) if isinstance(value, str) else tuple(value or ())
+    unknown = [n for n in names if n not in SCOPE_DESCRIPTIONS]
+    if unknown:
+        raise ValueError(f"PASSPORT_OIDC_SCOPES: {unknown[0]!r} is not an OpenID Connect scope; "
+                         f"use some of {', '.join(SCOPE_DESCRIPTIONS)}.")
+    if names and "openid" not in names:
+        names = ("openid", *names)
+    return names

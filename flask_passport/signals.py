@@ -25,6 +25,8 @@ auth_code_issued = _signals.signal("auth-code-issued")
 authorization_approved = _signals.signal("authorization-approved")
 #: ``client``, ``user``, ``scopes``.
 authorization_denied = _signals.signal("authorization-denied")
+#: ``user_id``, ``client`` (or ``None``): OpenID Connect RP-initiated logout signed a user out.
+session_ended = _signals.signal("session-ended")
 
 __all__ = [
     "access_token_created",
@@ -35,4 +37,5 @@ __all__ = [
     "refresh_token_created",
     "refresh_token_reused",
     "refresh_token_revoked",
+    "session_ended",
 ]

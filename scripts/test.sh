@@ -15,4 +15,9 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+# The OpenID Connect relying-party test runs panva's openid-client (v5) on Node.js; it installs
+# it from the npm registry into tests/oidc_node/ itself, and is skipped (saying why) without npm.
+if command -v npm >/dev/null 2>&1; then
+  (cd tests/oidc_node && npm install --no-audit --no-fund --loglevel=error) || true
+fi
 exec python -m pytest "$@"

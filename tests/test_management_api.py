@@ -202,7 +202,11 @@ def test_deleting_a_client_revokes_its_tokens(app: Flask, client: Any, user: Any
 
 def test_scopes_lists_the_defined_scopes(client: Any, user: Any) -> None:
     login(client, user)
-    assert client.get("/oauth/scopes").json == [
+    listed = client.get("/oauth/scopes").json
+    # OpenID Connect is on by default: its scopes are defined first, with descriptions.
+    assert [s["id"] for s in listed[:3]] == ["openid", "profile", "email"]
+    assert all(s["description"] for s in listed[:3])
+    assert listed[3:] == [
         {"id": "check-status", "description": "Check order status"},
         {"id": "place-orders", "description": "Place orders"},
     ]

@@ -31,7 +31,9 @@ def test_default_metadata_matches_configuration(app: Flask, client: Any) -> None
         "urn:ietf:params:oauth:grant-type:device_code"}
     assert meta["device_authorization_endpoint"] == "http://localhost/oauth/device/code"
     assert "personal_access" not in meta["grant_types_supported"]
-    assert meta["scopes_supported"] == ["check-status", "place-orders"]
+    # OIDC is on by default (PASSPORT_OIDC_ENABLED): its scopes come first.
+    assert meta["scopes_supported"] == ["openid", "profile", "email", "check-status",
+                                        "place-orders"]
     assert meta["token_endpoint_auth_methods_supported"] == [
         "client_secret_basic", "client_secret_post", "none"]
     assert meta["introspection_endpoint_auth_methods_supported"] == [

@@ -104,6 +104,13 @@ DESCRIPTIONS: dict[str, str] = {
     "PASSPORT_RATELIMIT_USER_CODE_FAILURES": "Wrong user codes one signed-in user may enter on "
     "the device verification page before it answers 429 (RFC 8628 §5.1); ``None`` turns this "
     "limit off.",
+    "PASSPORT_OIDC_ENABLED": "OpenID Connect (see :doc:`openid-connect`): the ``openid`` scope "
+    "yields an ``id_token``; ``/oauth/userinfo``, ``/oauth/logout`` and "
+    "``/.well-known/openid-configuration`` answer; the OIDC scopes are defined at ``init_app``.",
+    "PASSPORT_OIDC_SCOPES": "The OpenID Connect scopes defined automatically (a list or a "
+    "space-separated string of ``openid``, ``profile``, ``email``, ``address``, ``phone``); add "
+    "``address`` and ``phone`` when your user model provides those claims.",
+    "PASSPORT_ID_TOKEN_LIFETIME": "Lifetime of ID tokens (a timedelta or seconds).",
 }
 
 

@@ -41,8 +41,10 @@ def main() -> None:
         add_routes(app)
         add_user(app, "taylor@example.com", "my-password")
         # [scope-methods]
-        assert passport.scope_ids() == ["place-orders", "check-status"]
-        assert [s.id for s in passport.scopes()] == ["place-orders", "check-status"]
+        # openid, profile and email come from OpenID Connect (PASSPORT_OIDC_ENABLED, default on).
+        oidc = ["openid", "profile", "email"]
+        assert passport.scope_ids() == [*oidc, "place-orders", "check-status"]
+        assert [s.id for s in passport.scopes()] == [*oidc, "place-orders", "check-status"]
         assert passport.scopes_for(["check-status", "unknown"])[0].description == \
             "Check order status"
         assert passport.has_scope("place-orders") and not passport.has_scope("delete-orders")

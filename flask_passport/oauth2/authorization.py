@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import sqlalchemy as sa
 
 from .. import signals, tokens
-from . import pkce, redirect_uri
+from . import oidc, pkce, redirect_uri
 from .context import MAX_PARAM_LENGTH, Context
 from .errors import OAuthError
 from .scope_policy import resolve_scopes
@@ -55,6 +55,8 @@ class AuthorizationRequest:
     code_challenge_method: str | None = None
     nonce: str | None = None
     prompt: list[str] = field(default_factory=list)
+    #: OpenID Connect Core §3.1.2.1: the oldest login (in seconds) the client accepts.
+    max_age: int | None = None
 
     @property
     def uses_fragment(self) -> bool:
@@ -195,6 +197,12 @@ def validate_request(
     if "none" in prompt and len(prompt) > 1:
         raise request.error("invalid_request", "prompt=none cannot be combined with other values.")
     request.prompt = prompt
+    try:
+        request.max_age = oidc.parse_max_age(params.get("max_age"))
+    except ValueError as exc:
+        raise request.error("invalid_request", str(exc)) from None
+    if len(params.get("nonce") or "") > oidc.MAX_NONCE_LENGTH:
+        raise request.error("invalid_request", "The nonce parameter is too long.")
 
     try:
         request.scopes = resolve_scopes(ctx, params.get("scope"), client, "authorization_code")

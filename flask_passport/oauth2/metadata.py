@@ -99,3 +99,36 @@ def build_metadata(
     if extra:
         doc.update(extra)
     return doc
+
+
+#: OpenID Connect Discovery 1.0 §3: the ID token claims this server always may issue.
+ID_TOKEN_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash")
+
+
+def build_openid_configuration(
+    metadata: Mapping[str, Any],
+    *,
+    userinfo: str,
+    end_session: str | None,
+    id_token_algorithms: Iterable[str],
+    claims: Iterable[str],
+) -> dict[str, Any]:
+    """OpenID Connect Discovery 1.0 §3: the RFC 8414 document plus the OIDC members.
+
+    Requests by value or reference and the ``claims`` parameter are not supported, which the
+    document says explicitly (``request_uri_parameter_supported`` defaults to true otherwise).
+    """
+    doc = dict(metadata)
+    doc.update({
+        "userinfo_endpoint": userinfo,
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": sorted(set(id_token_algorithms)),
+        "claims_supported": list(dict.fromkeys([*ID_TOKEN_CLAIMS, *claims])),
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+    })
+    if end_session:
+        doc["end_session_endpoint"] = end_session
+    return doc

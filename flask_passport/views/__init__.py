@@ -17,6 +17,7 @@ from . import (  # noqa: E402,F401
     device,
     frontend,
     introspect,
+    oidc,
     revoke,
     token,
     tokens_api,

@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask import Response, current_app, redirect, render_template, request, session
@@ -22,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import tokens
 from ..forms import ConsentForm
 from ..keys import KeyLoadError
+from ..login_time import login_time
 from ..oauth2 import redirect_uri
 from ..oauth2.authorization import (
     AuthorizationPageError,
@@ -33,6 +35,7 @@ from ..oauth2.authorization import (
     has_covering_token,
     validate_request,
 )
+from ..oauth2.oidc import login_too_old
 from . import blueprint
 
 log = logging.getLogger("flask_passport")
@@ -134,10 +137,15 @@ def _authorize() -> Response:
     if not current_user.is_authenticated:
         if "none" in authz.prompt:
             return _redirect(authz.error("login_required", "The user is not signed in.").location)
-        if "login" in authz.prompt:
+        if "login" in authz.prompt or authz.max_age is not None:
             _mark_reauth()
         return _login_redirect()
-    if "login" in authz.prompt and not _reauthenticated():
+    # OpenID Connect max_age: a login older than max_age counts as prompt=login.
+    too_old = login_too_old(login_time(), authz.max_age, ctx.now())
+    if ("login" in authz.prompt or too_old) and not _reauthenticated():
+        if "none" in authz.prompt:
+            return _redirect(authz.error("login_required", "The user must sign in again "
+                                         "(max_age).").location)
         # prompt=login: sign in again; the marker stops the loop when the user comes back.
         logout_user()
         _mark_reauth()
@@ -148,7 +156,7 @@ def _authorize() -> Response:
         client.skips_authorization(user, list(authz.scopes))
         or has_covering_token(ctx, client.id, _user_id(), authz.scopes)
     ):
-        return _finish(ctx, lambda: approve(ctx, authz, client, user))
+        return _finish(ctx, lambda: approve(ctx, authz, client, user, _auth_time(ctx)))
     if "none" in authz.prompt:
         return _redirect(authz.error("consent_required", "The user has not approved this "
                                      "client yet.").location)
@@ -255,5 +263,10 @@ def _decide() -> Response:
     user = current_user._get_current_object()  # type: ignore[attr-defined]
     if request.method == "DELETE" or form.deny.data or not form.approve.data:
         return _finish(ctx, lambda: deny(ctx, authz, client, user))
-    return _finish(ctx, lambda: approve(ctx, authz, client, user))
+    return _finish(ctx, lambda: approve(ctx, authz, client, user, _auth_time(ctx)))
+
+
+def _auth_time(ctx: Any) -> datetime:
+    """When the user signed in (recorded at login), else now: bound to the code (OIDC)."""
+    return login_time() or ctx.now()
 

@@ -78,6 +78,42 @@ def metadata(issuer_path: str | None = None) -> Response:
     return response
 
 
+OPENID_CONFIGURATION_PATH = "/.well-known/openid-configuration"
+
+
+@blueprint.get(OPENID_CONFIGURATION_PATH)
+@blueprint.get("/<path:issuer_path>" + OPENID_CONFIGURATION_PATH)
+def openid_configuration(issuer_path: str | None = None) -> Response:
+    """OpenID Connect Discovery 1.0 §4: ``{issuer}/.well-known/openid-configuration`` (the
+    issuer's path comes *before* the well-known part, unlike RFC 8414)."""
+    state = current_app.extensions["passport"]
+    settings = state.settings
+    expected = urlsplit(settings.issuer).path.strip("/") if settings.issuer else ""
+    if not settings.oidc_enabled or (issuer_path or "").strip("/") != expected:
+        response = jsonify(error="not_found", error_description="No such issuer here.")
+        response.status_code = 404
+        return response
+    from ..oauth2.metadata import build_openid_configuration
+    from ..oauth2.oidc import SCOPE_CLAIMS
+
+    base = _base_url(settings.issuer)
+    try:
+        algorithms = [state.keys().signing_key.algorithm]
+    except KeyLoadError:
+        algorithms = []
+    scopes = state.passport.scope_ids()
+    document = build_openid_configuration(
+        metadata_document(),
+        userinfo=_url(base, "passport.userinfo") or base + settings.url_prefix + "/userinfo",
+        end_session=_url(base, "passport.end_session"),
+        id_token_algorithms=algorithms,
+        claims=[c for scope in scopes for c in SCOPE_CLAIMS.get(scope, ())],
+    )
+    response = jsonify(document)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
 @blueprint.get(JWKS_PATH)
 def jwks() -> Response:
     state = current_app.extensions["passport"]

@@ -1,7 +1,7 @@
 """The oauth_device_codes table (RFC 8628 device authorization grant).
 
 Revision ID: d4e0de71ce04
-Revises: b2c0ffee0002
+Revises: c3d0e1d0c003
 Create Date: 2026-11-29
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "d4e0de71ce04"
-down_revision = "b2c0ffee0002"
+down_revision = "c3d0e1d0c003"
 branch_labels = None
 depends_on = None
 

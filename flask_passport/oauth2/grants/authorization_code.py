@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ... import tokens
-from .. import pkce
+from .. import oidc, pkce
 from ..context import Context, TokenRequest
 from ..errors import invalid_grant, invalid_request
 from ..issuer import issue_token
@@ -37,7 +37,7 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
             AuthCode.secret_hash, AuthCode.client_id, AuthCode.user_id, AuthCode.scopes,
             AuthCode.redirect_uri, AuthCode.redirect_uri_sent, AuthCode.code_challenge,
             AuthCode.code_challenge_method, AuthCode.revoked, AuthCode.expires_at,
-            AuthCode.access_token_id,
+            AuthCode.access_token_id, AuthCode.nonce, AuthCode.auth_time, AuthCode.created_at,
         ).where(AuthCode.id == selector)
     ).one_or_none()
     if row is None or not tokens.check_secret(verifier, row.secret_hash):
@@ -87,7 +87,14 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
         .values(access_token_id=issued.token.id)
         .execution_options(synchronize_session=False)
     )
-    return issued.to_response_body()
+    body = issued.to_response_body()
+    if oidc.wants_id_token(ctx, issued.scopes):
+        # OpenID Connect Core §3.1.3.3: the code's nonce and login time, bound at authorize.
+        body["id_token"] = oidc.issue_id_token(
+            ctx, client=client, user_id=row.user_id, access_token=issued.access_token,
+            nonce=row.nonce, auth_time=row.auth_time or row.created_at,
+        )
+    return body
 
 
 def _check_redirect_uri(request: TokenRequest, row: Any) -> None:

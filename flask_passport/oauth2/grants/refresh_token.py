@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ... import signals, tokens
+from .. import oidc
 from ..context import Context, TokenRequest
 from ..errors import invalid_grant, invalid_request, invalid_scope
 from ..issuer import issue_token
@@ -85,7 +86,20 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
         with_refresh=True,
         family_id=row.family_id,
     )
-    return issued.to_response_body()
+    return _with_id_token(ctx, client, row, issued)
+
+
+def _with_id_token(ctx: Context, client: Any, row: Any, issued: Any) -> dict[str, Any]:
+    """OpenID Connect Core §12.2: a refresh of a grant that still holds ``openid`` returns a new
+    ID token for the same user and client, with the original ``auth_time`` and no ``nonce``."""
+    body: dict[str, Any] = issued.to_response_body()
+    if row.user_id is not None and oidc.wants_id_token(ctx, issued.scopes):
+        first = oidc.first_access_token_of_family(ctx, row.family_id)
+        body["id_token"] = oidc.issue_id_token(
+            ctx, client=client, user_id=row.user_id, access_token=issued.access_token,
+            nonce=None, auth_time=oidc.original_auth_time(ctx, first),
+        )
+    return body
 
 
 def _revoke_rotated_access_token(ctx: Context, access_token_id: str, now: Any) -> None:
@@ -170,7 +184,7 @@ def _reissue_after_lost_response(
         lifetime=ctx.settings.access_token_lifetime, grant_type=GRANT_TYPE,
         with_refresh=True, family_id=row.family_id,
     )
-    return issued.to_response_body()
+    return _with_id_token(ctx, client, row, issued)
 
 
 def _reuse_detected(ctx: Context, family_id: str, client: Any) -> None:
