@@ -22,8 +22,8 @@ from flask_passport.settings import DEFAULTS
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 #: Modules the samples import or start (the shared app, helpers, the WSGI entry point, the
-#: tutorial's partner script), not samples to run on their own.
-SUPPORT = {"helpers.py", "myapp.py", "partner.py", "wsgi.py"}
+#: tutorial's partner script and web app), not samples to run on their own.
+SUPPORT = {"helpers.py", "myapp.py", "partner.py", "partner_web.py", "wsgi.py"}
 SAMPLES = sorted(p for p in (DOCS / "samples").glob("*.py") if p.name not in SUPPORT)
 HAVE_SPHINX = all(importlib.util.find_spec(m) is not None for m in ("sphinx", "furo"))
 HAVE_DOT = shutil.which("dot") is not None
