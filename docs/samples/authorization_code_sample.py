@@ -108,7 +108,7 @@ def main() -> None:
         assert me.status_code == 401
         # [/replay]
 
-        # A second sign-in: a wrong (or missing) verifier fails, and burns the code.
+        # A second sign-in: a wrong verifier fails with invalid_grant.
         flow = consent_flow(app, client_id)
         wrong = partner.post("/oauth/token", data={
             "grant_type": "authorization_code", "code": flow["code"], "redirect_uri": CALLBACK,

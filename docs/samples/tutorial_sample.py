@@ -51,8 +51,9 @@ def serve(folder: str, app: str, port: int, env: dict[str, str] | None = None
             time.sleep(0.1)
 
 
-def sign_in_with_the_shop(partner_url: str) -> str:
-    """What the user does in a browser: connect, sign in at the shop, approve."""
+def connect_as_a_user(partner_url: str) -> list[str]:
+    """What the user does in a browser (step 10): connect, sign in at the shop, cancel; connect
+    again and approve; connect a third time (consent skipped). Returns the final pages."""
     browser = requests.Session()
     # The partner sends the browser to /oauth/authorize; signed out, the shop shows its login.
     login = browser.get(f"{partner_url}/connect", timeout=10)
@@ -61,12 +62,24 @@ def sign_in_with_the_shop(partner_url: str) -> str:
     consent = browser.post(login.url, timeout=10, data={
         "csrf_token": field(login.text, "csrf_token"),
         "email": "taylor@example.com", "password": "my-password"})
-    assert "Partner web app" in consent.text and "/oauth/authorize" in consent.url
-    # Approving sends the browser back to the partner's /callback with a code.
+    assert "/oauth/authorize" in consent.url
+    assert "<strong>Partner web app</strong> is requesting permission" in consent.text
+    assert "Check order status" in consent.text
+    pages = [click(browser, consent, "deny")]
+    consent = browser.get(f"{partner_url}/connect", timeout=10)  # signed in: straight to consent
+    assert "is requesting permission" in consent.text
+    pages.append(click(browser, consent, "approve"))
+    again = browser.get(f"{partner_url}/connect", timeout=10)  # a live token: no consent page
+    assert again.url.startswith(f"{partner_url}/callback?code="), again.url
+    return [*pages, again.text]
+
+
+def click(browser: requests.Session, consent: requests.Response, button: str) -> str:
+    """Press Authorize or Cancel on the consent page; the browser ends at the partner."""
     done = browser.post(consent.url.split("?")[0], timeout=10, data={
         "csrf_token": field(consent.text, "csrf_token"),
-        "auth_token": field(consent.text, "auth_token"), "approve": "Authorize"})
-    assert done.url.startswith(f"{partner_url}/callback?code="), done.url
+        "auth_token": field(consent.text, "auth_token"), button: "yes"})
+    assert "/callback?" in done.url and done.status_code == 200, done.url
     return done.text
 
 
@@ -126,8 +139,10 @@ def main() -> None:
                            "CLIENT_ID": web["id"], "CLIENT_SECRET": web["secret"]}
             partner_web = serve(folder, "partner_web", partner_port, partner_env)
             try:
-                page = sign_in_with_the_shop(partner_url)
-                assert page == "Connected as taylor@example.com", page
+                pages = connect_as_a_user(partner_url)
+                assert pages == ["Not connected: access_denied",
+                                 "Connected as taylor@example.com",
+                                 "Connected as taylor@example.com"], pages
             finally:
                 partner_web.terminate()
                 partner_web.wait(timeout=15)
