@@ -71,7 +71,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     @passport.token_claims
     def claims(token: object, client: object, user: User | None, grant_type: str) -> dict:
-        """Custom claims (docs/standards.md): reserved claims like sub or scope are ignored."""
+        """Custom claims (docs/issuing-tokens.rst); reserved ones (sub, scope...) are dropped."""
         return {"roles": ["customer"]} if user is not None else {}
 
     @login.user_loader

@@ -37,8 +37,9 @@ from flask import Flask, Response, current_app, jsonify, request
 
 log = logging.getLogger("flask_passport")
 
-#: Endpoints limited on POST; device endpoints are matched by prefix.
-LIMITED_ENDPOINTS = frozenset({"passport.token", "passport.authorize"})
+#: Endpoints limited on POST, with their group; device endpoints are matched by prefix.
+#: The consent form posts to ``passport.decide`` (``POST /oauth/authorize``).
+LIMITED_ENDPOINTS = {"passport.token": "token", "passport.decide": "authorize"}
 DEVICE_PREFIX = "passport.device"
 
 _STRATEGIES = {
@@ -150,7 +151,9 @@ def _limited_group() -> str | None:
     endpoint = request.endpoint or ""
     if request.method != "POST":
         return None
-    if endpoint in LIMITED_ENDPOINTS or endpoint.startswith(DEVICE_PREFIX):
+    if endpoint in LIMITED_ENDPOINTS:
+        return LIMITED_ENDPOINTS[endpoint]
+    if endpoint.startswith(DEVICE_PREFIX):
         return endpoint.removeprefix("passport.")
     return None
 

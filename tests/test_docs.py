@@ -10,7 +10,9 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -22,8 +24,8 @@ from flask_passport.settings import DEFAULTS
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 #: Modules the samples import or start (the shared app, helpers, the WSGI entry point, the
-#: tutorial's partner script), not samples to run on their own.
-SUPPORT = {"helpers.py", "myapp.py", "partner.py", "wsgi.py"}
+#: tutorial's partner script and web app), not samples to run on their own.
+SUPPORT = {"helpers.py", "myapp.py", "partner.py", "partner_web.py", "wsgi.py"}
 SAMPLES = sorted(p for p in (DOCS / "samples").glob("*.py") if p.name not in SUPPORT)
 HAVE_SPHINX = all(importlib.util.find_spec(m) is not None for m in ("sphinx", "furo"))
 HAVE_DOT = shutil.which("dot") is not None
@@ -36,42 +38,69 @@ def _page(name: str) -> str:
     return (DOCS / f"{name}.rst").read_text(encoding="utf-8")
 
 
+#: How many samples run at once. Starting all of them together on a small, busy machine made
+#: the servers some samples start miss their own timeouts; a few at a time is as fast.
+PARALLEL = max(2, min(4, os.cpu_count() or 2))
+#: Started first, so that the cap does not leave the longest runs for last.
+SLOW_FIRST = ["tutorial_sample", "sphinx", "deploy_sample", "plugin_sample"]
+
+
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, subprocess.Popen[str]]]:
-    """Start every sample (and the Sphinx build) at once: they are independent processes, and
-    running them side by side keeps this module's wall time close to the slowest one."""
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[tuple[int, str]]]]:
+    """Run every sample (and the Sphinx build) once for the module, ``PARALLEL`` at a time,
+    each in its own process and folder; each test waits for its own result."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(DOCS / "samples")])}
     env.pop("PASSPORT_PRIVATE_KEY", None)
     env.pop("PASSPORT_PUBLIC_KEY", None)
-    procs: dict[str, subprocess.Popen[str]] = {}
+    commands: dict[str, tuple[list[str], Path, dict[str, str] | None]] = {}
     for sample in SAMPLES:
-        procs[sample.stem] = subprocess.Popen(
-            [sys.executable, "-W", "error", "-W", IGNORED, str(sample)],
-            cwd=tmp_path_factory.mktemp(sample.stem), env=env, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
+        commands[sample.stem] = ([sys.executable, "-W", "error", "-W", IGNORED, str(sample)],
+                                 tmp_path_factory.mktemp(sample.stem), env)
+    out_dir = None
     if HAVE_SPHINX and HAVE_DOT:
         out = tmp_path_factory.mktemp("docs")
-        procs["sphinx"] = subprocess.Popen(
-            [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
-             "-d", str(out / "doctrees"), str(DOCS), str(out / "html")],
-            cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        )
-        procs["sphinx"].out_dir = out / "html"  # type: ignore[attr-defined]
-    yield procs
-    for proc in procs.values():
-        if proc.poll() is None:
+        out_dir = out / "html"
+        commands["sphinx"] = ([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b",
+                               "html", "-d", str(out / "doctrees"), str(DOCS), str(out_dir)],
+                              ROOT, None)
+    started: list[subprocess.Popen[str]] = []
+    stopping = threading.Event()
+
+    def run(command: list[str], cwd: Path, run_env: dict[str, str] | None) -> tuple[int, str]:
+        if stopping.is_set():
+            return -1, "not run: the module was torn down"
+        proc = subprocess.Popen(command, cwd=cwd, env=run_env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        started.append(proc)
+        try:
+            out, err = proc.communicate(timeout=600)
+        except subprocess.TimeoutExpired:
             proc.kill()
-        proc.communicate()
+            out, err = proc.communicate()
+            return -1, f"timed out after 600 s\n{out}{err}"
+        return proc.returncode, out + err
+
+    order = sorted(commands, key=lambda n: SLOW_FIRST.index(n) if n in SLOW_FIRST else 99)
+    pool = ThreadPoolExecutor(max_workers=PARALLEL)
+    futures = {name: pool.submit(run, *commands[name]) for name in order}
+    if out_dir is not None:
+        futures["sphinx"].out_dir = out_dir  # type: ignore[attr-defined]
+    try:
+        yield futures
+    finally:
+        stopping.set()
+        for proc in started:
+            if proc.poll() is None:
+                proc.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _finish(proc: subprocess.Popen[str]) -> tuple[int, str]:
-    out, err = proc.communicate(timeout=300)
-    return proc.returncode, out + err
+def _finish(future: Future[tuple[int, str]]) -> tuple[int, str]:
+    return future.result(timeout=1800)
 
 
 @pytest.mark.parametrize("sample", SAMPLES, ids=[p.stem for p in SAMPLES])
-def test_sample_runs(sample: Path, runs: dict[str, subprocess.Popen[str]]) -> None:
+def test_sample_runs(sample: Path, runs: dict[str, Future[tuple[int, str]]]) -> None:
     """Each sample is real code: run as a script against a temporary SQLite database."""
     code, output = _finish(runs[sample.stem])
     assert code == 0, output
@@ -171,13 +200,13 @@ def test_cli_page_covers_every_command_and_option() -> None:
                     "(pip install -e '.[docs]')")
 @pytest.mark.skipif(not HAVE_DOT, reason="graphviz's dot is not installed "
                     "(apt-get install -y graphviz)")
-def test_docs_build_without_warnings(runs: dict[str, subprocess.Popen[str]]) -> None:
+def test_docs_build_without_warnings(runs: dict[str, Future[tuple[int, str]]]) -> None:
     """``sphinx-build -W --keep-going``: any warning (a broken reference, a missing sample
     marker, an undocumented setting) fails the build."""
-    proc = runs["sphinx"]
-    code, output = _finish(proc)
+    build = runs["sphinx"]
+    code, output = _finish(build)
     assert code == 0, output
-    out: Path = proc.out_dir  # type: ignore[attr-defined]
+    out: Path = build.out_dir  # type: ignore[attr-defined]
     cli = (out / "cli.html").read_text(encoding="utf-8")
     for name in passport_cli.commands:
         assert f'id="flask-passport-{name}"' in cli, name

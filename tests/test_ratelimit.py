@@ -54,6 +54,17 @@ def test_per_ip_limit(app_config: dict[str, Any], app: Flask) -> None:
     assert http.get("/.well-known/jwks.json").status_code == 200
 
 
+def test_consent_post_is_limited_per_ip(app_config: dict[str, Any], app: Flask) -> None:
+    """``POST /oauth/authorize`` (the consent decision) counts like the token endpoint."""
+    limited = _limited(app_config, per_ip="2/minute")
+    http = limited.test_client()
+    assert [http.post("/oauth/authorize", data={}).status_code != 429 for _ in range(2)] == [
+        True, True]
+    _assert_429(http.post("/oauth/authorize", data={}))
+    # GET (the consent page itself) is not limited.
+    assert http.get("/oauth/authorize").status_code != 429
+
+
 def test_per_client_limit(app_config: dict[str, Any], app: Flask) -> None:
     limited = _limited(app_config, per_client="2/minute")
     http = limited.test_client()

@@ -75,7 +75,8 @@ DESCRIPTIONS: dict[str, str] = {
     "family. A token revoked for any other reason is never honoured.",
     "PASSPORT_RETIRED_PUBLIC_KEYS": "PEM texts of retired public keys that still verify tokens, "
     "for keys kept in the environment (files use ``flask passport keys --rotate``).",
-    "PASSPORT_RATELIMIT_ENABLED": "Rate-limit the token, authorize and device endpoints "
+    "PASSPORT_RATELIMIT_ENABLED": "Rate-limit the token endpoint, the consent decision "
+    "(``POST /oauth/authorize``) and the device endpoints "
     "(needs the ``ratelimit`` extra; without it a warning is logged at start-up).",
     "PASSPORT_RATELIMIT_STORAGE_URI": "Where counters live: ``memory://`` for one process, "
     "``redis://host:6379/0`` to share limits between processes and hosts.",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask
+from flask.testing import FlaskClient
 
 from myapp import User, create_app, db
 
@@ -30,3 +32,20 @@ def add_user(app: Flask, email: str, password: str) -> int:
         db.session.add(user)
         db.session.commit()
         return user.id
+
+
+def hidden(page: str, name: str) -> str:
+    """A hidden form field's value from an HTML page."""
+    match = re.search(rf'name="{name}"[^>]*value="([^"]+)"', page)
+    assert match, f"no {name} field"
+    return match.group(1)
+
+
+def sign_in(browser: FlaskClient, login_url: str) -> str:
+    """Fill in the app's login form (myapp.py); returns where it redirects (``next``)."""
+    page = browser.get(login_url).get_data(as_text=True)
+    answer = browser.post(login_url, data={"csrf_token": hidden(page, "csrf_token"),
+                                           "email": "taylor@example.com",
+                                           "password": "my-password"})
+    assert answer.status_code == 302, answer.status
+    return answer.location

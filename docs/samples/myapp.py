@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import click
 import sqlalchemy as sa
-from flask import Blueprint, Flask
-from flask_login import LoginManager, UserMixin, current_user
+from flask import Blueprint, Flask, redirect, render_template_string, request
+from flask_login import LoginManager, UserMixin, current_user, login_user
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -22,6 +23,7 @@ from flask_passport import (
     scope,
     scopes,
 )
+from flask_passport.csrf import csrf_token, is_valid
 
 
 class Base(DeclarativeBase):
@@ -86,6 +88,34 @@ def jobs() -> dict[str, Any]:
 # [/routes]
 
 
+# [login]
+# Passport does not sign users in: /oauth/authorize sends a signed-out user to Flask-Login's
+# login_view with ?next=<the authorize URL>, and this page sends them back there.
+web = Blueprint("web", __name__)
+
+LOGIN_PAGE = """<form method="post">
+  <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
+  <input name="email" type="email"> <input name="password" type="password">
+  <button>Sign in</button>
+</form>"""
+
+
+@web.route("/login", methods=["GET", "POST"])
+def login_page() -> Any:
+    if request.method == "POST":
+        email = request.form.get("email")
+        user = db.session.scalars(sa.select(User).filter_by(email=email)).first()
+        if (is_valid(request.form.get("csrf_token")) and user is not None
+                and user.check_password(request.form.get("password", ""))):
+            login_user(user)
+            target = request.args.get("next", "/")
+            # Only ever redirect within this site (no open redirect).
+            local = target.startswith("/") and not target.startswith("//") and "\\" not in target
+            return redirect(target if local else "/")
+    return render_template_string(LOGIN_PAGE, csrf_token=csrf_token)
+# [/login]
+
+
 # [create-app]
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
@@ -97,6 +127,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     login.init_app(app)
+    login.login_view = "web.login_page"
     passport.init_app(app, user_model=User)
     passport.tokens_can({
         "place-orders": "Place orders",
@@ -106,11 +137,23 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     passport.tokens_expire_in(timedelta(hours=1))
 
     app.register_blueprint(api)
+    app.register_blueprint(web)
 
     @app.cli.command("init-db")
     def init_db() -> None:
         """Create the tables (Passport's too). Use `flask db upgrade` with Flask-Migrate."""
         db.create_all()
+
+    @app.cli.command("create-user")
+    @click.argument("email")
+    @click.password_option()
+    def create_user(email: str, password: str) -> None:
+        """Add a user who can sign in."""
+        user = User(email=email)
+        user.set_password(password)
+        db.session.add(user)
+        db.session.commit()
+        click.echo(f"User {user.id} created.")
 
     return app
 # [/create-app]

@@ -7,7 +7,7 @@ import tempfile
 # [acting-as]
 from flask_passport.testing import acting_as, acting_as_client
 from helpers import add_user, installed_app
-from myapp import User, db
+from myapp import User, db, passport
 
 
 def check_orders_need_both_scopes(app) -> None:
@@ -27,11 +27,26 @@ def check_orders_need_both_scopes(app) -> None:
 # [/acting-as]
 
 
+def check_with_the_extension(app) -> None:
+    with app.app_context():
+        user = db.session.get(User, 1)
+    http = app.test_client()
+    # [passport-acting-as]
+    acting = passport.acting_as(user, ["check-status"])  # active at once (app: the bound one)
+    assert http.get("/api/status").status_code == 200
+    acting.stop()
+    assert http.get("/api/status").status_code == 401
+    with passport.acting_as_client("billing-service", ["check-status"]):
+        assert http.get("/api/internal/jobs").json["client_id"] == "billing-service"
+    # [/passport-acting-as]
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         app = installed_app(tmp)
         add_user(app, "taylor@example.com", "my-password")
         check_orders_need_both_scopes(app)
+        check_with_the_extension(app)
         # Outside the blocks, requests need a real token again.
         assert app.test_client().get("/api/orders").status_code == 401
     print("testing OK")
