@@ -273,3 +273,23 @@ def test_bearer_strings_never_authenticate_wrongly(fuzz_world: FuzzWorld) -> Non
     for token in world.revoked_tokens + world.client_tokens:
         response = world.send("GET", "/fuzz/me", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401, response.get_json()
+
+
+def test_non_ascii_in_any_segment_is_refused(fuzz_world: FuzzWorld) -> None:
+    """A deterministic companion of the fuzz: one non-ASCII character in the header, payload or
+    signature segment of a real token is a 401 (header) and an inactive token (introspection),
+    never an encoding error on the way to the signature check."""
+    world = fuzz_world
+    token = world.user_tokens[0]
+    resource = {"client_id": world.resource.client.id,
+                "client_secret": world.resource.secret or ""}
+    for segment in range(3):
+        for char in ("\u00e9", "\u4e2d", "\U0001f600", "\x00"):
+            parts = token.split(".")
+            parts[segment] = parts[segment][:5] + char + parts[segment][5:]
+            bad = ".".join(parts)
+            response = world.send("GET", "/fuzz/me",
+                                  headers={"Authorization": _as_header("Bearer " + bad)})
+            assert response.status_code == 401, (segment, char, response.get_json())
+            response = world.send("POST", "/oauth/introspect", data={"token": bad, **resource})
+            assert response.status_code == 200 and response.get_json() == {"active": False}
