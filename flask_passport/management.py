@@ -48,6 +48,10 @@ def _check_name(value: Any, errors: dict[str, list[str]]) -> str:
         errors.setdefault("name", []).append("The name field is required.")
         return ""
     value = value.strip()
+    from .clients import is_plain_text
+
+    if not is_plain_text(value):
+        errors.setdefault("name", []).append("The name may not contain control characters.")
     if len(value) > MAX_NAME:
         errors.setdefault("name", []).append(
             f"The name may not be longer than {MAX_NAME} characters."
