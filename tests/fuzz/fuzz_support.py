@@ -50,14 +50,14 @@ def fuzz_settings(default: int) -> settings:
 
 
 @dataclass
-class TestFigures:
+class Figures:
     requests: int = 0
     server_errors: int = 0
     statuses: Counter[int] = field(default_factory=Counter)
     seconds: float = 0.0
 
 
-FIGURES: dict[str, TestFigures] = {}
+FIGURES: dict[str, Figures] = {}
 
 
 class SummaryPlugin:
@@ -67,7 +67,7 @@ class SummaryPlugin:
         if not FIGURES:
             return
         terminalreporter.section("flask-passport fuzz figures")
-        total = TestFigures()
+        total = Figures()
         for name, fig in FIGURES.items():
             total.requests += fig.requests
             total.server_errors += fig.server_errors
@@ -79,7 +79,7 @@ class SummaryPlugin:
         )
 
 
-def describe(name: str, fig: TestFigures) -> str:
+def describe(name: str, fig: Figures) -> str:
     statuses = ", ".join(f"{k}: {v}" for k, v in sorted(fig.statuses.items()))
     return (f"{name}: {fig.requests} requests tried, {fig.server_errors} server errors (5xx), "
             f"{fig.seconds:.1f} s; statuses {{{statuses}}}")
@@ -104,7 +104,7 @@ class FuzzWorld:
 
     app: Flask
     http: Any
-    figures: TestFigures
+    figures: Figures
     user_id: int
     other_user_id: int
     authz: CreatedClient  # confidential authorization code client (several redirect URIs)
@@ -182,7 +182,7 @@ def _token(http: Any, data: dict[str, str]) -> dict[str, Any]:
     return response.get_json()  # type: ignore[no-any-return]
 
 
-def build_world(tmp_path: Any, private_key_pem: str, figures: TestFigures) -> FuzzWorld:
+def build_world(tmp_path: Any, private_key_pem: str, figures: Figures) -> FuzzWorld:
     config = database_config("sqlite", tmp_path, None)
     config.update(PASSPORT_PRIVATE_KEY=private_key_pem, PASSPORT_RATELIMIT_ENABLED=False,
                   PASSPORT_IMPLICIT_GRANT=True)
@@ -254,7 +254,7 @@ def fuzz_world(tmp_path: Any, private_key_pem: str, request: pytest.FixtureReque
     pm = request.config.pluginmanager
     if not pm.has_plugin("passport-fuzz-summary"):
         pm.register(SummaryPlugin(), "passport-fuzz-summary")
-    figures = FIGURES.setdefault(request.node.name, TestFigures())
+    figures = FIGURES.setdefault(request.node.name, Figures())
     world = build_world(tmp_path, private_key_pem, figures)
     started = time.monotonic()
     try:
