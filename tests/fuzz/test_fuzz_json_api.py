@@ -52,8 +52,8 @@ field_values: dict[str, st.SearchStrategy[Any]] = {
 
 @st.composite
 def bodies(draw: st.DrawFn) -> tuple[bytes, str]:
-    kind = draw(st.sampled_from(["nearly_valid"] * 6 + ["object"] * 4 + ["any_json", "surrogate", "raw", "huge",
-                                                   "form", "empty"]))
+    kind = draw(st.sampled_from(["nearly_valid"] * 6 + ["object"] * 4 + [
+        "any_json", "surrogate", "raw", "huge", "form", "empty"]))
     if kind == "object":
         keys = draw(st.lists(st.sampled_from(sorted(field_values)), unique=True, max_size=4))
         data = {k: draw(field_values[k]) for k in keys}

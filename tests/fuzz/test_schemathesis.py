@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
-from fuzz_support import ENV_EXAMPLES, FIGURES, SummaryPlugin, Figures, describe
+from fuzz_support import ENV_EXAMPLES, FIGURES, Figures, SummaryPlugin, describe
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -57,7 +57,6 @@ def live(tmp_path_factory: pytest.TempPathFactory, private_key_pem: str,
          request: pytest.FixtureRequest) -> Iterator[Live]:
     import example_app
     from example_app.commands import seed_data
-
     from flask_passport.clients import create_client
 
     pm = request.config.pluginmanager
