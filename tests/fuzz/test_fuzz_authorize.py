@@ -194,7 +194,7 @@ def test_authorize_fuzz(fuzz_world: FuzzWorld) -> None:
         row.first_party = True
         state.db.session.commit()
 
-    @fuzz_settings(150)
+    @fuzz_settings(100)
     @given(r=st.one_of(coherent_requests(world), coherent_requests(world),
                        authorize_requests(world)),
            decision=st.sampled_from(["none", "approve", "deny", "delete", "bad_csrf",
