@@ -233,7 +233,7 @@ def _allowed(world: FuzzWorld, p: Presented, grant: str | None) -> None:
 def test_token_endpoint_fuzz(fuzz_world: FuzzWorld) -> None:
     world = fuzz_world
 
-    @fuzz_settings(150)
+    @fuzz_settings(120)
     @given(p=st.one_of(coherent_requests(world), coherent_requests(world), token_requests(world)),
            mode=st.sampled_from(["form"] * 8 + ["junk_tail", "junk_tail", "charset", "json",
                                              "multipart", "raw"]),
