@@ -119,7 +119,7 @@ def list_clients(ctx: Context, user_id: str) -> list[Any]:
 def find_client(ctx: Context, user_id: str, client_id: str) -> Any:
     """The user's client ``client_id``, or :class:`NotFound` (also for another user's client)."""
     Client = ctx.models.Client
-    if not isinstance(client_id, str) or len(client_id) > 64:
+    if not isinstance(client_id, str) or len(client_id) > 64 or "\x00" in client_id:
         raise NotFound(client_id)
     client = ctx.session.scalars(_user_clients(ctx, user_id).where(Client.id == client_id)).first()
     if client is None:
