@@ -3,6 +3,7 @@ JSON API, callable from Python too."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,15 @@ CLIENT_KINDS: dict[str, list[str]] = {
 
 class ClientError(ValueError):
     """Invalid client data; the message says what to fix."""
+
+
+def is_plain_text(value: str) -> bool:
+    """Whether ``value`` has no control characters (NUL included) and no lone surrogates.
+
+    JSON escapes can carry both; no database text column stores them (SQLite cannot encode a
+    surrogate, PostgreSQL refuses NUL), so they are refused as invalid input instead.
+    """
+    return not any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value)
 
 
 @dataclass
@@ -64,6 +74,8 @@ def normalize_redirect_uris(uris: Iterable[str] | str | None) -> list[str]:
 def validate_redirect_uri(uri: str) -> None:
     if len(uri) > 2000:
         raise ClientError("A redirect URI may be at most 2000 characters long.")
+    if not is_plain_text(uri):
+        raise ClientError("A redirect URI may not contain control characters.")
     try:
         parts = urlsplit(uri)
     except ValueError as exc:
@@ -95,8 +107,9 @@ def create_client(
 ) -> CreatedClient:
     """Create a client of ``kind`` (see :data:`CLIENT_KINDS`); the caller commits."""
     name = (name or "").strip()
-    if not name or len(name) > 255:
-        raise ClientError("A client needs a name of at most 255 characters.")
+    if not name or len(name) > 255 or not is_plain_text(name):
+        raise ClientError("A client needs a name of at most 255 characters, without control "
+                          "characters.")
     if kind not in CLIENT_KINDS:
         raise ClientError(f"Unknown client kind {kind!r}; use one of {', '.join(CLIENT_KINDS)}.")
     uris = normalize_redirect_uris(redirect_uris)

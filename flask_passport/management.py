@@ -48,6 +48,10 @@ def _check_name(value: Any, errors: dict[str, list[str]]) -> str:
         errors.setdefault("name", []).append("The name field is required.")
         return ""
     value = value.strip()
+    from .clients import is_plain_text
+
+    if not is_plain_text(value):
+        errors.setdefault("name", []).append("The name may not contain control characters.")
     if len(value) > MAX_NAME:
         errors.setdefault("name", []).append(
             f"The name may not be longer than {MAX_NAME} characters."
@@ -115,7 +119,7 @@ def list_clients(ctx: Context, user_id: str) -> list[Any]:
 def find_client(ctx: Context, user_id: str, client_id: str) -> Any:
     """The user's client ``client_id``, or :class:`NotFound` (also for another user's client)."""
     Client = ctx.models.Client
-    if not isinstance(client_id, str) or len(client_id) > 64:
+    if not isinstance(client_id, str) or len(client_id) > 64 or "\x00" in client_id:
         raise NotFound(client_id)
     client = ctx.session.scalars(_user_clients(ctx, user_id).where(Client.id == client_id)).first()
     if client is None:

@@ -137,7 +137,8 @@ def validate_request(
         raise AuthorizationPageError("invalid_request", "The client_id parameter was sent twice.")
     if not client_id:
         raise AuthorizationPageError("invalid_request", "The client_id parameter is required.")
-    client = ctx.session.get(ctx.models.Client, client_id) if len(client_id) <= 64 else None
+    well_formed = len(client_id) <= 64 and "\x00" not in client_id  # PostgreSQL refuses NUL
+    client = ctx.session.get(ctx.models.Client, client_id) if well_formed else None
     if client is None or client.revoked:
         raise AuthorizationPageError("invalid_client", "The client is unknown or has been revoked.")
     response_type = params.get("response_type")
@@ -180,6 +181,10 @@ def validate_request(
                 if len(v) > (MAX_STATE_LENGTH if k == "state" else MAX_PARAM_LENGTH)]
     if too_long:
         raise request.error("invalid_request", f"The {too_long[0]} parameter is too long.")
+    with_nul = [k for k, v in params.items() if "\x00" in v]
+    if with_nul:
+        raise request.error("invalid_request",
+                            f"The {with_nul[0][:32]} parameter contains a NUL character.")
     if not response_type:
         raise request.error("invalid_request", "The response_type parameter is required.")
     if response_type not in RESPONSE_TYPES:

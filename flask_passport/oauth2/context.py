@@ -77,6 +77,9 @@ class TokenRequest:
                 raise invalid_request(f"The {key!r} parameter was sent more than once.")
             if len(value) > MAX_PARAM_LENGTH:
                 raise invalid_request(f"The {key!r} parameter is too long.")
+            if "\x00" in value or "\x00" in key:
+                # No text column stores NUL (PostgreSQL refuses it): invalid input, not a fault.
+                raise invalid_request(f"The {key!r} parameter contains a NUL character.")
             params[key] = value
         return cls(params, authorization)
 
