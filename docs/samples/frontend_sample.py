@@ -100,9 +100,11 @@ def main() -> None:
         assert "name" in invalid.json["errors"]
         listed = browser.get("/oauth/clients").json
         assert [c["name"] for c in listed] == ["My blog"] and "secret" not in listed[0]
-        assert browser.get("/oauth/scopes").json == [
-            {"id": "place-orders", "description": "Place orders"},
-            {"id": "check-status", "description": "Check order status"}]
+        scopes = browser.get("/oauth/scopes").json  # OpenID Connect's, then yours
+        assert [s["id"] for s in scopes] == ["openid", "profile", "email",
+                                            "place-orders", "check-status"]
+        assert scopes[-2:] == [{"id": "place-orders", "description": "Place orders"},
+                               {"id": "check-status", "description": "Check order status"}]
         http = app.test_client()  # a script using the personal token
         assert http.get("/api/status", headers={"Authorization": f"Bearer {jwt}"}
                         ).status_code == 200

@@ -280,6 +280,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("resource_server.py", 'data.get("token_type") != "Bearer"'): "token_type, an enum",
     ("views/token.py", 'request.mimetype != "application/x-www-form-urlencoded"'):
         "a content type",
+    ("views/oidc.py", 'request.mimetype == "application/x-www-form-urlencoded"'):
+        "a content type",
     ("oauth2/device.py", "len(code) != USER_CODE_LENGTH"): "a length check of the input",
     ("tokens.py", "len(signature) != 2 * size"): "a length check (RFC 7518 §3.4), not a value",
     ("token_cache.py", "self._by_id.get(old_token.id) == old_value"):
