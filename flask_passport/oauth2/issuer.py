@@ -14,6 +14,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from .. import signals, tokens
 from ..scopes import format_scope
 from .context import Context
+from .errors import invalid_grant
 
 
 @dataclass
@@ -156,3 +157,25 @@ def insert_row(ctx: Context, row: Any) -> None:
     session.connection().execute(insert, values)
     make_transient_to_detached(row)
     session.add(row)
+
+
+def issue_for_approval(
+    ctx: Context, *, client: Any, user_id: str, scopes: Any, grant_type: str
+) -> IssuedToken:
+    """Issue the tokens of a grant a user approved earlier (an authorization or device code).
+
+    The user must still exist; a refresh token comes with them when the client has that grant.
+    """
+    user = ctx.load_user(user_id) if ctx.load_user is not None else None
+    if ctx.load_user is not None and user is None:
+        raise invalid_grant("The user who approved this code no longer exists.")
+    return issue_token(
+        ctx,
+        client=client,
+        user_id=user_id,
+        scopes=list(scopes or ()),
+        lifetime=ctx.settings.access_token_lifetime,
+        grant_type=grant_type,
+        with_refresh=client.has_grant_type("refresh_token"),
+        user=user,
+    )

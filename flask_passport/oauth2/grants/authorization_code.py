@@ -15,7 +15,7 @@ from ... import tokens
 from .. import oidc, pkce
 from ..context import Context, TokenRequest
 from ..errors import invalid_grant, invalid_request
-from ..issuer import issue_token
+from ..issuer import issue_for_approval
 from ..revocation import revoke_access_tokens, revoke_family
 
 GRANT_TYPE = "authorization_code"
@@ -67,18 +67,8 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
         _replayed(ctx, first)
         raise invalid_grant("The authorization code has already been used or revoked.")
 
-    user = ctx.load_user(row.user_id) if ctx.load_user is not None else None
-    if ctx.load_user is not None and user is None:
-        raise invalid_grant("The user who approved this code no longer exists.")
-    issued = issue_token(
-        ctx,
-        client=client,
-        user_id=row.user_id,
-        scopes=list(row.scopes or ()),
-        lifetime=ctx.settings.access_token_lifetime,
-        grant_type=GRANT_TYPE,
-        with_refresh=client.has_grant_type("refresh_token"),
-        user=user,
+    issued = issue_for_approval(
+        ctx, client=client, user_id=row.user_id, scopes=row.scopes, grant_type=GRANT_TYPE
     )
     ctx.session.flush()
     ctx.session.execute(

@@ -19,7 +19,7 @@ from ... import tokens
 from ..context import Context, TokenRequest
 from ..device import APPROVED, CONSUMED, DENIED, GRANT_TYPE, SLOW_DOWN_STEP
 from ..errors import OAuthError, invalid_grant, invalid_request
-from ..issuer import issue_token
+from ..issuer import issue_for_approval
 
 __all__ = ["GRANT_TYPE", "handle"]
 
@@ -69,19 +69,9 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
     ).rowcount
     if won != 1:
         raise invalid_grant("The device code has already been used.")
-    user = ctx.load_user(row.user_id) if ctx.load_user is not None else None
-    if ctx.load_user is not None and user is None:
-        raise invalid_grant("The user who approved this code no longer exists.")
     client = ctx.session.get(ctx.models.Client, client_id)
-    issued = issue_token(
-        ctx,
-        client=client,
-        user_id=row.user_id,
-        scopes=list(row.scopes or ()),
-        lifetime=ctx.settings.access_token_lifetime,
-        grant_type=GRANT_TYPE,
-        with_refresh=client.has_grant_type("refresh_token"),
-        user=user,
+    issued = issue_for_approval(
+        ctx, client=client, user_id=row.user_id, scopes=row.scopes, grant_type=GRANT_TYPE
     )
     ctx.session.flush()
     ctx.session.execute(
