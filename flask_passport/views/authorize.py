@@ -37,6 +37,7 @@ from ..oauth2.authorization import (
 )
 from ..oauth2.oidc import login_too_old
 from . import blueprint
+from .pending import live_pending, take_pending
 
 log = logging.getLogger("flask_passport")
 
@@ -187,20 +188,12 @@ def _consent_page(authz: AuthorizationRequest, client: Any, user: Any) -> Respon
 
 
 def _live_pending() -> dict[str, Any]:
-    pending = session.get(PENDING_KEY)
-    if not isinstance(pending, dict):
-        return {}
-    now = int(time.time())
-    return {k: v for k, v in pending.items()
-            if isinstance(v, dict) and now - int(v.get("at", 0)) < PENDING_TTL}
+    return live_pending(PENDING_KEY, PENDING_TTL)
 
 
 def _take_pending(key: str | None) -> dict[str, Any] | None:
     """Remove and return the pending request named ``key`` (single use)."""
-    pending = _live_pending()
-    entry = pending.pop(key, None) if key else None
-    session[PENDING_KEY] = pending
-    return entry
+    return take_pending(PENDING_KEY, PENDING_TTL, key)
 
 
 def _finish(ctx: Any, decide: Callable[[], str]) -> Response:

@@ -30,6 +30,7 @@ from ..oauth2 import device as device_flow
 from ..oauth2.errors import OAuthError, invalid_request
 from . import blueprint
 from .authorize import _login_redirect, _page, error_page
+from .pending import live_pending, take_pending
 from .responses import oauth_error, to_flask
 from .token import parse_form_request
 
@@ -191,19 +192,12 @@ def _consent_page(row: Any, client: Any, entered: str) -> Response:
 
 
 def _live_pending() -> dict[str, Any]:
-    pending = session.get(PENDING_KEY)
-    if not isinstance(pending, dict):
-        return {}
-    now = int(time.time())
-    return {k: v for k, v in pending.items()
-            if isinstance(v, dict) and now - int(v.get("at", 0)) < PENDING_TTL}
+    return live_pending(PENDING_KEY, PENDING_TTL)
 
 
 def _take_pending(key: str | None) -> dict[str, Any] | None:
-    pending = _live_pending()
-    entry = pending.pop(key, None) if key else None
-    session[PENDING_KEY] = pending
-    return entry
+    """Remove and return the pending request named ``key`` (single use)."""
+    return take_pending(PENDING_KEY, PENDING_TTL, key)
 
 
 @blueprint.post("/device/decide")
