@@ -24,7 +24,7 @@ from . import signals
 from .keys import KeyLoadError
 from .models import utcnow
 from .oauth2.errors import BearerError
-from .token_cache import VerifiedTokenCache
+from .token_cache import VerifiedTokenCache, revive_user, snapshot_user
 from .tokens import InvalidToken, decode_access_token
 
 log = logging.getLogger("flask_passport")
@@ -123,11 +123,39 @@ def verify_bearer(state: Any, value: str) -> BearerToken:
     if cache is not None:
         hit = cache.get(value)
         if hit is not None:
-            return replace(hit, scopes=list(hit.scopes), claims=dict(hit.claims))
+            return _copy(hit)
     token = _verify_bearer(state, value)
     if cache is not None:
-        cache.put(value, replace(token, scopes=list(token.scopes), claims=dict(token.claims)))
+        cache.put(value, _copy(token))
     return token
+
+
+def _copy(token: BearerToken) -> BearerToken:
+    """A copy whose lists a view may change without touching the cached entry."""
+    return replace(token, scopes=list(token.scopes), claims=dict(token.claims))
+
+
+def _verify_with_cache(state: Any, value: str) -> tuple[BearerToken, Any]:
+    """Like :func:`verify_bearer`, with the token's user too: the user the cache holds for it
+    (revived into this request's session) or ``None`` to load it (and then cache it)."""
+    cache = token_cache(state)
+    if cache is None:
+        return _verify_bearer(state, value), None
+    hit = cache.lookup(value)
+    if hit is not None:
+        token, snapshot = hit
+        user = revive_user(state.db.session, snapshot) if snapshot is not None else None
+        return _copy(token), user
+    token = _verify_bearer(state, value)
+    user = None
+    if token.user_id is not None:
+        user = state.load_user(token.user_id)
+        if user is None:
+            raise BearerError("invalid_token", "The token's user no longer exists.")
+    snapshot = snapshot_user(user) if user is not None and state.settings.token_cache_users \
+        else None
+    cache.put(value, _copy(token), snapshot)
+    return token, user
 
 
 def _verify_bearer(state: Any, value: str) -> BearerToken:
@@ -190,6 +218,7 @@ def _authenticate() -> BearerToken:
         return token  # type: ignore[no-any-return]
     state = current_app.extensions.get("passport") or _resource_server()
     value = bearer_from_header(request.headers.get("Authorization"))
+    user: Any = None
     if state.acting_token is not None:
         token = state.acting_token
     elif value is None:
@@ -201,10 +230,11 @@ def _authenticate() -> BearerToken:
     elif hasattr(state, "verify_bearer"):  # a remote ResourceServer (resource_server.py)
         token = state.verify_bearer(value)
     else:
-        token = verify_bearer(state, value)
+        token, user = _verify_with_cache(state, value)
     g._passport_token = token
     if token.user_id is not None:
-        user = state.load_user(token.user_id)
+        if user is None:
+            user = state.load_user(token.user_id)
         if user is None:
             raise BearerError("invalid_token", "The token's user no longer exists.")
         # Flask-Login reads g._login_user; setting it makes current_user the token's user

@@ -53,6 +53,9 @@ DEFAULTS: dict[str, Any] = {
     # accepted by another process for up to this long: see docs and bench/README.md.
     "PASSPORT_TOKEN_CACHE_TTL": 0,
     "PASSPORT_TOKEN_CACHE_SIZE": 10_000,
+    # With the cache on, also keep the token's user (SQLAlchemy models only) so a cache hit
+    # reads nothing from the database; profile changes made elsewhere show within the TTL.
+    "PASSPORT_TOKEN_CACHE_USERS": True,
     # -- device authorization grant (issue 6, RFC 8628) --
     "PASSPORT_DEVICE_CODE_LIFETIME": timedelta(minutes=10),
     "PASSPORT_DEVICE_CODE_INTERVAL": 5,  # seconds between polls; 0 = no slow_down
@@ -128,6 +131,7 @@ class Settings:
     cookie_lifetime: timedelta
     token_cache_ttl: float
     token_cache_size: int
+    token_cache_users: bool
     device_code_lifetime: timedelta
     device_code_interval: int
     ratelimit_user_code_failures: str | None
@@ -177,6 +181,7 @@ class Settings:
             values[name] = str(values[name]).strip() or None if values[name] else None
         values["token_cache_ttl"] = float(values["token_cache_ttl"] or 0)
         values["token_cache_size"] = int(values["token_cache_size"])
+        values["token_cache_users"] = _to_bool(values["token_cache_users"])
         if values["token_cache_ttl"] < 0 or values["token_cache_size"] < 1:
             raise ValueError("PASSPORT_TOKEN_CACHE_TTL must be >= 0 and "
                              "PASSPORT_TOKEN_CACHE_SIZE >= 1.")

@@ -94,3 +94,83 @@ def test_revocation_elsewhere_waits_for_the_ttl(app: Flask, client: Any, machine
     assert client.get("/cached2", headers=headers).status_code == 200  # within the TTL
     time.sleep(0.35)
     assert client.get("/cached2", headers=headers).status_code == 401
+
+
+def _personal_token(app: Flask, user: Any, personal_client: Any) -> str:
+    with app.app_context():
+        db = app.extensions["sqlalchemy"]
+        return str(db.session.get(type(user), user.id).create_token("t", ["*"]).access_token)
+
+
+def test_a_hit_serves_a_session_bound_copy_of_the_user(
+        app: Flask, client: Any, user: Any, personal_client: Any) -> None:
+    """The cached user is copied into each request's session: a view that changes it flushes
+    as usual, each request gets its own instance, and the cache's copy stays clean."""
+    from flask_login import current_user
+    from sqlalchemy import inspect as sa_inspect
+
+    app.config["PASSPORT_TOKEN_CACHE_TTL"] = 60
+    state = app.extensions["passport"]
+    state.passport._version += 1
+    db = app.extensions["sqlalchemy"]
+    seen: list[int] = []
+
+    @app.post("/cached-user")
+    @scope("*")
+    def rename() -> Any:
+        seen.append(id(current_user._get_current_object()))
+        assert sa_inspect(current_user._get_current_object()).session is db.session()
+        current_user.email = "renamed@example.com"
+        db.session.commit()
+        return jsonify(email=current_user.email)
+
+    headers = {"Authorization": f"Bearer {_personal_token(app, user, personal_client)}"}
+    assert client.post("/cached-user", headers=headers).status_code == 200  # miss: loads
+    with app.app_context():
+        db.session.execute(db.update(type(user)).values(email="back@example.com"))
+        db.session.commit()
+    assert client.post("/cached-user", headers=headers).json == {
+        "email": "renamed@example.com"}  # hit: the copy flushed like any loaded instance
+    with app.app_context():
+        assert db.session.get(type(user), user.id).email == "renamed@example.com"
+    assert len(set(seen)) == 2
+    _, snapshot = token_cache(state).lookup(headers["Authorization"][7:])  # type: ignore
+    assert snapshot.email == user.email  # the cache's copy never saw the view's change
+    assert not sa_inspect(snapshot).modified and sa_inspect(snapshot).detached
+
+
+def test_user_changes_elsewhere_show_within_the_ttl(
+        app: Flask, client: Any, user: Any, personal_client: Any) -> None:
+    from flask_login import current_user
+
+    app.config["PASSPORT_TOKEN_CACHE_TTL"] = 0.3
+    app.extensions["passport"].passport._version += 1
+    db = app.extensions["sqlalchemy"]
+
+    @app.get("/cached-email")
+    @scope("*")
+    def email() -> Any:
+        return jsonify(email=current_user.email)
+
+    headers = {"Authorization": f"Bearer {_personal_token(app, user, personal_client)}"}
+    assert client.get("/cached-email", headers=headers).json["email"] == user.email
+    with app.app_context():
+        db.session.execute(db.update(type(user)).values(email="elsewhere@example.com"))
+        db.session.commit()
+    assert client.get("/cached-email", headers=headers).json["email"] == user.email
+    time.sleep(0.35)
+    assert client.get("/cached-email", headers=headers).json["email"] == \
+        "elsewhere@example.com"
+
+
+def test_only_clean_mapped_users_are_snapshotted(app: Flask, user: Any) -> None:
+    from flask_passport.token_cache import snapshot_user
+
+    assert snapshot_user(object()) is None  # not a SQLAlchemy model: loaded on every request
+    with app.app_context():
+        db = app.extensions["sqlalchemy"]
+        loaded = db.session.get(type(user), user.id)
+        assert snapshot_user(loaded) is not None
+        loaded.email = "dirty@example.com"
+        assert snapshot_user(loaded) is None  # unflushed changes are never cached
+        assert snapshot_user(type(user)(email="new@example.com")) is None  # not persistent

@@ -94,6 +94,10 @@ DESCRIPTIONS: dict[str, str] = {
     "processes apply within this many seconds (see :doc:`protecting-routes`).",
     "PASSPORT_TOKEN_CACHE_SIZE": "Most tokens the verified-token cache keeps per process (least "
     "recently used are dropped).",
+    "PASSPORT_TOKEN_CACHE_USERS": "With the token cache on, also reuse the token's user (a "
+    "SQLAlchemy model instance, copied into each request's session without a query), so a cache "
+    "hit reads nothing from the database; changes made to the user by another process show "
+    "within ``PASSPORT_TOKEN_CACHE_TTL`` seconds. ``False`` loads the user on every request.",
     "PASSPORT_COOKIE_LIFETIME": "Lifetime of the SPA API cookie (see :doc:`javascript`); it is "
     "reissued on every GET page view of a logged-in user.",
     "PASSPORT_DEVICE_CODE_LIFETIME": "How long a device code and its user code stay usable "
