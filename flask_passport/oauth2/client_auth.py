@@ -11,6 +11,7 @@ from urllib.parse import unquote_plus
 from .. import tokens
 from .context import Context, TokenRequest
 from .errors import invalid_client, invalid_request
+from .rows import get_by_id
 
 
 @dataclass
@@ -59,7 +60,7 @@ def authenticate_client(ctx: Context, request: TokenRequest, *, required: bool =
     failed = invalid_client("Client authentication failed.", basic_attempted=creds.basic)
     if len(creds.client_id) > 64:
         raise failed
-    client = ctx.session.get(ctx.models.Client, creds.client_id)
+    client = get_by_id(ctx.session, ctx.models.Client, creds.client_id)
     if client is None or client.revoked:
         # Hash anyway so a missing client costs the same as a wrong secret.
         tokens.check_secret(creds.client_secret or "x", tokens.hash_secret("x" * 8))

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from .. import tokens
 from .context import Context
+from .rows import get_by_id
 
 ACCESS_TOKEN = "access_token"
 REFRESH_TOKEN = "refresh_token"
@@ -43,7 +44,7 @@ def find_access_token(ctx: Context, value: str, *, verify_exp: bool = True) -> F
     jti = claims.get("jti")
     if not isinstance(jti, str) or len(jti) > 64:
         return None
-    row = ctx.session.get(ctx.models.AccessToken, jti)
+    row = get_by_id(ctx.session, ctx.models.AccessToken, jti)
     if row is None:
         return None
     return FoundToken(ACCESS_TOKEN, row, row, claims)
@@ -59,7 +60,7 @@ def find_refresh_token(ctx: Context, value: str) -> FoundToken | None:
     row = ctx.session.scalars(sa.select(RefreshToken).where(RefreshToken.id == selector)).first()
     if row is None or not tokens.check_secret(verifier, row.secret_hash):
         return None
-    access_row = ctx.session.get(ctx.models.AccessToken, row.access_token_id)
+    access_row = get_by_id(ctx.session, ctx.models.AccessToken, row.access_token_id)
     if access_row is None:
         return None
     return FoundToken(REFRESH_TOKEN, row, access_row)
