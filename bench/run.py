@@ -353,10 +353,14 @@ def main() -> int:
                             o.mint_auth_codes(n, u, c, "http://127.0.0.1:9/callback")),
                         "bare": bare_post})
             pat = f"Bearer {seeded['pat']}"
+            # The example app's own unprotected JSON route: what the app costs before any
+            # token check, so "ours / app" is the price of the guard alone.
+            app_floor = Target(ours, "GET", "/bench/plain")
             if want("protected"):
                 run("protected: require_oauth() GET /api/user", {
                     "ours": Target(ours, "GET", "/api/user", auth=pat),
                     "bare": bare_get,
+                    "app": app_floor,
                     "authlib": Target(authlib, "GET", "/api/user", auth=f"Bearer {ref_token}")})
             if want("scopes"):
                 run("protected: scopes(check-status, place-orders) GET /api/orders", {
@@ -365,6 +369,7 @@ def main() -> int:
                 run("protected: GET /api/user, PASSPORT_TOKEN_CACHE_TTL=30", {
                     "ours": Target(cached, "GET", "/api/user", auth=pat),
                     "bare": bare_get,
+                    "app": Target(cached, "GET", "/bench/plain"),
                     "authlib": Target(authlib, "GET", "/api/user", auth=f"Bearer {ref_token}")})
             if want("personal"):
                 run("personal access token creation (POST /bench/personal-token)", {
@@ -372,14 +377,15 @@ def main() -> int:
                     "bare": bare_post})
             if want("introspect"):
                 path = seeded["introspect_path"]
+                rsid, rssecret = seeded["resource"]
                 if path is None:
                     print("\n== introspection\n  SKIPPED: no introspection endpoint in this "
                           "build.")
                 else:
                     run(f"introspection POST {path}", {
                         "ours": Target(ours, "POST", path,
-                                       f"token={seeded['pat']}&client_id={mid}"
-                                       f"&client_secret={msecret}"),
+                                       f"token={seeded['pat']}&client_id={rsid}"
+                                       f"&client_secret={rssecret}"),
                         "bare": bare_post})
             report[backend] = results
             for s in (ours, cached, authlib):

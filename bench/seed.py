@@ -51,6 +51,9 @@ class Ours:
             code = create_client(session, models, name="bench code", kind="authorization_code",
                                  redirect_uris=["http://127.0.0.1:9/callback"])
             create_client(session, models, name="bench personal", kind="personal_access")
+            resource = create_client(session, models, name="bench resource server",
+                                     kind="client_credentials",
+                                     grant_types=["client_credentials", "introspect"])
             session.commit()
             pat = user.create_token("bench", ["check-status", "place-orders"]).access_token
             grants = set(self.state.passport.token_endpoint.grants)
@@ -60,6 +63,7 @@ class Ours:
                 "machine": (machine.client.id, machine.secret),
                 "password": (password.client.id, password.secret),
                 "code": (code.client.id, code.secret),
+                "resource": (resource.client.id, resource.secret),
                 "pat": pat,
                 "has_code_grant": "authorization_code" in grants,
                 "introspect_path": next((r for r in rules if r.endswith("/introspect")), None),

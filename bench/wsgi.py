@@ -1,8 +1,10 @@
 """The servers the benchmark drives (gunicorn ``bench.wsgi:ours()`` / ``bench.wsgi:bare()``).
 
-``ours`` is the example app unchanged plus one bench-only route that creates a personal access
-token for the demo user over HTTP (the example app has no such JSON route). ``bare`` is the
-reference: a bare Flask JSON route on the same stack (gunicorn, 2 sync workers).
+``ours`` is the example app unchanged plus two bench-only routes: one creates a personal access
+token for the demo user over HTTP (the example app has no such JSON route), the other is an
+unprotected JSON route, the floor of the example app's own stack (its cookie session,
+Flask-Login, after-request hooks) without any token check. ``bare`` is the reference: a bare
+Flask JSON route on the same server stack (gunicorn, 2 sync workers).
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ def ours() -> Flask:
         user = db.session.get(User, user_id)
         result = user.create_token("bench token", ["check-status"])
         return jsonify(accessToken=result.access_token)
+
+    @app.get("/bench/plain")
+    def plain() -> object:
+        return jsonify(ok=True)
 
     return app
 
