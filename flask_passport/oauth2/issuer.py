@@ -39,6 +39,19 @@ class IssuedToken:
         return body
 
 
+@dataclass
+class PreparedToken:
+    """An access token built and signed but not stored yet (see :func:`prepare_token`)."""
+
+    access_token: str
+    row: Any
+    client: Any
+    user_id: str | None
+    scopes: list[str]
+    expires_in: int
+    grant_type: str
+
+
 def issue_token(
     ctx: Context,
     *,
@@ -54,6 +67,28 @@ def issue_token(
 ) -> IssuedToken:
     """Create the access-token row and sign its JWT (``jti`` = row id); optionally a refresh
     token."""
+    prepared = prepare_token(ctx, client=client, user_id=user_id, scopes=scopes,
+                             lifetime=lifetime, grant_type=grant_type, name=name, user=user)
+    return store_token(ctx, prepared, with_refresh=with_refresh, family_id=family_id)
+
+
+def prepare_token(
+    ctx: Context,
+    *,
+    client: Any,
+    user_id: str | None,
+    scopes: list[str],
+    lifetime: timedelta,
+    grant_type: str,
+    name: str | None = None,
+    user: Any = None,
+) -> PreparedToken:
+    """Build the access-token row and sign its JWT, writing nothing.
+
+    Grants sign before their first write: on SQLite a write takes the database's write lock
+    until the endpoint commits, and holding it through an RSA signature (~1 ms) made concurrent
+    token requests queue behind it (SQLite's busy handler sleeps in steps of milliseconds).
+    """
     now = ctx.now()
     # Per-client policy: a lifetime set on the client replaces the grant's default.
     client_lifetime = getattr(client, "access_token_lifetime", None)
@@ -75,7 +110,6 @@ def issue_token(
     if ctx.extra_claims is not None:
         added = ctx.extra_claims(token=row, client=client, user=user, grant_type=grant_type)
         extra = {k: v for k, v in (added or {}).items() if k not in tokens.RESERVED_CLAIMS}
-    insert_row(ctx, row)
     jwt_value = tokens.encode_access_token(
         ctx.keys(),
         jti=row.id,
@@ -90,11 +124,22 @@ def issue_token(
         expires_at=expires_at,
         extra_claims=extra,
     )
+    return PreparedToken(jwt_value, row, client, user_id, list(scopes),
+                         int(lifetime.total_seconds()), grant_type)
+
+
+def store_token(
+    ctx: Context, prepared: PreparedToken, *, with_refresh: bool = False,
+    family_id: str | None = None,
+) -> IssuedToken:
+    """INSERT a prepared token's row (and a new refresh token when asked); the caller commits."""
+    row, client = prepared.row, prepared.client
+    insert_row(ctx, row)
     ctx.emit(
-        signals.access_token_created, token=row, client=client, user_id=user_id,
-        grant_type=grant_type,
+        signals.access_token_created, token=row, client=client, user_id=prepared.user_id,
+        grant_type=prepared.grant_type,
     )
-    issued = IssuedToken(jwt_value, row, int(lifetime.total_seconds()), list(scopes))
+    issued = IssuedToken(prepared.access_token, row, prepared.expires_in, list(prepared.scopes))
     if with_refresh:
         refresh_lifetime = getattr(client, "refresh_token_lifetime", None)
         issued.refresh_token = issue_refresh_token(
@@ -166,16 +211,24 @@ def issue_for_approval(
 
     The user must still exist; a refresh token comes with them when the client has that grant.
     """
+    prepared = prepare_for_approval(ctx, client=client, user_id=user_id, scopes=scopes,
+                                    grant_type=grant_type)
+    return store_token(ctx, prepared, with_refresh=client.has_grant_type("refresh_token"))
+
+
+def prepare_for_approval(
+    ctx: Context, *, client: Any, user_id: str, scopes: Any, grant_type: str
+) -> PreparedToken:
+    """:func:`prepare_token` for a grant a user approved earlier: the user must still exist."""
     user = ctx.load_user(user_id) if ctx.load_user is not None else None
     if ctx.load_user is not None and user is None:
         raise invalid_grant("The user who approved this code no longer exists.")
-    return issue_token(
+    return prepare_token(
         ctx,
         client=client,
         user_id=user_id,
         scopes=list(scopes or ()),
         lifetime=ctx.settings.access_token_lifetime,
         grant_type=grant_type,
-        with_refresh=client.has_grant_type("refresh_token"),
         user=user,
     )

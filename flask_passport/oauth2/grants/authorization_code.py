@@ -15,7 +15,7 @@ from ... import tokens
 from .. import oidc, pkce
 from ..context import Context, TokenRequest
 from ..errors import invalid_grant, invalid_request
-from ..issuer import issue_for_approval
+from ..issuer import prepare_for_approval, store_token
 from ..revocation import revoke_access_tokens, revoke_family
 
 GRANT_TYPE = "authorization_code"
@@ -52,6 +52,18 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
     _check_redirect_uri(request, row)
     _check_pkce(request, row, client)
 
+    # Everything that signs happens before the first write (see issuer.prepare_token).
+    prepared = prepare_for_approval(
+        ctx, client=client, user_id=row.user_id, scopes=row.scopes, grant_type=GRANT_TYPE
+    )
+    id_token = None
+    if oidc.wants_id_token(ctx, prepared.scopes):
+        # OpenID Connect Core §3.1.3.3: the code's nonce and login time, bound at authorize.
+        id_token = oidc.issue_id_token(
+            ctx, client=client, user_id=row.user_id, access_token=prepared.access_token,
+            nonce=row.nonce, auth_time=row.auth_time or row.created_at,
+        )
+
     # Claim the code atomically; a parallel exchange that lost the race is a replay too.
     won = ctx.session.execute(
         sa.update(AuthCode)
@@ -67,9 +79,7 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
         _replayed(ctx, first)
         raise invalid_grant("The authorization code has already been used or revoked.")
 
-    issued = issue_for_approval(
-        ctx, client=client, user_id=row.user_id, scopes=row.scopes, grant_type=GRANT_TYPE
-    )
+    issued = store_token(ctx, prepared, with_refresh=client.has_grant_type("refresh_token"))
     ctx.session.flush()
     ctx.session.execute(
         sa.update(AuthCode)
@@ -78,12 +88,8 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
         .execution_options(synchronize_session=False)
     )
     body = issued.to_response_body()
-    if oidc.wants_id_token(ctx, issued.scopes):
-        # OpenID Connect Core §3.1.3.3: the code's nonce and login time, bound at authorize.
-        body["id_token"] = oidc.issue_id_token(
-            ctx, client=client, user_id=row.user_id, access_token=issued.access_token,
-            nonce=row.nonce, auth_time=row.auth_time or row.created_at,
-        )
+    if id_token is not None:
+        body["id_token"] = id_token
     return body
 
 

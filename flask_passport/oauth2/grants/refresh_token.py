@@ -15,7 +15,7 @@ from ... import signals, tokens
 from .. import oidc
 from ..context import Context, TokenRequest
 from ..errors import invalid_grant, invalid_request, invalid_scope
-from ..issuer import issue_token
+from ..issuer import issue_token, prepare_token, store_token
 from ..revocation import revoke_access_tokens, revoke_family
 from ..scope_policy import narrow_scopes
 
@@ -63,6 +63,9 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
         raise invalid_grant("The refresh token has expired.")
     scopes = narrow_scopes(ctx, request.get("scope"), list(row.scopes or ()))
     check_allowed_scopes(scopes, client)
+    # Signed before the first write (see issuer.prepare_token); wasted only if the race is lost.
+    prepared = prepare_token(ctx, client=client, user_id=row.user_id, scopes=scopes,
+                             lifetime=ctx.settings.access_token_lifetime, grant_type=GRANT_TYPE)
 
     won = ctx.session.execute(
         sa.update(RefreshToken)
@@ -76,16 +79,7 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
         raise invalid_grant("The refresh token has been revoked.")
     ctx.emit(signals.refresh_token_revoked, refresh_token_id=selector, reason="rotated")
     _revoke_rotated_access_token(ctx, row.access_token_id, now)
-    issued = issue_token(
-        ctx,
-        client=client,
-        user_id=row.user_id,
-        scopes=scopes,
-        lifetime=ctx.settings.access_token_lifetime,
-        grant_type=GRANT_TYPE,
-        with_refresh=True,
-        family_id=row.family_id,
-    )
+    issued = store_token(ctx, prepared, with_refresh=True, family_id=row.family_id)
     return _with_id_token(ctx, client, row, issued)
 
 
