@@ -117,11 +117,14 @@ class PassportState:
         finder = getattr(model, "find_for_passport", None)
         if finder is not None:
             return finder(username)
-        import sqlalchemy as sa
+        query = _BY_EMAIL.get(model)
+        if query is None:  # built once per model: building a select costs more than running it
+            import sqlalchemy as sa
 
-        return self.db.session.scalars(
-            sa.select(model).where(model.email == username).limit(1)
-        ).first()
+            query = _BY_EMAIL[model] = (
+                sa.select(model).where(model.email == sa.bindparam("username")).limit(1)
+            )
+        return self.db.session.scalars(query, {"username": username}).first()
 
     def load_user(self, user_id: str) -> Any:
         """Load a user by Flask-Login id through the app's ``user_loader``."""
@@ -132,6 +135,9 @@ class PassportState:
         if self.user_model is not None:
             return self.db.session.get(self.user_model, user_id)
         raise RuntimeError("Register a Flask-Login user_loader, or pass user_model= to Passport().")
+
+
+_BY_EMAIL: dict[Any, Any] = {}
 
 
 def user_id_of(user: Any) -> str:
