@@ -7,8 +7,8 @@ Budget (see bench/README.md):
   PASSPORT_TOKEN_CACHE_USERS);
 - client credentials: client + access-token INSERT = 2, one commit;
 - password: client + user + access-token INSERT + refresh-token INSERT = 4, one commit;
-- refresh: client + refresh row (joined) + rotation UPDATE + the revocation of the old access
-  token (SELECT live ids, UPDATE access, UPDATE refresh) + 2 INSERTs = 8, one commit;
+- refresh: client + refresh row (joined) + rotation UPDATE + one UPDATE revoking the old access
+  token + 2 INSERTs = 6, one commit;
 - personal access token: the personal client + access-token INSERT = 2, one commit.
 """
 
