@@ -117,14 +117,9 @@ class PassportState:
         finder = getattr(model, "find_for_passport", None)
         if finder is not None:
             return finder(username)
-        query = _BY_EMAIL.get(model)
-        if query is None:  # built once per model: building a select costs more than running it
-            import sqlalchemy as sa
+        from .oauth2.rows import first_by
 
-            query = _BY_EMAIL[model] = (
-                sa.select(model).where(model.email == sa.bindparam("username")).limit(1)
-            )
-        return self.db.session.scalars(query, {"username": username}).first()
+        return first_by(self.db.session, model, "email", username)
 
     def load_user(self, user_id: str) -> Any:
         """Load a user by Flask-Login id through the app's ``user_loader``."""
@@ -135,9 +130,6 @@ class PassportState:
         if self.user_model is not None:
             return self.db.session.get(self.user_model, user_id)
         raise RuntimeError("Register a Flask-Login user_loader, or pass user_model= to Passport().")
-
-
-_BY_EMAIL: dict[Any, Any] = {}
 
 
 def user_id_of(user: Any) -> str:

@@ -1,4 +1,4 @@
-"""Loading a row by primary key with a select built once per model.
+"""Loading a row by one column's value with a select built once per model and column.
 
 ``Session.get`` builds a new ``select`` (and its cache key) on every call when the row is not in
 the identity map, which on the token endpoint cost more than running the query; the statement
@@ -12,13 +12,27 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-_BY_ID: dict[Any, sa.Select[Any]] = {}
+_QUERIES: dict[tuple[Any, str | None], sa.Select[Any]] = {}
 
 
 def get_by_id(session: Session, model: Any, ident: Any) -> Any:
     """The ``model`` instance whose single-column primary key is ``ident``, or ``None``."""
-    query = _BY_ID.get(model)
+    return session.execute(_query(model, None), {"value": ident}).scalar_one_or_none()
+
+
+def first_by(session: Session, model: Any, attribute: str, value: Any) -> Any:
+    """The first ``model`` instance whose ``attribute`` equals ``value``, or ``None``."""
+    return session.execute(_query(model, attribute), {"value": value}).scalars().first()
+
+
+def _query(model: Any, attribute: str | None) -> sa.Select[Any]:
+    query = _QUERIES.get((model, attribute))
     if query is None:
-        (pk,) = sa.inspect(model).primary_key
-        query = _BY_ID[model] = sa.select(model).where(pk == sa.bindparam("ident"))
-    return session.execute(query, {"ident": ident}).scalar_one_or_none()
+        if attribute is None:
+            (column,) = sa.inspect(model).primary_key
+            query = sa.select(model).where(column == sa.bindparam("value"))
+        else:
+            column = getattr(model, attribute)
+            query = sa.select(model).where(column == sa.bindparam("value")).limit(1)
+        _QUERIES[(model, attribute)] = query
+    return query
