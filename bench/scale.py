@@ -137,9 +137,10 @@ def explain(url: str, client_id: str) -> None:
     engine = sa.create_engine(url)
     jti = str(uuid.uuid4())
     queries = {
-        "protected request (token row + client, by jti)":
-            "SELECT t.user_id, t.client_id, t.scopes, t.revoked, t.expires_at, c.revoked "
+        "protected request (token row + client + user, by jti)":
+            "SELECT u.*, t.user_id, t.client_id, t.scopes, t.revoked, t.expires_at, c.revoked "
             "FROM oauth_access_tokens t JOIN oauth_clients c ON c.id = t.client_id "
+            "LEFT OUTER JOIN users u ON u.id = CAST(t.user_id AS INTEGER) "
             f"WHERE t.id = '{jti}'",
         "refresh grant (refresh row + access row, by selector)":
             "SELECT r.secret_hash, a.client_id FROM oauth_refresh_tokens r JOIN "

@@ -1,10 +1,13 @@
 """Resource protection (RFC 6750): read the bearer token, verify it, and the route decorators.
 
 A protected request costs one JWT verification (keys parsed once, signature checked directly
-with ``cryptography``) and one primary-key Core query that reads the token row joined with its
-client, plus the user load through Flask-Login's loader. With ``PASSPORT_TOKEN_CACHE_TTL`` > 0
-a verified token (and by default its user) is reused from an in-process cache, so a hit runs no
-SQL at all (see :mod:`flask_passport.token_cache`).
+with ``cryptography``) and one primary-key query that reads the token row joined with its client
+and, when the user model allows it (see :func:`_user_join`), its user. The user is then loaded
+through Flask-Login's loader as always: a loader that calls ``db.session.get()`` finds the user
+in the session's identity map and runs no second query, while a loader that filters (inactive
+users, say) still decides. With ``PASSPORT_TOKEN_CACHE_TTL`` > 0 a verified token (and by
+default its user) is reused from an in-process cache, so a hit runs no SQL at all (see
+:mod:`flask_passport.token_cache`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from flask import Response, current_app, g, jsonify, request
-from sqlalchemy.exc import SQLAlchemyError
+from flask_login import UserMixin
+from sqlalchemy.exc import NoInspectionAvailable, SQLAlchemyError
 from werkzeug.local import LocalProxy
 
 from . import signals
@@ -174,9 +178,15 @@ def _verify_bearer(state: Any, value: str) -> BearerToken:
     jti = claims.get("jti")
     if not isinstance(jti, str) or len(jti) > 64:
         raise BearerError("invalid_token", "The access token is invalid.")
-    row = state.db.session.connection().execute(
-        _token_query(state.models), {"jti": jti}
-    ).one_or_none()
+    query, orm = _token_query(state.models, getattr(state, "user_model", None))
+    session = state.db.session
+    # An ORM select when the user comes along (it lands in the identity map); else Core.
+    runner = session if orm else session.connection()
+    row = runner.execute(query, {"jti": jti}).one_or_none()
+    if orm and row is not None:
+        # The identity map holds instances weakly: keep the user alive for this request so the
+        # app's loader (db.session.get) finds it there instead of querying again.
+        g._passport_token_user = row[0]
     if row is None or row.revoked or row.client_revoked:
         raise BearerError("invalid_token", "The access token has been revoked.")
     expires_at = _as_utc(row.expires_at)
@@ -186,24 +196,61 @@ def _verify_bearer(state: Any, value: str) -> BearerToken:
                        claims)
 
 
-_TOKEN_QUERIES: dict[tuple[Any, Any], sa.Select[Any]] = {}
+_TOKEN_QUERIES: dict[tuple[Any, Any, Any], tuple[sa.Select[Any], bool]] = {}
 
 
-def _token_query(models: Any) -> sa.Select[Any]:
-    """The token row joined with its client, by primary key: a Core select built once per
-    model pair (building a select costs more than running it on SQLite)."""
-    key = (models.AccessToken, models.Client)
-    query = _TOKEN_QUERIES.get(key)
-    if query is None:
+def _token_query(models: Any, user_model: Any = None) -> tuple[sa.Select[Any], bool]:
+    """The token row joined with its client (and its user, see :func:`_user_join`), by primary
+    key: a select built once per model trio (building a select costs more than running it on
+    SQLite). Returns the select and whether it is an ORM select (it loads a user entity)."""
+    key = (models.AccessToken, models.Client, user_model)
+    cached = _TOKEN_QUERIES.get(key)
+    if cached is None:
         at, cl = models.AccessToken.__table__, models.Client.__table__
-        query = (
-            sa.select(at.c.user_id, at.c.client_id, at.c.scopes, at.c.revoked, at.c.expires_at,
-                      cl.c.revoked.label("client_revoked"))
-            .select_from(at.join(cl, cl.c.id == at.c.client_id))
-            .where(at.c.id == sa.bindparam("jti"))
-        )
-        _TOKEN_QUERIES[key] = query
-    return query
+        columns = (at.c.user_id, at.c.client_id, at.c.scopes, at.c.revoked, at.c.expires_at,
+                   cl.c.revoked.label("client_revoked"))
+        joined = at.join(cl, cl.c.id == at.c.client_id)
+        on_user = _user_join(user_model, at)
+        if on_user is None:
+            query = sa.select(*columns).select_from(joined)
+        else:
+            query = sa.select(user_model, *columns).select_from(
+                joined.outerjoin(user_model, on_user))
+        cached = (query.where(at.c.id == sa.bindparam("jti")), on_user is not None)
+        _TOKEN_QUERIES[key] = cached
+    return cached
+
+
+def _user_join(user_model: Any, tokens: sa.Table) -> Any:
+    """The ON clause that finds a token's user by primary key, or ``None`` if it can't be known.
+
+    Tokens store the user as Flask-Login's ``get_id()`` string, so the join is only sound when
+    that string is the primary key in text: the model keeps :meth:`UserMixin.get_id`
+    (``str(self.id)``), ``id`` is its only primary-key column, of an integer or string type, and
+    it shares the tokens' metadata (same database). The integer case casts the token's side, so
+    the user's primary-key index still serves the lookup.
+    """
+    if user_model is None or getattr(user_model, "get_id", None) is not UserMixin.get_id:
+        return None
+    try:
+        mapper = sa.inspect(user_model)
+    except NoInspectionAvailable:
+        return None
+    primary_key = mapper.primary_key
+    if len(primary_key) != 1 or primary_key[0].table.metadata is not tokens.metadata:
+        return None
+    column = primary_key[0]
+    if mapper.get_property_by_column(column).key != "id":
+        return None
+    try:
+        python_type = column.type.python_type
+    except NotImplementedError:
+        return None
+    if python_type is int:
+        return column == sa.cast(tokens.c.user_id, column.type)
+    if python_type is str:
+        return column == tokens.c.user_id
+    return None
 
 
 def _as_utc(value: datetime) -> datetime:

@@ -1,9 +1,11 @@
-"""A protected request costs exactly one SQL statement for the token plus one user load."""
+"""A protected request costs exactly one SQL statement: the token row joined with its client and
+its user, whom the app's loader then finds in the session without a second query."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from conftest import db
 from flask import Flask
@@ -27,19 +29,63 @@ def _count_statements(app: Flask, http: Any, path: str, token: str) -> tuple[int
     return len(statements), statements
 
 
-def test_user_route_costs_one_token_query_and_one_user_load(
-    app: Flask, client: Any, password_client: Any, user: Any
-) -> None:
+def test_user_route_costs_one_query(app: Flask, client: Any, password_client: Any, user: Any
+                                    ) -> None:
     add_routes(app)
     token = password_token(client, password_client, user).json["access_token"]
     client.get("/me", headers=bearer(token))  # warm up: connection set-up is not per request
     count, statements = _count_statements(app, client, "/me", token)
     print(f"\nprotected user request: {count} statements")
-    assert count == 2, statements
-    assert "oauth_access_tokens" in statements[0] and "users" not in statements[0]
-    assert "FROM users" in statements[1]
-    # The token lookup is by primary key (the jti), so it is indexed.
+    assert count == 1, statements
+    # By the token's primary key (the jti), joined with the client and the user's primary key.
     assert "oauth_access_tokens.id =" in statements[0]
+    assert "JOIN oauth_clients ON oauth_clients.id = oauth_access_tokens.client_id" in statements[0]
+    assert "JOIN users ON users.id = CAST(oauth_access_tokens.user_id AS INTEGER)" in statements[0]
+
+
+def test_the_apps_loader_still_decides(app: Flask, client: Any, password_client: Any, user: Any
+                                       ) -> None:
+    """The joined user is only a head start: a loader that refuses the user (say, deactivated)
+    still turns the token away, and a loader's own user is the one the view sees."""
+    add_routes(app)
+    token = password_token(client, password_client, user).json["access_token"]
+    calls: list[str] = []
+
+    @app.login_manager.user_loader
+    def refuse(user_id: str) -> None:
+        calls.append(user_id)
+        return None
+
+    resp = client.get("/me", headers=bearer(token))
+    assert resp.status_code == 401 and resp.json["error"] == "invalid_token"
+    assert calls == [str(user.id)]
+
+    class StandIn:  # a loader may return any user object
+        id = 999
+        email = "stand-in@example.com"
+        is_authenticated = True
+
+    app.login_manager.user_loader(lambda user_id: StandIn())
+    resp = client.get("/me", headers=bearer(token))
+    assert resp.status_code == 200 and resp.json["email"] == "stand-in@example.com"
+
+
+def test_a_custom_get_id_means_no_join(app: Flask, client: Any, password_client: Any, user: Any,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """When ``get_id()`` is the app's own, the stored id may not be the primary key: the token
+    query leaves the user out and the loader queries as it likes (two statements)."""
+    from conftest import User
+
+    from flask_passport import guard
+
+    monkeypatch.setattr(guard, "_TOKEN_QUERIES", {})
+    monkeypatch.setattr(User, "get_id", lambda self: str(self.id), raising=False)
+    add_routes(app)
+    token = password_token(client, password_client, user).json["access_token"]
+    client.get("/me", headers=bearer(token))
+    count, statements = _count_statements(app, client, "/me", token)
+    assert count == 2, statements
+    assert "users" not in statements[0] and "FROM users" in statements[1]
 
 
 def test_client_route_costs_one_query(app: Flask, client: Any, machine_client: Any) -> None:
@@ -57,7 +103,7 @@ def test_cost_does_not_grow_with_rows(app: Flask, client: Any, password_client: 
               for _ in range(15)]
     client.get("/me", headers=bearer(tokens[0]))
     count, _ = _count_statements(app, client, "/me", tokens[-1])
-    assert count == 2
+    assert count == 1
 
 
 def test_stacked_decorators_authenticate_once(app: Flask, client: Any, password_client: Any,
@@ -67,4 +113,4 @@ def test_stacked_decorators_authenticate_once(app: Flask, client: Any, password_
                            scope="check-status place-orders").json["access_token"]
     client.get("/orders", headers=bearer(token))
     count, statements = _count_statements(app, client, "/orders", token)
-    assert count == 2, statements
+    assert count == 1, statements

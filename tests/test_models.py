@@ -168,3 +168,31 @@ def test_token_can(app: Flask, machine_client: Any) -> None:
         token = model(scopes=["a"], user_id=None)
         assert token.can("a") and token.cant("b") and not token.has_user
         assert model(scopes=["*"]).can("anything")
+
+
+def test_string_user_keys_are_joined_into_the_token_query(uuid_app: Flask) -> None:
+    """String primary keys join without a cast: one statement for a protected request."""
+    with uuid_app.app_context():
+        member = Member(email="j@example.com", password_hash="x")
+        uuid_db.session.add(member)
+        create_client(uuid_db.session, uuid_app.extensions["passport"].models, name="pat",
+                      kind="personal_access")
+        uuid_db.session.commit()
+        member_id = member.id
+        pat = member.create_token("pat", ["read"]).access_token
+        engine = uuid_db.engine
+    http = uuid_app.test_client()
+    http.get("/me", headers=bearer(pat))
+    statements: list[str] = []
+
+    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        resp = http.get("/me", headers=bearer(pat))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    assert resp.status_code == 200 and resp.json["id"] == member_id
+    assert len(statements) == 1, statements
+    assert "LEFT OUTER JOIN members ON members.id = oauth_access_tokens.user_id" in statements[0]

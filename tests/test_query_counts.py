@@ -2,7 +2,8 @@
 commit, an N+1) fails CI. Not timed: counts are exact on every backend.
 
 Budget (see bench/README.md):
-- protected request: the token row (joined with its client) + the user = 2 statements; with
+- protected request: the token row joined with its client and its user = 1 statement (the
+  app's loader finds the user in the session); with
   the token cache on, a hit reads nothing (0 statements, or the user alone without
   PASSPORT_TOKEN_CACHE_USERS);
 - client credentials: client + access-token INSERT = 2, one commit;
@@ -69,7 +70,7 @@ def _token(client: Any, **data: str) -> dict[str, Any]:
     return resp.json  # type: ignore[no-any-return]
 
 
-def test_protected_request_is_two_statements(app: Flask, client: Any, password_client: Any,
+def test_protected_request_is_one_statement(app: Flask, client: Any, password_client: Any,
                                              user: Any) -> None:
     _routes(app)
     body = _token(client, grant_type="password", client_id=password_client.client.id,
@@ -80,7 +81,7 @@ def test_protected_request_is_two_statements(app: Flask, client: Any, password_c
     with counting(app) as counter:
         resp = client.get("/qc/me", headers=headers)
     assert resp.status_code == 200
-    assert counter.statements == ["SELECT", "SELECT"]
+    assert counter.statements == ["SELECT"]
     assert counter.commits == 0
 
 
