@@ -361,6 +361,7 @@ def main() -> int:
                     "ours": Target(ours, "GET", "/api/user", auth=pat),
                     "bare": bare_get,
                     "app": app_floor,
+                    "app_user": Target(ours, "GET", "/bench/user"),
                     "authlib": Target(authlib, "GET", "/api/user", auth=f"Bearer {ref_token}")})
             if want("scopes"):
                 run("protected: scopes(check-status, place-orders) GET /api/orders", {

@@ -1,9 +1,11 @@
 """The servers the benchmark drives (gunicorn ``bench.wsgi:ours()`` / ``bench.wsgi:bare()``).
 
-``ours`` is the example app unchanged plus two bench-only routes: one creates a personal access
-token for the demo user over HTTP (the example app has no such JSON route), the other is an
-unprotected JSON route, the floor of the example app's own stack (its cookie session,
-Flask-Login, after-request hooks) without any token check. ``bare`` is the reference: a bare
+``ours`` is the example app unchanged plus three bench-only routes: one creates a personal access
+token for the demo user over HTTP (the example app has no such JSON route), ``/bench/plain`` is
+an unprotected JSON route, the floor of the example app's own stack (its cookie session,
+Flask-Login, after-request hooks) without any token check, and ``/bench/user`` returns the demo
+user read by primary key through the ORM, still without a token: the floor of a route that
+reads a user from the database. ``bare`` is the reference: a bare
 Flask JSON route on the same server stack (gunicorn, 2 sync workers).
 """
 
@@ -31,6 +33,12 @@ def ours() -> Flask:
     @app.get("/bench/plain")
     def plain() -> object:
         return jsonify(ok=True)
+
+    @app.get("/bench/user")
+    def user_by_key() -> object:
+        # What /api/user returns, read by primary key with no token check: the floor of any
+        # route of this app that reads the user through the ORM.
+        return jsonify(db.session.get(User, user_id).to_dict())
 
     return app
 
