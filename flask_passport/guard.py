@@ -124,15 +124,7 @@ def verify_bearer(state: Any, value: str) -> BearerToken:
 
     With the token cache on, a token verified in the last ``ttl`` seconds is returned as is.
     """
-    cache = token_cache(state)
-    if cache is not None:
-        hit = cache.get(value)
-        if hit is not None:
-            return _copy(hit)
-    token = _verify_bearer(state, value)
-    if cache is not None:
-        cache.put(value, _copy(token))
-    return token
+    return _verify_with_cache(state, value, with_user=False)[0]
 
 
 def _copy(token: BearerToken) -> BearerToken:
@@ -140,25 +132,29 @@ def _copy(token: BearerToken) -> BearerToken:
     return replace(token, scopes=list(token.scopes), claims=dict(token.claims))
 
 
-def _verify_with_cache(state: Any, value: str) -> tuple[BearerToken, Any]:
-    """Like :func:`verify_bearer`, with the token's user too: the user the cache holds for it
-    (revived into this request's session) or ``None`` to load it (and then cache it)."""
+def _verify_with_cache(state: Any, value: str, *, with_user: bool = True
+                       ) -> tuple[BearerToken, Any]:
+    """:func:`verify_bearer`, and with ``with_user`` the token's user too: the user the cache
+    holds for it (revived into this request's session), the user loaded on a miss (then
+    cached), or ``None`` for the caller to load."""
     cache = token_cache(state)
     if cache is None:
         return _verify_bearer(state, value), None
     hit = cache.lookup(value)
     if hit is not None:
         token, snapshot = hit
-        user = revive_user(state.db.session, snapshot) if snapshot is not None else None
+        user = None
+        if with_user and snapshot is not None:
+            user = revive_user(state.db.session, snapshot)
         return _copy(token), user
     token = _verify_bearer(state, value)
-    user = None
-    if token.user_id is not None:
+    user = snapshot = None
+    if with_user and token.user_id is not None:
         user = state.load_user(token.user_id)
         if user is None:
             raise BearerError("invalid_token", "The token's user no longer exists.")
-    snapshot = snapshot_user(user) if user is not None and state.settings.token_cache_users \
-        else None
+        if state.settings.token_cache_users:
+            snapshot = snapshot_user(user)
     cache.put(value, _copy(token), snapshot)
     return token, user
 

@@ -420,4 +420,15 @@ def test_protected_route_database_fault_is_a_503_not_a_401(
     add_routes(app)
     pair = password_token(client, password_client, user)
     send = lambda: client.get("/t/me", headers=bearer(pair["access_token"]))  # noqa: E731
-    assert sweep(app, faults, send) >= 2
+    # One statement: the token row joined with its client and its user.
+    assert sweep(app, faults, send) == 1
+
+    from conftest import User
+
+    @app.login_manager.user_loader
+    def load_by_query(user_id: str) -> Any:
+        # A loader with its own query (the identity map can't answer it): a second statement,
+        # whose failure must be a 503 as well.
+        return db.session.scalars(sa.select(User).where(User.id == int(user_id))).first()
+
+    assert sweep(app, faults, send) == 2
