@@ -153,6 +153,9 @@ def _interactive() -> bool:
 @click.option("--name", help="The client's name.")
 @click.option("--redirect-uri", "redirect_uris", multiple=True,
               help="A redirect URI; repeat it or give a comma-separated list.")
+@click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True,
+              help="Where OpenID Connect logout may send the user back (RP-initiated logout); "
+                   "repeat it or give a comma-separated list.")
 @click.option("--user-id", help="The id of the user who owns the client.")
 @click.option("--first-party", is_flag=True, help="Skip the consent screen for this client.")
 @click.option("--json", "as_json", is_flag=True, help="Print the client as one JSON object.")
@@ -161,6 +164,7 @@ def client_command(
     kind: str | None,
     name: str | None,
     redirect_uris: tuple[str, ...],
+    post_logout_redirect_uris: tuple[str, ...],
     user_id: str | None,
     first_party: bool,
     as_json: bool,
@@ -180,7 +184,8 @@ def client_command(
                                                             "http://localhost/auth/callback"))]
     state = _state()
     created = create_client(state.db.session, state.models, name=name or "", kind=kind,
-                            redirect_uris=uris, user_id=user_id, first_party=first_party)
+                            redirect_uris=uris, user_id=user_id, first_party=first_party,
+                            post_logout_redirect_uris=post_logout_redirect_uris or None)
     state.db.session.commit()
     if as_json:
         click.echo(json.dumps(created.to_dict()))

@@ -79,6 +79,26 @@ def test_authorization_code_client_with_redirect_uris(app: Flask) -> None:
     assert data["secret"]
 
 
+def test_post_logout_redirect_uris(app: Flask) -> None:
+    """RP-initiated logout's return addresses, set without Python (repeat or comma list)."""
+    result = run(app, "client", "--name", "OIDC", "--redirect-uri", "https://a.example/cb",
+                 "--post-logout-redirect-uri", "https://a.example/bye",
+                 "--post-logout-redirect-uri", "https://b.example/bye,https://a.example/bye")
+    assert result.exit_code == 0, result.output
+    (client,) = _clients(app)
+    assert client.post_logout_redirect_uris == ["https://a.example/bye", "https://b.example/bye"]
+    result = run(app, "client", "--client", "--name", "No logout URIs")
+    assert result.exit_code == 0, result.output
+    assert _clients(app)[1].post_logout_redirect_uris is None
+
+
+def test_bad_post_logout_redirect_uri_is_one_line_error(app: Flask) -> None:
+    result = run(app, "client", "--name", "Bad", "--redirect-uri", "https://a.example/cb",
+                 "--post-logout-redirect-uri", "https://a.example/bye#fragment")
+    _assert_one_line_error(result)
+    assert _clients(app) == []
+
+
 def test_public_client_has_no_secret(app: Flask) -> None:
     result = run(app, "client", "--public", "--name", "SPA", "--redirect-uri",
                  "http://localhost:3000/cb", "--json")
