@@ -219,7 +219,9 @@ def main() -> int:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="passport-scale-"))
     pem = private_key_pem("RSA")
-    base_env = {"PASSPORT_PRIVATE_KEY": pem, "PASSPORT_ISSUER": "http://127.0.0.1"}
+    # Rate limits off, as in run.py: a load test from one address would be answered 429.
+    base_env = {"PASSPORT_PRIVATE_KEY": pem, "PASSPORT_ISSUER": "http://127.0.0.1",
+                "PASSPORT_RATELIMIT_ENABLED": "0"}
     if args.backend == "sqlite":
         urls = {k: f"sqlite:///{tmp / k}.sqlite" for k in ("empty", "full")}
     else:

@@ -51,6 +51,9 @@ def create_app(config: dict | None = None) -> Flask:
             app.config[key] = value
     if os.environ.get("PASSPORT_TOKEN_CACHE_TTL"):  # e.g. the benchmarks in bench/
         app.config["PASSPORT_TOKEN_CACHE_TTL"] = float(os.environ["PASSPORT_TOKEN_CACHE_TTL"])
+    for key in ("PASSPORT_TOKEN_CACHE_BROADCAST_URL", "PASSPORT_TOKEN_CACHE_BROADCAST_CHANNEL"):
+        if os.environ.get(key):  # several processes, one Redis (docs/protecting-routes.rst)
+            app.config[key] = os.environ[key]
     if config:
         app.config.update(config)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -97,26 +98,62 @@ def bearer_from_header(header: str | None) -> str | None:
     return value
 
 
+_forks = 0  # bumped in every forked child: a cache and its listener thread belong to one process
+
+
+def _count_fork() -> None:
+    global _forks
+    _forks += 1
+
+
+os.register_at_fork(after_in_child=_count_fork)
+
+
 def token_cache(state: Any) -> VerifiedTokenCache | None:
     """The app's verified-token cache, or ``None`` when ``PASSPORT_TOKEN_CACHE_TTL`` is 0."""
     settings = state.settings
     cached = state.__dict__.get("_passport_token_cache")
-    if cached is not None and cached[0] is settings:
+    if cached is not None and cached[0] is settings and cached[2] == _forks:
         return cached[1]  # type: ignore[no-any-return]
-    cache = None
+    if cached is not None and cached[3] is not None and cached[2] == _forks:
+        cached[3].stop(timeout=0)  # the settings changed: this listener's cache is retired
+    cache = listener = None
     if settings.token_cache_ttl > 0:
         cache = VerifiedTokenCache(settings.token_cache_ttl, settings.token_cache_size)
-    state._passport_token_cache = (settings, cache)
+        if settings.token_cache_broadcast_url:
+            from .cache_broadcast import Listener
+
+            listener = Listener(settings.token_cache_broadcast_url,
+                                settings.token_cache_broadcast_channel, cache).start()
+            cache.gate = listener.subscribed.is_set
+    state._passport_token_cache = (settings, cache, _forks, listener)
     return cache
+
+
+def _publisher(state: Any, settings: Any) -> Any:
+    from .cache_broadcast import Publisher
+
+    key = (settings.token_cache_broadcast_url, settings.token_cache_broadcast_channel)
+    current = state.__dict__.get("_passport_publisher")
+    if current is None or current[0] != key:
+        current = (key, Publisher(*key))
+        state._passport_publisher = current
+    return current[1]
 
 
 @signals.access_token_revoked.connect
 def _forget_revoked(sender: Any, token_id: str | None = None, **_: Any) -> None:
-    """Revocations made in this process evict the token from the cache at once."""
+    """Revocations made in this process evict the token from the cache at once, and with a
+    broadcast URL from every other process's cache too."""
     state = getattr(sender, "extensions", {}).get("passport") if sender is not None else None
-    cached = state.__dict__.get("_passport_token_cache") if state is not None else None
-    if cached is not None and cached[1] is not None and token_id is not None:
+    if state is None or token_id is None:
+        return
+    cached = state.__dict__.get("_passport_token_cache")
+    if cached is not None and cached[1] is not None:
         cached[1].discard_id(token_id)
+    settings = state.settings
+    if settings.token_cache_broadcast_url:
+        _publisher(state, settings).publish(token_id)
 
 
 def verify_bearer(state: Any, value: str) -> BearerToken:
@@ -147,6 +184,7 @@ def _verify_with_cache(state: Any, value: str, *, with_user: bool = True
         if with_user and snapshot is not None:
             user = revive_user(state.db.session, snapshot)
         return _copy(token), user
+    generation = cache.generation
     token = _verify_bearer(state, value)
     user = snapshot = None
     if with_user and token.user_id is not None:
@@ -155,7 +193,7 @@ def _verify_with_cache(state: Any, value: str, *, with_user: bool = True
             raise BearerError("invalid_token", "The token's user no longer exists.")
         if state.settings.token_cache_users:
             snapshot = snapshot_user(user)
-    cache.put(value, _copy(token), snapshot)
+    cache.put(value, _copy(token), snapshot, generation=generation)
     return token, user
 
 

@@ -56,6 +56,9 @@ DEFAULTS: dict[str, Any] = {
     # With the cache on, also keep the token's user (SQLAlchemy models only) so a cache hit
     # reads nothing from the database; profile changes made elsewhere show within the TTL.
     "PASSPORT_TOKEN_CACHE_USERS": True,
+    # redis://host:6379/0: revocations reach every process's cache at once (cache_broadcast.py).
+    "PASSPORT_TOKEN_CACHE_BROADCAST_URL": None,
+    "PASSPORT_TOKEN_CACHE_BROADCAST_CHANNEL": "flask-passport:revoked-access-tokens",
     # -- device authorization grant (issue 6, RFC 8628) --
     "PASSPORT_DEVICE_CODE_LIFETIME": timedelta(minutes=10),
     "PASSPORT_DEVICE_CODE_INTERVAL": 5,  # seconds between polls; 0 = no slow_down
@@ -132,6 +135,8 @@ class Settings:
     token_cache_ttl: float
     token_cache_size: int
     token_cache_users: bool
+    token_cache_broadcast_url: str | None
+    token_cache_broadcast_channel: str
     device_code_lifetime: timedelta
     device_code_interval: int
     ratelimit_user_code_failures: str | None
@@ -182,6 +187,9 @@ class Settings:
         values["token_cache_ttl"] = float(values["token_cache_ttl"] or 0)
         values["token_cache_size"] = int(values["token_cache_size"])
         values["token_cache_users"] = _to_bool(values["token_cache_users"])
+        values["token_cache_broadcast_url"] = str(values["token_cache_broadcast_url"] or "") \
+            or None
+        values["token_cache_broadcast_channel"] = str(values["token_cache_broadcast_channel"])
         if values["token_cache_ttl"] < 0 or values["token_cache_size"] < 1:
             raise ValueError("PASSPORT_TOKEN_CACHE_TTL must be >= 0 and "
                              "PASSPORT_TOKEN_CACHE_SIZE >= 1.")

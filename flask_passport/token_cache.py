@@ -5,8 +5,10 @@ at most ``ttl`` seconds (never past its own expiry) without being checked again,
 request skips the signature check and the token query. The price: a token revoked by *another*
 process (another gunicorn worker, another host, a SQL ``UPDATE``) is still accepted by this
 process until its entry ages out, i.e. for up to ``ttl`` seconds. Revocations made in this process
-through flask-passport (``access_token_revoked`` signal) drop the entry at once. The cache is
-bounded (``PASSPORT_TOKEN_CACHE_SIZE`` entries, least recently used evicted first).
+through flask-passport (``access_token_revoked`` signal) drop the entry at once, and with
+``PASSPORT_TOKEN_CACHE_BROADCAST_URL`` so do those of every other process
+(:mod:`flask_passport.cache_broadcast`). The cache is bounded (``PASSPORT_TOKEN_CACHE_SIZE``
+entries, least recently used evicted first).
 
 With ``PASSPORT_TOKEN_CACHE_USERS`` (the default) an entry also keeps a detached copy of the
 token's user when it is a SQLAlchemy model instance; a hit merges a fresh copy into the
@@ -36,6 +38,12 @@ class VerifiedTokenCache:
         self._entries: OrderedDict[str, tuple[float, Any, Any]] = OrderedDict()
         self._by_id: dict[str, str] = {}
         self._lock = threading.Lock()
+        #: Bumped by every eviction: :meth:`put` refuses a token verified before the latest one,
+        #: which may be the revocation of that very token (it arrived mid-verification).
+        self.generation = 0
+        #: When set (see :mod:`flask_passport.cache_broadcast`), entries are trusted only while
+        #: it returns True; otherwise every lookup misses.
+        self.gate: Any = None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -48,7 +56,7 @@ class VerifiedTokenCache:
     def lookup(self, value: str) -> tuple[Any, Any] | None:
         """``(token, user snapshot or None)`` for ``value``, or ``None`` if absent or stale."""
         entry = self._entries.get(value)
-        if entry is None:
+        if entry is None or (self.gate is not None and not self.gate()):
             return None
         deadline, token, user = entry
         if time.time() >= deadline:
@@ -59,11 +67,15 @@ class VerifiedTokenCache:
                 self._entries.move_to_end(value)
         return token, user
 
-    def put(self, value: str, token: Any, user: Any = None) -> None:
+    def put(self, value: str, token: Any, user: Any = None, *,
+            generation: int | None = None) -> None:
         """Remember ``token`` (and a user snapshot from :func:`snapshot_user`) until ``ttl``
-        from now, or the token's own expiry if sooner."""
+        from now, or the token's own expiry if sooner. With ``generation`` (read before the
+        token was verified), nothing is stored if an eviction happened since."""
         deadline = min(time.time() + self.ttl, token.expires_at.timestamp())
         with self._lock:
+            if generation is not None and generation != self.generation:
+                return
             self._entries[value] = (deadline, token, user)
             self._entries.move_to_end(value)
             self._by_id[token.id] = value
@@ -73,13 +85,16 @@ class VerifiedTokenCache:
                     del self._by_id[old_token.id]
 
     def discard_id(self, token_id: str) -> None:
-        """Forget the token with this ``jti`` (it was revoked here)."""
+        """Forget the token with this ``jti`` (it was revoked)."""
+        with self._lock:
+            self.generation += 1
         value = self._by_id.get(token_id)
         if value is not None:
             self._drop(value)
 
     def clear(self) -> None:
         with self._lock:
+            self.generation += 1
             self._entries.clear()
             self._by_id.clear()
 

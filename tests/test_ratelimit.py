@@ -141,7 +141,7 @@ def test_two_processes_share_one_limit_through_redis(
               "PASSPORT_RATELIMIT_KEY_PREFIX": prefix, "PASSPORT_RATELIMIT_PER_IP": "5/minute",
               "PASSPORT_RATELIMIT_PER_CLIENT": None}
     env = {**os.environ, "PASSPORT_TEST_APP_CONFIG": json.dumps(config)}
-    script = Path(__file__).with_name("ratelimit_server.py")
+    script = Path(__file__).with_name("app_server.py")
     procs = [subprocess.Popen([sys.executable, str(script), "60"], stdout=subprocess.PIPE,
                               env=env, cwd=str(Path(__file__).parent.parent), text=True)
              for _ in range(2)]
