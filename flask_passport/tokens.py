@@ -46,8 +46,20 @@ class InvalidToken(Exception):
 
 
 def new_id() -> str:
-    """A random row id (UUID4), used as client id and as access token ``jti``."""
-    return str(uuid.uuid4())
+    """A new row id: a time-ordered UUID version 7 (RFC 9562 §5.7), used as client id, access
+    token ``jti`` and refresh-token selector.
+
+    48 bits of Unix milliseconds, then 74 random bits from :mod:`secrets`. Ids that grow with
+    time are appended at the right edge of the primary-key index instead of landing on a random
+    page of it, so issuing a token costs the same with a million rows in the table as with none
+    (``bench/scale.py``). None of these ids is a secret (the ``jti`` travels in the JWT, whose
+    ``iat`` already tells its time); the random part still makes them unguessable.
+    """
+    millis = time.time_ns() // 1_000_000
+    random = secrets.randbits(74)
+    value = ((millis & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | (random >> 62) << 64
+             | 0b10 << 62 | random & (1 << 62) - 1)
+    return str(uuid.UUID(int=value))
 
 
 def new_secret(nbytes: int = 32) -> str:
