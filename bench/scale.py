@@ -60,6 +60,8 @@ def fill(url: str, rows: int, client_id: str, user_id: int, chunk: int = 50_000)
     """Bulk-load ``rows`` expired access tokens and refresh tokens; returns seconds taken."""
     import sqlalchemy as sa
 
+    from flask_passport import tokens
+
     started = time.time()
     old = datetime.now(UTC) - timedelta(days=31)
     exp = old + timedelta(hours=1)
@@ -74,12 +76,12 @@ def fill(url: str, rows: int, client_id: str, user_id: int, chunk: int = 50_000)
         raw = conn.connection.driver_connection
         while done < rows:
             n = min(chunk, rows - done)
-            at_ids = [str(uuid.uuid4()) for _ in range(n)]
+            at_ids = [tokens.new_id() for _ in range(n)]  # as the app makes them
             access = [(i, str(user_id), client_id, None, '["check-status"]', False, o, o, e)
                       for i in at_ids]
             refresh = []
             for i in at_ids:
-                rid = str(uuid.uuid4())
+                rid = tokens.new_id()
                 refresh.append((rid, os.urandom(32).hex(), i, rid, False, o, r_exp))
             if sqlite:
                 raw.executemany(f"INSERT INTO oauth_access_tokens ({at_cols}) VALUES "
@@ -216,6 +218,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--no-purge", action="store_true",
+                        help="stop after the paired runs (and EXPLAIN)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="passport-scale-"))
     pem = private_key_pem("RSA")
@@ -269,10 +273,11 @@ def main() -> int:
             print("  EXPLAIN (PostgreSQL, full tables):")
             explain(urls["full"].replace("postgresql+psycopg", "postgresql+psycopg"),
                     seeded["full"]["machine"][0])
-        purge_while_serving(urls["full"], envs["full"],
-                            Target(full_s, "GET", "/api/user",
-                                   auth=f"Bearer {seeded['full']['pat']}"),
-                            tmp, args.batch_size)
+        if not args.no_purge:
+            purge_while_serving(urls["full"], envs["full"],
+                                Target(full_s, "GET", "/api/user",
+                                       auth=f"Bearer {seeded['full']['pat']}"),
+                                tmp, args.batch_size)
     finally:
         for s in servers:
             s.stop()
