@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import base64
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify
@@ -84,3 +91,25 @@ def add_routes(app: Flask) -> None:
     @require_oauth("place-orders")
     def place() -> Any:
         return jsonify(ok=True)
+
+
+@contextmanager
+def app_processes(config: dict[str, Any], count: int = 2, *, routes: bool = False
+                  ) -> Iterator[list[int]]:
+    """``count`` apps made by ``conftest.make_app(config)``, each in its own process
+    (``tests/app_server.py``) on a loopback port; yields the ports, stops them after."""
+    env = {**os.environ, "PASSPORT_TEST_APP_CONFIG": json.dumps(config)}
+    if routes:
+        env["PASSPORT_TEST_ROUTES"] = "1"
+    here = Path(__file__).parent
+    procs = [subprocess.Popen([sys.executable, str(here / "app_server.py"), "60"],
+                              stdout=subprocess.PIPE, env=env, cwd=str(here.parent), text=True)
+             for _ in range(count)]
+    try:
+        yield [int(p.stdout.readline().strip()) for p in procs]  # type: ignore[union-attr]
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=10)
+            p.stdout.close()  # type: ignore[union-attr]

@@ -3,15 +3,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +14,7 @@ import requests
 import sqlalchemy as sa
 from conftest import db
 from flask import Flask
-from helpers import add_routes, basic, bearer, password_token
+from helpers import add_routes, app_processes, basic, bearer, password_token
 
 from flask_passport.guard import token_cache
 from flask_passport.token_cache import VerifiedTokenCache
@@ -163,14 +158,7 @@ def test_a_revocation_reaches_other_processes(
     config = {**app_config, "PASSPORT_TOKEN_CACHE_TTL": 60,
               "PASSPORT_TOKEN_CACHE_BROADCAST_URL": url,
               "PASSPORT_TOKEN_CACHE_BROADCAST_CHANNEL": channel}
-    env = {**os.environ, "PASSPORT_TEST_APP_CONFIG": json.dumps(config),
-           "PASSPORT_TEST_ROUTES": "1"}
-    script = Path(__file__).with_name("app_server.py")
-    procs = [subprocess.Popen([sys.executable, str(script), "60"], stdout=subprocess.PIPE,
-                              env=env, cwd=str(Path(__file__).parent.parent), text=True)
-             for _ in range(2)]
-    try:
-        ports = [int(p.stdout.readline().strip()) for p in procs]  # type: ignore[union-attr]
+    with app_processes(config, routes=True) as ports:
         token = password_token(client, password_client, user).json["access_token"]
         urls = [f"http://127.0.0.1:{port}/me" for port in ports]
 
@@ -178,7 +166,8 @@ def test_a_revocation_reaches_other_processes(
             return requests.get(url, headers=bearer(token), timeout=10).status_code
 
         def cached(url: str) -> dict[str, Any]:
-            return requests.get(url.replace("/me", "/_cache"), timeout=10).json()  # type: ignore[no-any-return]
+            resp = requests.get(url.replace("/me", "/_cache"), timeout=10)
+            return resp.json()  # type: ignore[no-any-return]
 
         if broadcast:  # a process trusts its cache once subscribed (emptied at that moment)
             assert all(_wait(lambda u=u: cached(u)["subscribed"]) for u in urls)
@@ -198,9 +187,3 @@ def test_a_revocation_reaches_other_processes(
             time.sleep(0.5)
             assert [cached(u)["entries"] for u in urls] == [1, 1]
             assert [status(u) for u in urls] == [200, 200]
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(timeout=10)
-            p.stdout.close()  # type: ignore[union-attr]

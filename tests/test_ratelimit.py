@@ -4,11 +4,7 @@ start-up warning without the extra, and one limit shared by two processes throug
 from __future__ import annotations
 
 import builtins
-import json
 import logging
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -17,6 +13,7 @@ import pytest
 import requests
 from conftest import make_app, new_client
 from flask import Flask
+from helpers import app_processes
 from standards_support import basic
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -140,36 +137,27 @@ def test_two_processes_share_one_limit_through_redis(
     config = {**app_config, "PASSPORT_RATELIMIT_STORAGE_URI": REDIS_URL,
               "PASSPORT_RATELIMIT_KEY_PREFIX": prefix, "PASSPORT_RATELIMIT_PER_IP": "5/minute",
               "PASSPORT_RATELIMIT_PER_CLIENT": None}
-    env = {**os.environ, "PASSPORT_TEST_APP_CONFIG": json.dumps(config)}
-    script = Path(__file__).with_name("app_server.py")
-    procs = [subprocess.Popen([sys.executable, str(script), "60"], stdout=subprocess.PIPE,
-                              env=env, cwd=str(Path(__file__).parent.parent), text=True)
-             for _ in range(2)]
     try:
-        ports = [int(p.stdout.readline().strip()) for p in procs]  # type: ignore[union-attr]
-        codes = []
-        for i in range(7):
-            port = ports[i % 2]
-            resp = requests.post(f"http://127.0.0.1:{port}/oauth/token",
-                                 data={"grant_type": "client_credentials"},
-                                 auth=("nobody", "wrong"), timeout=10)
-            codes.append(resp.status_code)
-            if resp.status_code == 429:
-                assert resp.json()["error"] == "too_many_requests"
-                assert int(resp.headers["Retry-After"]) >= 1
+        with app_processes(config) as ports:
+            codes = [_token_status(ports[i % 2]) for i in range(7)]
         # Five requests in total across both processes, then both refuse.
         assert codes == [401] * 5 + [429, 429]
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(timeout=10)
-            p.stdout.close()  # type: ignore[union-attr]
         client = redis.Redis.from_url(REDIS_URL)
         keys = list(client.scan_iter(match=f"*{prefix}*"))
         if keys:
             client.delete(*keys)
         client.close()
+
+
+def _token_status(port: int) -> int:
+    resp = requests.post(f"http://127.0.0.1:{port}/oauth/token",
+                         data={"grant_type": "client_credentials"},
+                         auth=("nobody", "wrong"), timeout=10)
+    if resp.status_code == 429:
+        assert resp.json()["error"] == "too_many_requests"
+        assert int(resp.headers["Retry-After"]) >= 1
+    return resp.status_code
 
 
 def test_unusable_storage_is_a_clear_start_up_error(app_config: dict[str, Any],
