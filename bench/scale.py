@@ -142,7 +142,8 @@ def explain(url: str, client_id: str) -> None:
         "protected request (token row + client + user, by jti)":
             "SELECT u.*, t.user_id, t.client_id, t.scopes, t.revoked, t.expires_at, c.revoked "
             "FROM oauth_access_tokens t JOIN oauth_clients c ON c.id = t.client_id "
-            "LEFT OUTER JOIN users u ON u.id = CAST(t.user_id AS INTEGER) "
+            "LEFT OUTER JOIN users u ON u.id = CASE WHEN t.user_id ~ '^-?[0-9]{1,18}$' "
+            "THEN CAST(t.user_id AS BIGINT) END "
             f"WHERE t.id = '{jti}'",
         "refresh grant (refresh row + access row, by selector)":
             "SELECT r.secret_hash, a.client_id FROM oauth_refresh_tokens r JOIN "

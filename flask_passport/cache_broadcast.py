@@ -8,12 +8,16 @@ refresh rotation, reuse detection, the JSON APIs, ``current_token.revoke()``) is
 Redis channel, and each process that keeps a cache listens on a daemon thread and drops the
 token as soon as the message arrives. Nothing is read from Redis on the request path.
 
-The cache is only trusted while its listener is subscribed: before the first subscription and
-whenever the connection is lost, every protected request is verified against the database as
-if the cache were off, and the cache is emptied on each (re)subscription, since messages sent
-meanwhile are gone. So a lost message never widens the window: Redis being down costs speed,
-not correctness. What is never published: revocations made outside flask-passport (raw SQL),
-and changes to users kept by ``PASSPORT_TOKEN_CACHE_USERS``; those still show within the TTL.
+A listening cache is trusted only while its subscription is known to be alive: until Redis
+confirms it, and whenever the link breaks or stops answering the listener's pings (a silent
+network failure is noticed within :data:`DEAD_AFTER_SECONDS`), every protected request is
+verified against the database as if the cache were off, and the cache is emptied on each
+(re)subscription, since messages sent meanwhile are gone.
+
+What the broadcast cannot cover, and the TTL still bounds: a revocation made by a process that
+cannot reach Redis itself (it logs a warning; the revocation is committed all the same),
+revocations made outside flask-passport (raw SQL), and changes to users kept by
+``PASSPORT_TOKEN_CACHE_USERS``.
 
 Needs the ``redis`` package (``pip install flask-passport[redis]``).
 """
@@ -24,21 +28,37 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from typing import Any
+from urllib.parse import urlsplit
 
 log = logging.getLogger("flask_passport")
 
-#: How long the listener waits for a message before checking the connection's health.
-POLL_SECONDS = 1.0
-#: Redis PINGs an idle subscription this often, so a silently dead link is noticed.
-HEALTH_CHECK_SECONDS = 5
+#: The listener PINGs its subscription this often...
+PING_SECONDS = 2.0
+#: ...and gives the link up when nothing (message or PONG) came back for this long.
+DEAD_AFTER_SECONDS = 3 * PING_SECONDS
+#: How long a publisher that could not reach Redis waits before trying again, so revoking many
+#: tokens while Redis is down costs one timeout, not one per token.
+PUBLISH_RETRY_SECONDS = 5.0
 MAX_BACKOFF_SECONDS = 5.0
+TIMEOUT_SECONDS = 1.0
+
+SCHEMES = ("redis", "rediss", "unix")
+
+
+def check_url(url: str) -> None:
+    """Refuse, at start-up, a broadcast URL that can never work (or the missing package)."""
+    if urlsplit(url).scheme not in SCHEMES:
+        raise ValueError(f"PASSPORT_TOKEN_CACHE_BROADCAST_URL must be a redis://, rediss:// or "
+                         f"unix:// URL, not {url.split(':', 1)[0]!r}.")
+    _redis()
 
 
 def _redis() -> Any:
     try:
         import redis
-    except ImportError:  # pragma: no cover - depends on the installed extras
+    except ImportError:
         raise RuntimeError(
             "PASSPORT_TOKEN_CACHE_BROADCAST_URL needs the redis package: "
             "pip install flask-passport[redis]"
@@ -54,22 +74,29 @@ class Publisher:
         self.channel = channel
         self._client: Any = None
         self._pid = 0
+        self._retry_at = 0.0
 
     def publish(self, token_id: str) -> bool:
-        """Send ``token_id``; ``False`` (logged) if Redis could not be reached."""
-        redis = _redis()
+        """Send ``token_id``; ``False`` if Redis could not be reached (logged once per outage).
+
+        Never raises: the revocation it reports is already committed.
+        """
+        if time.monotonic() < self._retry_at:
+            return False
         try:
             if self._client is None or self._pid != os.getpid():
-                self._client = redis.Redis.from_url(self.url, socket_timeout=2,
-                                                    socket_connect_timeout=2)
+                self._client = _redis().Redis.from_url(
+                    self.url, socket_timeout=TIMEOUT_SECONDS,
+                    socket_connect_timeout=TIMEOUT_SECONDS)
                 self._pid = os.getpid()
             self._client.publish(self.channel, token_id)
             return True
-        except redis.RedisError as exc:
-            # The revocation itself is committed; other processes' caches keep the token until
-            # their listener notices the lost link (then they stop trusting it) or the TTL ends.
-            log.warning("flask-passport: could not broadcast a token revocation (%s)",
-                        type(exc).__name__)
+        except Exception as exc:  # the revocation stands; other processes keep the TTL bound
+            self._retry_at = time.monotonic() + PUBLISH_RETRY_SECONDS
+            self._client = None
+            log.warning("flask-passport: could not broadcast token revocations (%s); other "
+                        "processes' caches may accept the revoked tokens for up to "
+                        "PASSPORT_TOKEN_CACHE_TTL seconds", type(exc).__name__)
             return False
 
 
@@ -80,7 +107,7 @@ class Listener:
         self.url = url
         self.channel = channel
         self.cache = cache
-        #: Set while subscribed: the cache is trusted only then.
+        #: Set while the subscription is confirmed and answering: the cache is trusted only then.
         self.subscribed = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="passport-cache-broadcast",
@@ -92,35 +119,32 @@ class Listener:
 
     def stop(self, timeout: float = 5) -> None:
         self._stop.set()
-        self._thread.join(timeout)
+        if timeout:
+            self._thread.join(timeout)
 
     def _run(self) -> None:
-        redis = _redis()
         backoff = 0.1
         warned = False
         while not self._stop.is_set():
             pubsub = None
             try:
-                client = redis.Redis.from_url(self.url, socket_connect_timeout=2,
-                                              socket_timeout=POLL_SECONDS + 5,
-                                              health_check_interval=HEALTH_CHECK_SECONDS)
-                pubsub = client.pubsub(ignore_subscribe_messages=True)
+                redis = _redis()
+                client = redis.Redis.from_url(self.url, socket_connect_timeout=TIMEOUT_SECONDS,
+                                              socket_timeout=DEAD_AFTER_SECONDS,
+                                              socket_keepalive=True)
+                pubsub = client.pubsub()
                 pubsub.subscribe(self.channel)
-                pubsub.get_message(timeout=POLL_SECONDS)  # the subscription's confirmation
+                self._await_confirmation(pubsub)
                 # Whatever was published before this moment may have been missed.
                 self.cache.clear()
                 self.subscribed.set()
                 if warned:
-                    log.warning("flask-passport: token cache broadcast reconnected")
+                    log.warning("flask-passport: token cache broadcast is back")
                 backoff, warned = 0.1, False
-                while not self._stop.is_set():
-                    message = pubsub.get_message(timeout=POLL_SECONDS)
-                    if message is not None and message.get("type") == "message":
-                        data = message["data"]
-                        self.cache.discard_id(data.decode() if isinstance(data, bytes) else data)
-            except Exception as exc:  # any failure means: stop trusting the cache, retry
+                self._listen(pubsub)
+            except Exception as exc:  # any failure: stop trusting the cache, then retry
                 self.subscribed.clear()
-                if not warned:
+                if not warned and not self._stop.is_set():
                     log.warning("flask-passport: token cache broadcast unavailable (%s); "
                                 "verifying every token against the database until it is back",
                                 type(exc).__name__)
@@ -132,3 +156,32 @@ class Listener:
                 if pubsub is not None:
                     with contextlib.suppress(Exception):  # closing a broken link
                         pubsub.close()
+
+    def _await_confirmation(self, pubsub: Any) -> None:
+        deadline = time.monotonic() + DEAD_AFTER_SECONDS
+        while time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=TIMEOUT_SECONDS)
+            if message is not None and message.get("type") == "subscribe":
+                return
+        raise ConnectionError("Redis did not confirm the subscription")
+
+    def _listen(self, pubsub: Any) -> None:
+        """Evict what arrives; PING when idle and give up on a link that stopped answering."""
+        last_heard = last_ping = time.monotonic()
+        while not self._stop.is_set():
+            message = pubsub.get_message(timeout=min(TIMEOUT_SECONDS, PING_SECONDS))
+            now = time.monotonic()
+            if message is not None:
+                last_heard = now
+                kind = message.get("type")
+                if kind == "message":
+                    data = message["data"]
+                    self.cache.discard_id(data.decode() if isinstance(data, bytes) else data)
+                elif kind == "subscribe":  # redis-py reconnected on its own: we may have missed
+                    self.cache.clear()     # messages in between
+
+            if now - last_heard > DEAD_AFTER_SECONDS:
+                raise ConnectionError("the Redis subscription stopped answering")
+            if now - last_ping >= PING_SECONDS:
+                pubsub.ping()
+                last_ping = now

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from flask import Flask, current_app, request
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -128,8 +129,26 @@ class PassportState:
         if loader is not None:
             return loader(user_id)
         if self.user_model is not None:
-            return self.db.session.get(self.user_model, user_id)
+            key = _primary_key_value(self.user_model, user_id)
+            return None if key is None else self.db.session.get(self.user_model, key)
         raise RuntimeError("Register a Flask-Login user_loader, or pass user_model= to Passport().")
+
+
+def _primary_key_value(model: Any, user_id: str) -> Any:
+    """``user_id`` (a ``get_id()`` string) as the model's key: an int for an integer key, so
+    ``Session.get`` finds a user the token query already put in the identity map; ``None`` if
+    it cannot be one."""
+    try:
+        column = sa.inspect(model).primary_key[0]
+        python_type = column.type.python_type
+    except Exception:  # not mapped, composite or exotic keys: let Session.get decide
+        return user_id
+    if python_type is int:
+        try:
+            return int(user_id)
+        except ValueError:
+            return None
+    return user_id
 
 
 def user_id_of(user: Any) -> str:
@@ -241,6 +260,10 @@ class Passport:
         from .ratelimit import init_rate_limiting
 
         init_rate_limiting(app, state)
+        if settings.token_cache_broadcast_url:
+            from .cache_broadcast import check_url
+
+            check_url(settings.token_cache_broadcast_url)
         self._init_oidc(app, settings)
 
     def state(self, app: Flask | None = None) -> PassportState:

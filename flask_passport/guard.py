@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -98,36 +99,37 @@ def bearer_from_header(header: str | None) -> str | None:
     return value
 
 
-_forks = 0  # bumped in every forked child: a cache and its listener thread belong to one process
-
-
-def _count_fork() -> None:
-    global _forks
-    _forks += 1
-
-
-os.register_at_fork(after_in_child=_count_fork)
+_cache_lock = threading.Lock()
 
 
 def token_cache(state: Any) -> VerifiedTokenCache | None:
-    """The app's verified-token cache, or ``None`` when ``PASSPORT_TOKEN_CACHE_TTL`` is 0."""
+    """The app's verified-token cache, or ``None`` when ``PASSPORT_TOKEN_CACHE_TTL`` is 0.
+
+    One per process: a cache (and its broadcast listener thread) made before a fork is not
+    the child's, so the process id is part of the key.
+    """
     settings = state.settings
     cached = state.__dict__.get("_passport_token_cache")
-    if cached is not None and cached[0] is settings and cached[2] == _forks:
+    if cached is not None and cached[0] is settings and cached[2] == os.getpid():
         return cached[1]  # type: ignore[no-any-return]
-    if cached is not None and cached[3] is not None and cached[2] == _forks:
-        cached[3].stop(timeout=0)  # the settings changed: this listener's cache is retired
-    cache = listener = None
-    if settings.token_cache_ttl > 0:
-        cache = VerifiedTokenCache(settings.token_cache_ttl, settings.token_cache_size)
-        if settings.token_cache_broadcast_url:
-            from .cache_broadcast import Listener
+    with _cache_lock:
+        cached = state.__dict__.get("_passport_token_cache")
+        pid = os.getpid()
+        if cached is not None and cached[0] is settings and cached[2] == pid:
+            return cached[1]  # type: ignore[no-any-return]
+        if cached is not None and cached[3] is not None and cached[2] == pid:
+            cached[3].stop(timeout=0)  # the settings changed: retire the old listener
+        cache = listener = None
+        if settings.token_cache_ttl > 0:
+            cache = VerifiedTokenCache(settings.token_cache_ttl, settings.token_cache_size)
+            if settings.token_cache_broadcast_url:
+                from .cache_broadcast import Listener
 
-            listener = Listener(settings.token_cache_broadcast_url,
-                                settings.token_cache_broadcast_channel, cache).start()
-            cache.gate = listener.subscribed.is_set
-    state._passport_token_cache = (settings, cache, _forks, listener)
-    return cache
+                listener = Listener(settings.token_cache_broadcast_url,
+                                    settings.token_cache_broadcast_channel, cache).start()
+                cache.gate = listener.subscribed.is_set
+        state._passport_token_cache = (settings, cache, pid, listener)
+        return cache
 
 
 def _publisher(state: Any, settings: Any) -> Any:
@@ -149,7 +151,7 @@ def _forget_revoked(sender: Any, token_id: str | None = None, **_: Any) -> None:
     if state is None or token_id is None:
         return
     cached = state.__dict__.get("_passport_token_cache")
-    if cached is not None and cached[1] is not None:
+    if cached is not None and cached[1] is not None and cached[2] == os.getpid():
         cached[1].discard_id(token_id)
     settings = state.settings
     if settings.token_cache_broadcast_url:
@@ -185,6 +187,10 @@ def _verify_with_cache(state: Any, value: str, *, with_user: bool = True
             user = revive_user(state.db.session, snapshot)
         return _copy(token), user
     generation = cache.generation
+    # A transaction this request opened earlier may read from a snapshot older than a
+    # revocation whose eviction already happened: such a result is used, never cached.
+    session = state.db.session
+    fresh = not (session() if callable(session) else session).in_transaction()
     token = _verify_bearer(state, value)
     user = snapshot = None
     if with_user and token.user_id is not None:
@@ -193,7 +199,8 @@ def _verify_with_cache(state: Any, value: str, *, with_user: bool = True
             raise BearerError("invalid_token", "The token's user no longer exists.")
         if state.settings.token_cache_users:
             snapshot = snapshot_user(user)
-    cache.put(value, _copy(token), snapshot, generation=generation)
+    if fresh:
+        cache.put(value, _copy(token), snapshot, generation=generation)
     return token, user
 
 
@@ -248,8 +255,11 @@ def _token_query(models: Any, user_model: Any = None) -> tuple[sa.Select[Any], b
         if on_user is None:
             query = sa.select(*columns).select_from(joined)
         else:
-            query = sa.select(user_model, *columns).select_from(
-                joined.outerjoin(user_model, on_user))
+            # The ORM's outerjoin (not a Core join) puts a single-table-inheritance
+            # discriminator in ON, so a client token (no user) still finds its row. No
+            # autoflush: a pending change elsewhere in the session is not this check's business.
+            query = (sa.select(user_model, *columns).select_from(joined)
+                     .outerjoin(user_model, on_user).execution_options(autoflush=False))
         cached = (query.where(at.c.id == sa.bindparam("jti")), on_user is not None)
         _TOKEN_QUERIES[key] = cached
     return cached
@@ -281,7 +291,11 @@ def _user_join(user_model: Any, tokens: sa.Table) -> Any:
     except NotImplementedError:
         return None
     if python_type is int:
-        return column == sa.cast(tokens.c.user_id, column.type)
+        # Only a string of digits is cast (anything else, written by hand, say, joins no user
+        # and the app's loader decides), so PostgreSQL never raises on the cast; BIGINT keeps
+        # any integer key in range, and PostgreSQL compares int4 with int8 on the index.
+        digits = tokens.c.user_id.regexp_match("^-?[0-9]{1,18}$")
+        return column == sa.case((digits, sa.cast(tokens.c.user_id, sa.BigInteger)))
     if python_type is str:
         return column == tokens.c.user_id
     return None

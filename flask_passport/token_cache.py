@@ -36,11 +36,16 @@ class VerifiedTokenCache:
         self.ttl = ttl
         self.size = size
         self._entries: OrderedDict[str, tuple[float, Any, Any]] = OrderedDict()
-        self._by_id: dict[str, str] = {}
+        self._by_id: dict[str, set[str]] = {}
         self._lock = threading.Lock()
-        #: Bumped by every eviction: :meth:`put` refuses a token verified before the latest one,
-        #: which may be the revocation of that very token (it arrived mid-verification).
+        #: Bumped by every eviction and clear. A caller reads it before verifying a token and
+        #: hands it to :meth:`put`, which then refuses the token if *that* token was evicted
+        #: (revoked) meanwhile, or the cache cleared: the verification may predate the
+        #: revocation.
         self.generation = 0
+        self._cleared_at = 0
+        self._evicted: OrderedDict[str, int] = OrderedDict()  # jti -> generation, bounded
+        self._evicted_floor = 0  # generation of the newest eviction forgotten for space
         #: When set (see :mod:`flask_passport.cache_broadcast`), entries are trusted only while
         #: it returns True; otherwise every lookup misses.
         self.gate: Any = None
@@ -60,7 +65,8 @@ class VerifiedTokenCache:
             return None
         deadline, token, user = entry
         if time.time() >= deadline:
-            self._drop(value)
+            with self._lock:
+                self._remove(value)
             return None
         with self._lock:
             if value in self._entries:
@@ -71,38 +77,48 @@ class VerifiedTokenCache:
             generation: int | None = None) -> None:
         """Remember ``token`` (and a user snapshot from :func:`snapshot_user`) until ``ttl``
         from now, or the token's own expiry if sooner. With ``generation`` (read before the
-        token was verified), nothing is stored if an eviction happened since."""
+        token was verified), nothing is stored if the token was evicted since."""
         deadline = min(time.time() + self.ttl, token.expires_at.timestamp())
         with self._lock:
-            if generation is not None and generation != self.generation:
+            if generation is not None and (
+                self._cleared_at > generation or self._evicted_floor > generation
+                or self._evicted.get(token.id, 0) > generation
+            ):
                 return
+            self._remove(value)
             self._entries[value] = (deadline, token, user)
-            self._entries.move_to_end(value)
-            self._by_id[token.id] = value
+            self._by_id.setdefault(token.id, set()).add(value)
             while len(self._entries) > self.size:
-                old_value, (_, old_token, _) = self._entries.popitem(last=False)
-                if self._by_id.get(old_token.id) == old_value:
-                    del self._by_id[old_token.id]
+                self._remove(next(iter(self._entries)))
 
     def discard_id(self, token_id: str) -> None:
-        """Forget the token with this ``jti`` (it was revoked)."""
+        """Forget the token with this ``jti`` (it was revoked), under every spelling."""
         with self._lock:
             self.generation += 1
-        value = self._by_id.get(token_id)
-        if value is not None:
-            self._drop(value)
+            self._evicted[token_id] = self.generation
+            self._evicted.move_to_end(token_id)
+            while len(self._evicted) > max(1000, self.size):
+                _, self._evicted_floor = self._evicted.popitem(last=False)
+            for value in self._by_id.pop(token_id, ()):
+                self._entries.pop(value, None)
 
     def clear(self) -> None:
         with self._lock:
             self.generation += 1
+            self._cleared_at = self.generation
             self._entries.clear()
             self._by_id.clear()
+            self._evicted.clear()
 
-    def _drop(self, value: str) -> None:
-        with self._lock:
-            entry = self._entries.pop(value, None)
-            if entry is not None and self._by_id.get(entry[1].id) == value:
-                del self._by_id[entry[1].id]
+    def _remove(self, value: str) -> None:
+        """Drop one entry (the lock is held)."""
+        entry = self._entries.pop(value, None)
+        if entry is not None:
+            values = self._by_id.get(entry[1].id)
+            if values is not None:
+                values.discard(value)
+                if not values:
+                    del self._by_id[entry[1].id]
 
 
 def snapshot_user(user: Any) -> Any:

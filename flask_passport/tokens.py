@@ -166,13 +166,21 @@ def _sign(key: SigningKey, data: bytes) -> bytes:
 
 
 def _b64decode(segment: str) -> bytes:
-    """Strict base64url (RFC 7515 §2): only the URL-safe alphabet, no padding."""
+    """Strict base64url (RFC 7515 §2): only the URL-safe alphabet, no padding, and canonical.
+
+    Canonical: the decoder ignores the unused low bits of the last character, so without this
+    check one signature has several spellings that all verify, i.e. several bearer strings for
+    one token (distinct entries in the token cache, each needing its own eviction).
+    """
     if not _B64URL.fullmatch(segment):
         raise InvalidToken("The access token is malformed.")
     try:
-        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
     except (binascii.Error, ValueError) as exc:
         raise InvalidToken("The access token is malformed.") from exc
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != segment:
+        raise InvalidToken("The access token is malformed.")
+    return raw
 
 
 def _json_object(data: bytes) -> dict[str, Any]:

@@ -78,25 +78,6 @@ def _statements(app: Flask, send: Callable[[], Any]) -> tuple[Any, int]:
     return resp, count
 
 
-def test_an_eviction_during_verification_keeps_the_result_out() -> None:
-    """A revocation that lands while a request is verifying the same token wins: the request's
-    (now stale) result is not cached."""
-    from datetime import UTC, datetime, timedelta
-
-    from flask_passport.guard import BearerToken
-
-    cache = VerifiedTokenCache(60, 10)
-    token = BearerToken("jti-1", "1", "c", [], datetime.now(UTC) + timedelta(hours=1))
-    generation = cache.generation
-    cache.discard_id("jti-1")  # the revocation message arrives mid-verification
-    cache.put("value", token, generation=generation)
-    assert cache.get("value") is None and len(cache) == 0
-    cache.put("value", token, generation=cache.generation)
-    assert cache.get("value") is not None
-    cache.gate = lambda: False  # the listener lost its link: nothing is trusted
-    assert cache.get("value") is None
-
-
 def test_unreachable_redis_means_every_token_is_checked(
     app: Flask, client: Any, password_client: Any, user: Any, channel: str,
     stop_listeners: list[Any], caplog: pytest.LogCaptureFixture,
@@ -112,7 +93,7 @@ def test_unreachable_redis_means_every_token_is_checked(
         resp = client.post("/oauth/revoke", data={"token": token},
                            headers=basic(password_client.client.id, password_client.secret))
     assert resp.status_code == 200  # the revocation is committed even if it can't be broadcast
-    assert "could not broadcast a token revocation" in caplog.text
+    assert "could not broadcast token revocations" in caplog.text
     assert token not in caplog.text
     assert client.get("/me", headers=bearer(token)).status_code == 401
 
@@ -187,3 +168,108 @@ def test_a_revocation_reaches_other_processes(
             time.sleep(0.5)
             assert [cached(u)["entries"] for u in urls] == [1, 1]
             assert [status(u) for u in urls] == [200, 200]
+
+
+def test_a_publisher_that_cannot_reach_redis_backs_off(caplog: pytest.LogCaptureFixture) -> None:
+    """Revoking many tokens while Redis is down costs one failed attempt, not one per token,
+    logs once, and never raises (the revocations are committed)."""
+    from flask_passport.cache_broadcast import Publisher
+
+    publisher = Publisher(UNREACHABLE, "unused")
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="flask_passport"):
+        results = [publisher.publish(f"jti-{i}") for i in range(50)]
+    assert results == [False] * 50
+    assert time.monotonic() - started < 2
+    assert caplog.text.count("could not broadcast") == 1
+
+
+def test_an_unusable_broadcast_url_fails_at_start_up(app_config: dict[str, Any]) -> None:
+    from conftest import make_app
+
+    with pytest.raises(ValueError, match="PASSPORT_TOKEN_CACHE_BROADCAST_URL"):
+        make_app({**app_config, "PASSPORT_TOKEN_CACHE_TTL": 5,
+                  "PASSPORT_TOKEN_CACHE_BROADCAST_URL": "http://127.0.0.1:6379"})
+
+
+class FreezableProxy:
+    """A TCP proxy to Redis whose traffic can be frozen without closing anything: the link
+    looks alive to the kernel but nothing gets through (a silent network failure)."""
+
+    def __init__(self) -> None:
+        import socket
+        import threading
+
+        self.frozen = threading.Event()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = self._server.getsockname()[1]
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while not self._closed:
+            try:
+                downstream, _ = self._server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", 6379))
+            for a, b in ((downstream, upstream), (upstream, downstream)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source: Any, target: Any) -> None:
+        while not self._closed:
+            try:
+                data = source.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            while self.frozen.is_set() and not self._closed:
+                time.sleep(0.01)  # hold it: neither delivered nor refused
+            try:
+                target.sendall(data)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self._closed = True
+        self._server.close()
+
+
+def test_a_silent_link_failure_stops_the_cache_being_trusted(
+    channel: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A subscription that stops answering its pings (no RST, no FIN) is given up within
+    DEAD_AFTER_SECONDS: from then on the cache is not trusted until a new subscription."""
+    from datetime import UTC, datetime, timedelta
+
+    from flask_passport import cache_broadcast
+    from flask_passport.cache_broadcast import Listener
+    from flask_passport.guard import BearerToken
+
+    monkeypatch.setattr(cache_broadcast, "PING_SECONDS", 0.1)
+    monkeypatch.setattr(cache_broadcast, "DEAD_AFTER_SECONDS", 0.5)
+    monkeypatch.setattr(cache_broadcast, "TIMEOUT_SECONDS", 0.1)
+    proxy = FreezableProxy()
+    cache = VerifiedTokenCache(60, 10)
+    listener = Listener(f"redis://127.0.0.1:{proxy.port}/0", channel, cache).start()
+    cache.gate = listener.subscribed.is_set
+    try:
+        assert listener.subscribed.wait(5)
+        token = BearerToken("jti", None, "c", [], datetime.now(UTC) + timedelta(hours=1))
+        cache.put("value", token)
+        assert cache.get("value") is not None
+        proxy.frozen.set()
+        frozen_at = time.monotonic()
+        assert _wait(lambda: not listener.subscribed.is_set(), 3)
+        assert time.monotonic() - frozen_at < 2
+        assert cache.get("value") is None  # not trusted while the link is dead
+        proxy.frozen.clear()
+        assert listener.subscribed.wait(10)  # a new subscription, through the thawed proxy
+        assert len(cache) == 0  # emptied: messages may have been lost meanwhile
+    finally:
+        listener.stop()
+        proxy.close()

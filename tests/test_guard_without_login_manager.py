@@ -52,3 +52,37 @@ def test_integer_user_loaded_without_user_loader(bare_app: Flask) -> None:
     resp = http.get("/me", headers=bearer(token))
     assert resp.status_code == 200, resp.get_data(as_text=True)
     assert resp.json == {"user_id": str(u.id)}
+
+
+def test_the_default_loader_finds_the_joined_user(bare_app: Flask) -> None:
+    """Without a user_loader the id string becomes the integer key, so the user the token query
+    joined is found in the session: one statement per protected request."""
+    import sqlalchemy as sa
+    from conftest import new_client
+
+    with bare_app.app_context():
+        u = User(email="one@example.com")
+        u.set_password("secret-password")
+        db.session.add(u)
+        db.session.commit()
+        db.session.refresh(u)
+        db.session.expunge(u)
+        engine = db.engine
+    http = bare_app.test_client()
+    token = password_token(http, new_client(bare_app, "password"), u).json["access_token"]
+    http.get("/me", headers=bearer(token))
+    statements: list[str] = []
+
+    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        resp = http.get("/me", headers=bearer(token))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    assert resp.status_code == 200 and resp.json == {"user_id": str(u.id)}
+    assert len(statements) == 1, statements
+    with bare_app.app_context():
+        state = bare_app.extensions["passport"]
+        assert state.load_user("not-a-number") is None  # never a 500 from int()

@@ -194,3 +194,98 @@ def test_only_clean_mapped_users_are_snapshotted(app: Flask, user: Any) -> None:
         loaded.email = "dirty@example.com"
         assert snapshot_user(loaded) is None  # unflushed changes are never cached
         assert snapshot_user(type(user)(email="new@example.com")) is None  # not persistent
+
+
+def test_an_eviction_during_verification_keeps_the_result_out() -> None:
+    """A revocation that lands while a request is verifying the same token wins: the request's
+    (possibly stale) result is not cached. Evictions of other tokens don't get in the way."""
+    cache = VerifiedTokenCache(60, 10)
+    token = _token("jti-1")
+    generation = cache.generation
+    cache.discard_id("another-token")  # unrelated: still cached below
+    cache.put("other", token, generation=generation)
+    assert cache.get("other") is not None
+    generation = cache.generation
+    cache.discard_id("jti-1")  # the revocation message arrives mid-verification
+    cache.put("value", token, generation=generation)
+    assert cache.get("value") is None
+    generation = cache.generation
+    cache.clear()  # a broadcast reconnect mid-verification: nothing verified before it is kept
+    cache.put("value", token, generation=generation)
+    assert len(cache) == 0
+    cache.put("value", token, generation=cache.generation)
+    assert cache.get("value") is not None
+    cache.gate = lambda: False  # the broadcast listener lost its link: nothing is trusted
+    assert cache.get("value") is None
+
+
+def test_the_guard_reads_the_generation_before_verifying(
+    app: Flask, client: Any, machine_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the guard: a revocation that evicts the token while its row is being read keeps
+    that read out of the cache (the next request reads the row again)."""
+    from flask_passport import guard
+
+    app.config["PASSPORT_TOKEN_CACHE_TTL"] = 60
+    state = app.extensions["passport"]
+    state.passport._version += 1
+
+    @app.get("/cached")
+    @scope("check-status")
+    def cached() -> Any:
+        return jsonify(ok=True)
+
+    real = guard._verify_bearer
+
+    def verify_then_evict(state_: Any, value: str) -> BearerToken:
+        token = real(state_, value)
+        token_cache(state_).discard_id(token.id)  # type: ignore[union-attr]
+        return token
+
+    monkeypatch.setattr(guard, "_verify_bearer", verify_then_evict)
+    headers = {"Authorization": f"Bearer {_mint(client, machine_client)}"}
+    assert client.get("/cached", headers=headers).status_code == 200
+    assert len(token_cache(state)) == 0  # type: ignore[arg-type]
+    monkeypatch.setattr(guard, "_verify_bearer", real)
+    assert client.get("/cached", headers=headers).status_code == 200
+    assert len(token_cache(state)) == 1  # type: ignore[arg-type]
+
+
+def test_every_spelling_of_a_token_is_evicted() -> None:
+    cache = VerifiedTokenCache(60, 10)
+    token = _token("jti-1")
+    cache.put("spelling-a", token)
+    cache.put("spelling-b", token)
+    cache.discard_id("jti-1")
+    assert len(cache) == 0
+
+
+def test_a_check_inside_an_older_transaction_is_not_cached(
+    app: Flask, client: Any, machine_client: Any
+) -> None:
+    """A request that queried the database before its token check may be reading an old
+    snapshot: the result serves that request and is not kept."""
+    import sqlalchemy as sa
+    from conftest import db
+
+    app.config["PASSPORT_TOKEN_CACHE_TTL"] = 60
+    state = app.extensions["passport"]
+    state.passport._version += 1
+    touch = {"on": True}
+
+    @app.before_request
+    def earlier_query() -> None:
+        if touch["on"]:
+            db.session.execute(sa.text("SELECT 1"))
+
+    @app.get("/cached")
+    @scope("check-status")
+    def cached() -> Any:
+        return jsonify(ok=True)
+
+    headers = {"Authorization": f"Bearer {_mint(client, machine_client)}"}
+    assert client.get("/cached", headers=headers).status_code == 200
+    assert len(token_cache(state)) == 0  # type: ignore[arg-type]
+    touch["on"] = False
+    assert client.get("/cached", headers=headers).status_code == 200
+    assert len(token_cache(state)) == 1  # type: ignore[arg-type]

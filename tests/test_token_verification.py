@@ -167,3 +167,22 @@ def test_issued_tokens_verify_with_pyjwt(kind: str) -> None:
     assert jwt.get_unverified_header(value) == {"typ": "at+jwt", "alg": key.algorithm,
                                                 "kid": key.kid}
     assert decode_access_token(ks, value, issuer=ISS, audience=ISS)["jti"] == "j1"
+
+
+@pytest.mark.parametrize("kind", ["RSA", "ES256", "EdDSA"])
+def test_one_token_has_one_spelling(kind: str) -> None:
+    """Base64 decoders ignore the unused low bits of a segment's last character; a token whose
+    signature is re-spelt that way (same bytes, another string) is refused, so one token is
+    one bearer string (one cache entry, one thing to evict)."""
+    ks = KEYSETS[kind]
+    token = _sign(ks, _claims())
+    decode_access_token(ks, token, issuer=ISS)
+    head, payload, signature = token.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    unused_bits = {2: 4, 3: 2}[len(signature) % 4]  # 1 or 2 bytes in the last group
+    last = alphabet.index(signature[-1])
+    respelt = signature[:-1] + alphabet[last ^ ((1 << unused_bits) - 1)]
+    assert base64.urlsafe_b64decode(respelt + "=" * (-len(respelt) % 4)) == \
+        base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    with pytest.raises(InvalidToken, match="malformed"):
+        decode_access_token(ks, f"{head}.{payload}.{respelt}", issuer=ISS)

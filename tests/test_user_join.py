@@ -81,15 +81,18 @@ class NotMapped(UserMixin):
 
 
 def sql(clause: object) -> str:
-    return str(clause)
+    from sqlalchemy.dialects import sqlite
+
+    return str(clause.compile(dialect=sqlite.dialect(paramstyle="named")))  # type: ignore[attr-defined]
 
 
 def test_integer_keys_cast_the_tokens_side() -> None:
-    # The cast is on the token's column: the user's primary-key index still finds the row.
-    assert sql(_user_join(IntUser, tokens)) == \
-        "int_users.id = CAST(oauth_access_tokens.user_id AS INTEGER)"
-    assert sql(_user_join(BigUser, tokens)) == \
-        "big_users.id = CAST(oauth_access_tokens.user_id AS BIGINT)"
+    # The cast is on the token's column (so the user's primary-key index still finds the row),
+    # and only of a string of digits (so PostgreSQL never raises on a hand-written id).
+    for model, table in ((IntUser, "int_users"), (BigUser, "big_users")):
+        assert sql(_user_join(model, tokens)) == (
+            f"{table}.id = CASE WHEN (oauth_access_tokens.user_id REGEXP :user_id_1) "
+            "THEN CAST(oauth_access_tokens.user_id AS BIGINT) END")
 
 
 def test_string_keys_compare_as_they_are() -> None:
@@ -108,3 +111,118 @@ def test_string_keys_compare_as_they_are() -> None:
 ])
 def test_no_join_when_the_stored_id_may_not_be_the_key(model: object) -> None:
     assert _user_join(model, tokens) is None
+
+
+# -- end to end: a user model that is a single-table-inheritance subclass ---------------------
+
+from collections.abc import Iterator  # noqa: E402
+from typing import Any  # noqa: E402
+
+from flask import Flask, jsonify  # noqa: E402
+from flask_login import LoginManager  # noqa: E402
+from flask_sqlalchemy import SQLAlchemy  # noqa: E402
+from helpers import bearer  # noqa: E402
+
+from flask_passport import (  # noqa: E402
+    HasApiTokens,
+    Passport,
+    client,
+    current_token,
+    require_oauth,
+)
+from flask_passport.clients import create_client  # noqa: E402
+
+
+class StiBase(DeclarativeBase):
+    pass
+
+
+sti_db = SQLAlchemy(model_class=StiBase)
+
+
+class Person(UserMixin, HasApiTokens, sti_db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "sti_people"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    email: Mapped[str] = mapped_column(sa.String(255))
+    __mapper_args__ = {"polymorphic_on": "kind", "polymorphic_identity": "person"}
+
+
+class Customer(Person):
+    __mapper_args__ = {"polymorphic_identity": "customer"}
+
+
+@pytest.fixture
+def sti_app(app_config: dict[str, Any], tmp_path: Any) -> Iterator[Flask]:
+    app = Flask(__name__)
+    config = dict(app_config)
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'sti.sqlite'}"
+    app.config.update(SECRET_KEY="x", TESTING=True, **config)
+    sti_db.init_app(app)
+    login = LoginManager(app)
+
+    @login.user_loader
+    def load(user_id: str) -> Customer | None:
+        return sti_db.session.get(Customer, int(user_id))
+
+    passport = Passport(app, db=sti_db, user_model=Customer)
+    passport.tokens_can({"read": "Read"})
+    passport.set_default_scope("read")
+
+    @app.get("/me")
+    @require_oauth()
+    def me() -> Any:
+        from flask_login import current_user
+
+        return jsonify(email=current_user.email)
+
+    @app.get("/machine")
+    @client("read")
+    def machine() -> Any:
+        return jsonify(client_id=current_token.client_id if current_token else None)
+
+    with app.app_context():
+        sti_db.create_all()
+    yield app
+    with app.app_context():
+        sti_db.session.remove()
+        sti_db.drop_all()
+        sti_db.engine.dispose()
+
+
+def test_single_table_inheritance_user_model(sti_app: Flask) -> None:
+    """The subclass's discriminator goes in the join's ON clause: a client token (no user)
+    still finds its row, and a customer's token finds the customer, in one statement."""
+    with sti_app.app_context():
+        models = sti_app.extensions["passport"].models
+        customer = Customer(email="c@example.com")
+        sti_db.session.add(customer)
+        create_client(sti_db.session, models, name="pat", kind="personal_access")
+        machine = create_client(sti_db.session, models, name="m", kind="client_credentials")
+        sti_db.session.commit()
+        machine_id, machine_secret, customer_id = machine.client.id, machine.secret, customer.id
+    http = sti_app.test_client()
+    resp = http.post("/oauth/token", data={"grant_type": "client_credentials",
+                                            "client_id": machine_id,
+                                            "client_secret": machine_secret, "scope": "read"})
+    assert resp.status_code == 200, resp.json
+    machine_token = resp.json["access_token"]
+    assert http.get("/machine", headers=bearer(machine_token)).status_code == 200
+    with sti_app.app_context():
+        customer = sti_db.session.get(Customer, customer_id)
+        pat = customer.create_token("pat", ["read"])
+        engine = sti_db.engine
+    statements: list[str] = []
+
+    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        resp = http.get("/me", headers=bearer(pat.access_token))
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    assert resp.status_code == 200 and resp.json == {"email": "c@example.com"}
+    assert len(statements) == 1, statements
+    assert "sti_people.kind IN" in statements[0].split("WHERE")[0]  # in ON, not in WHERE

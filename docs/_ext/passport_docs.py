@@ -100,10 +100,12 @@ DESCRIPTIONS: dict[str, str] = {
     "within ``PASSPORT_TOKEN_CACHE_TTL`` seconds. ``False`` loads the user on every request.",
     "PASSPORT_TOKEN_CACHE_BROADCAST_URL": "A Redis URL (``redis://host:6379/0``): every "
     "revocation is published there and every process's token cache drops the token at once; "
-    "the cache is only trusted while its listener is connected (see :doc:`protecting-routes`). "
+    "the cache is only trusted while its listener's subscription answers (see "
+    ":doc:`protecting-routes`). "
     "Needs ``pip install flask-passport[redis]``. ``None``: off.",
     "PASSPORT_TOKEN_CACHE_BROADCAST_CHANNEL": "The Redis pub/sub channel of those revocations; "
-    "give each authorization server (each token database) its own.",
+    "give each authorization server sharing a Redis its own (channels ignore the URL's "
+    "database number).",
     "PASSPORT_COOKIE_LIFETIME": "Lifetime of the SPA API cookie (see :doc:`javascript`); it is "
     "reissued on every GET page view of a logged-in user.",
     "PASSPORT_DEVICE_CODE_LIFETIME": "How long a device code and its user code stay usable "
