@@ -93,11 +93,18 @@ class Publisher:
             return True
         except Exception as exc:  # the revocation stands; other processes keep the TTL bound
             self._retry_at = time.monotonic() + PUBLISH_RETRY_SECONDS
-            self._client = None
+            self.close()
             log.warning("flask-passport: could not broadcast token revocations (%s); other "
                         "processes' caches may accept the revoked tokens for up to "
                         "PASSPORT_TOKEN_CACHE_TTL seconds", type(exc).__name__)
             return False
+
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close()
 
 
 class Listener:
@@ -126,7 +133,7 @@ class Listener:
         backoff = 0.1
         warned = False
         while not self._stop.is_set():
-            pubsub = None
+            pubsub = client = None
             try:
                 redis = _redis()
                 client = redis.Redis.from_url(self.url, socket_connect_timeout=TIMEOUT_SECONDS,
@@ -153,9 +160,10 @@ class Listener:
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
             finally:
                 self.subscribed.clear()
-                if pubsub is not None:
-                    with contextlib.suppress(Exception):  # closing a broken link
-                        pubsub.close()
+                for link in (pubsub, client):  # closing a broken link may fail too
+                    if link is not None:
+                        with contextlib.suppress(Exception):
+                            link.close()
 
     def _await_confirmation(self, pubsub: Any) -> None:
         deadline = time.monotonic() + DEAD_AFTER_SECONDS

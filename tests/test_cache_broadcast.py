@@ -53,12 +53,17 @@ def channel() -> Iterator[str]:
 
 
 @pytest.fixture
-def stop_listeners() -> Iterator[list[Any]]:
+def stop_listeners(app: Flask) -> Iterator[list[Any]]:
+    """Listeners to stop after the test; the app's publisher is closed too (no open sockets
+    left for the garbage collector to warn about in a later test)."""
     listeners: list[Any] = []
     yield listeners
     for listener in listeners:
         if listener is not None:
             listener.stop()
+    publisher = app.extensions["passport"].__dict__.get("_passport_publisher")
+    if publisher is not None:
+        publisher[1].close()
 
 
 def _statements(app: Flask, send: Callable[[], Any]) -> tuple[Any, int]:
@@ -204,6 +209,7 @@ class FreezableProxy:
         self._server = socket.create_server(("127.0.0.1", 0))
         self.port = self._server.getsockname()[1]
         self._closed = False
+        self._sockets: list[Any] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -216,6 +222,7 @@ class FreezableProxy:
             except OSError:
                 return
             upstream = socket.create_connection(("127.0.0.1", 6379))
+            self._sockets += [downstream, upstream]
             for a, b in ((downstream, upstream), (upstream, downstream)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
@@ -237,6 +244,8 @@ class FreezableProxy:
     def close(self) -> None:
         self._closed = True
         self._server.close()
+        for sock in self._sockets:
+            sock.close()
 
 
 def test_a_silent_link_failure_stops_the_cache_being_trusted(
