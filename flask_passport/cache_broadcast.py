@@ -14,9 +14,11 @@ network failure is noticed within :data:`DEAD_AFTER_SECONDS`), every protected r
 verified against the database as if the cache were off, and the cache is emptied on each
 (re)subscription, since messages sent meanwhile are gone.
 
-What the broadcast cannot cover, and the TTL still bounds: a revocation made by a process that
-cannot reach Redis itself (it logs a warning; the revocation is committed all the same),
-revocations made outside flask-passport (raw SQL), and changes to users kept by
+Publishing happens on a background thread of the revoking process, so a revocation never
+waits on Redis; while Redis is unreachable the ids wait (up to :data:`MAX_PENDING`) and go out
+when it is back. What the broadcast cannot cover, and the TTL still bounds: revocations whose
+process could not reach Redis before the entries aged out (or died meanwhile), revocations
+made outside flask-passport (raw SQL), and changes to users kept by
 ``PASSPORT_TOKEN_CACHE_USERS``.
 
 Needs the ``redis`` package (``pip install flask-passport[redis]``).
@@ -27,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
 import threading
 import time
 from typing import Any
@@ -38,9 +41,8 @@ log = logging.getLogger("flask_passport")
 PING_SECONDS = 2.0
 #: ...and gives the link up when nothing (message or PONG) came back for this long.
 DEAD_AFTER_SECONDS = 3 * PING_SECONDS
-#: How long a publisher that could not reach Redis waits before trying again, so revoking many
-#: tokens while Redis is down costs one timeout, not one per token.
-PUBLISH_RETRY_SECONDS = 5.0
+#: Revocations a publisher keeps for Redis while it is unreachable.
+MAX_PENDING = 10_000
 MAX_BACKOFF_SECONDS = 5.0
 TIMEOUT_SECONDS = 1.0
 
@@ -67,41 +69,111 @@ def _redis() -> Any:
 
 
 class Publisher:
-    """Publishes revoked token ids; one connection per process (it reconnects after a fork)."""
+    """Publishes revoked token ids from a background thread, so a revocation never waits on
+    Redis: ids queue up (at most :data:`MAX_PENDING`) while Redis is unreachable and go out,
+    in order, once it is back. One thread and connection per process (renewed after a fork).
+    """
 
     def __init__(self, url: str, channel: str) -> None:
         self.url = url
         self.channel = channel
-        self._client: Any = None
+        self._queue: queue.Queue[str | None] = queue.Queue(MAX_PENDING)
+        self._thread: threading.Thread | None = None
         self._pid = 0
-        self._retry_at = 0.0
+        self._lock = threading.Lock()
+        self._full_warned = False
 
-    def publish(self, token_id: str) -> bool:
-        """Send ``token_id``; ``False`` if Redis could not be reached (logged once per outage).
-
-        Never raises: the revocation it reports is already committed.
-        """
-        if time.monotonic() < self._retry_at:
-            return False
+    def publish(self, token_id: str) -> None:
+        """Queue ``token_id`` for broadcast. Never blocks and never raises: the revocation it
+        reports is already committed."""
+        if self._pid != os.getpid():
+            self._start()
         try:
-            if self._client is None or self._pid != os.getpid():
-                self._client = _redis().Redis.from_url(
-                    self.url, socket_timeout=TIMEOUT_SECONDS,
-                    socket_connect_timeout=TIMEOUT_SECONDS)
-                self._pid = os.getpid()
-            self._client.publish(self.channel, token_id)
-            return True
-        except Exception as exc:  # the revocation stands; other processes keep the TTL bound
-            self._retry_at = time.monotonic() + PUBLISH_RETRY_SECONDS
-            self.close()
-            log.warning("flask-passport: could not broadcast token revocations (%s); other "
-                        "processes' caches may accept the revoked tokens for up to "
-                        "PASSPORT_TOKEN_CACHE_TTL seconds", type(exc).__name__)
-            return False
+            self._queue.put_nowait(token_id)
+        except queue.Full:
+            if not self._full_warned:
+                self._full_warned = True
+                log.warning("flask-passport: %d token revocations are waiting for Redis; "
+                            "further ones are not broadcast (other processes' caches honour "
+                            "them within PASSPORT_TOKEN_CACHE_TTL)", MAX_PENDING)
 
+    def wait_sent(self, timeout: float) -> bool:
+        """Whether everything queued so far was sent within ``timeout`` seconds (tests)."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        return True
 
-    def close(self) -> None:
-        client, self._client = self._client, None
+    def close(self, timeout: float = 2) -> None:
+        thread = self._thread
+        if thread is not None and self._pid == os.getpid():
+            with contextlib.suppress(queue.Full):
+                self._queue.put_nowait(None)
+            thread.join(timeout)
+        self._thread = None
+        self._pid = 0
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            # After a fork the parent's thread is gone here, and so is anything it had queued.
+            self._queue = queue.Queue(MAX_PENDING)
+            self._thread = threading.Thread(target=self._run, name="passport-revocation-publisher",
+                                            daemon=True)
+            self._pid = os.getpid()
+            self._thread.start()
+
+    def _run(self) -> None:
+        client: Any = None
+        pending: list[str] = []
+        backoff, warned = 0.1, False
+        while True:
+            if not pending:
+                first = self._queue.get()
+                if first is None:
+                    self._queue.task_done()
+                    break
+                pending = [first]
+                while len(pending) < 500:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is None:  # close() asked: send what we have first
+                        self._queue.task_done()
+                        with contextlib.suppress(queue.Full):
+                            self._queue.put_nowait(None)
+                        break
+                    pending.append(item)
+            try:
+                if client is None:
+                    client = _redis().Redis.from_url(self.url, socket_timeout=TIMEOUT_SECONDS,
+                                                     socket_connect_timeout=TIMEOUT_SECONDS)
+                pipe = client.pipeline(transaction=False)
+                for token_id in pending:
+                    pipe.publish(self.channel, token_id)
+                pipe.execute()
+                for _ in pending:
+                    self._queue.task_done()
+                pending = []
+                if warned:
+                    log.warning("flask-passport: token revocations are broadcast again")
+                backoff, warned, self._full_warned = 0.1, False, False
+            except Exception as exc:  # keep the ids; retry with backoff
+                if client is not None:
+                    with contextlib.suppress(Exception):
+                        client.close()
+                client = None
+                if not warned:
+                    log.warning("flask-passport: could not broadcast token revocations (%s); "
+                                "retrying. Meanwhile other processes' caches may accept the "
+                                "revoked tokens", type(exc).__name__)
+                    warned = True
+                time.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
         if client is not None:
             with contextlib.suppress(Exception):
                 client.close()

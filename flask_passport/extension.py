@@ -144,10 +144,9 @@ def _primary_key_value(model: Any, user_id: str) -> Any:
     except Exception:  # not mapped, composite or exotic keys: let Session.get decide
         return user_id
     if python_type is int:
-        try:
-            return int(user_id)
-        except ValueError:
-            return None
+        digits = user_id[1:] if user_id.startswith("-") else user_id
+        # int() would also take " 5", "1_0" and non-ASCII digits: none is a get_id() string.
+        return int(user_id) if digits.isascii() and digits.isdigit() else None
     return user_id
 
 

@@ -102,6 +102,14 @@ def bearer_from_header(header: str | None) -> str | None:
 _cache_lock = threading.Lock()
 
 
+def _new_lock_after_fork() -> None:
+    global _cache_lock
+    _cache_lock = threading.Lock()  # a lock held by another thread at fork time stays held
+
+
+os.register_at_fork(after_in_child=_new_lock_after_fork)
+
+
 def token_cache(state: Any) -> VerifiedTokenCache | None:
     """The app's verified-token cache, or ``None`` when ``PASSPORT_TOKEN_CACHE_TTL`` is 0.
 
@@ -187,10 +195,7 @@ def _verify_with_cache(state: Any, value: str, *, with_user: bool = True
             user = revive_user(state.db.session, snapshot)
         return _copy(token), user
     generation = cache.generation
-    # A transaction this request opened earlier may read from a snapshot older than a
-    # revocation whose eviction already happened: such a result is used, never cached.
-    session = state.db.session
-    fresh = not (session() if callable(session) else session).in_transaction()
+    fresh = not _reads_an_old_snapshot(state.db.session)
     token = _verify_bearer(state, value)
     user = snapshot = None
     if with_user and token.user_id is not None:
@@ -202,6 +207,23 @@ def _verify_with_cache(state: Any, value: str, *, with_user: bool = True
     if fresh:
         cache.put(value, _copy(token), snapshot, generation=generation)
     return token, user
+
+
+def _reads_an_old_snapshot(session: Any) -> bool:
+    """Whether the token query may read a snapshot taken before a revocation whose eviction
+    already happened: only inside a transaction the request opened earlier, at REPEATABLE READ
+    or SERIALIZABLE (PostgreSQL's default READ COMMITTED, and SQLite, where pysqlite starts no
+    transaction for reads and a writer holds the write lock, always read the latest commit).
+    Such a result serves the request but is not cached."""
+    current = session() if callable(session) else session
+    if not current.in_transaction():
+        return False
+    connection = current.connection()
+    if connection.dialect.name == "sqlite":
+        return False
+    level = (connection.get_execution_options().get("isolation_level")
+             or connection.default_isolation_level)
+    return str(level).upper() in ("REPEATABLE READ", "SERIALIZABLE", "SNAPSHOT")
 
 
 def _verify_bearer(state: Any, value: str) -> BearerToken:
@@ -219,8 +241,9 @@ def _verify_bearer(state: Any, value: str) -> BearerToken:
     jti = claims.get("jti")
     if not isinstance(jti, str) or len(jti) > 64:
         raise BearerError("invalid_token", "The access token is invalid.")
-    query, orm = _token_query(state.models, getattr(state, "user_model", None))
     session = state.db.session
+    query, orm = _token_query(state.models, getattr(state, "user_model", None),
+                              _dialect_name(state, session))
     # An ORM select when the user comes along (it lands in the identity map); else Core.
     runner = session if orm else session.connection()
     row = runner.execute(query, {"jti": jti}).one_or_none()
@@ -237,21 +260,34 @@ def _verify_bearer(state: Any, value: str) -> BearerToken:
                        claims)
 
 
-_TOKEN_QUERIES: dict[tuple[Any, Any, Any], tuple[sa.Select[Any], bool]] = {}
+_TOKEN_QUERIES: dict[tuple[Any, Any, Any, str], tuple[sa.Select[Any], bool]] = {}
+#: Dialects whose regular-expression operator the user join's guarded cast compiles to.
+_REGEX_DIALECTS = ("sqlite", "postgresql", "mysql", "mariadb")
 
 
-def _token_query(models: Any, user_model: Any = None) -> tuple[sa.Select[Any], bool]:
+def _dialect_name(state: Any, session: Any) -> str:
+    """The tokens' database dialect, looked up once per app state."""
+    name = state.__dict__.get("_passport_dialect")
+    if name is None:
+        name = session.get_bind(mapper=state.models.AccessToken).dialect.name
+        state._passport_dialect = name
+    return name  # type: ignore[no-any-return]
+
+
+def _token_query(models: Any, user_model: Any = None, dialect: str = "sqlite"
+                 ) -> tuple[sa.Select[Any], bool]:
     """The token row joined with its client (and its user, see :func:`_user_join`), by primary
-    key: a select built once per model trio (building a select costs more than running it on
-    SQLite). Returns the select and whether it is an ORM select (it loads a user entity)."""
-    key = (models.AccessToken, models.Client, user_model)
+    key: a select built once per model trio and dialect (building a select costs more than
+    running it on SQLite). Returns the select and whether it is an ORM select (it loads a
+    user entity)."""
+    key = (models.AccessToken, models.Client, user_model, dialect)
     cached = _TOKEN_QUERIES.get(key)
     if cached is None:
         at, cl = models.AccessToken.__table__, models.Client.__table__
         columns = (at.c.user_id, at.c.client_id, at.c.scopes, at.c.revoked, at.c.expires_at,
                    cl.c.revoked.label("client_revoked"))
         joined = at.join(cl, cl.c.id == at.c.client_id)
-        on_user = _user_join(user_model, at)
+        on_user = _user_join(user_model, at, regex=dialect in _REGEX_DIALECTS)
         if on_user is None:
             query = sa.select(*columns).select_from(joined)
         else:
@@ -265,7 +301,7 @@ def _token_query(models: Any, user_model: Any = None) -> tuple[sa.Select[Any], b
     return cached
 
 
-def _user_join(user_model: Any, tokens: sa.Table) -> Any:
+def _user_join(user_model: Any, tokens: sa.Table, *, regex: bool = True) -> Any:
     """The ON clause that finds a token's user by primary key, or ``None`` if it can't be known.
 
     Tokens store the user as Flask-Login's ``get_id()`` string, so the join is only sound when
@@ -291,6 +327,8 @@ def _user_join(user_model: Any, tokens: sa.Table) -> Any:
     except NotImplementedError:
         return None
     if python_type is int:
+        if not regex:  # no safe way to cast on this database: the loader queries instead
+            return None
         # Only a string of digits is cast (anything else, written by hand, say, joins no user
         # and the app's loader decides), so PostgreSQL never raises on the cast; BIGINT keeps
         # any integer key in range, and PostgreSQL compares int4 with int8 on the index.

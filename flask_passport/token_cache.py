@@ -60,8 +60,10 @@ class VerifiedTokenCache:
 
     def lookup(self, value: str) -> tuple[Any, Any] | None:
         """``(token, user snapshot or None)`` for ``value``, or ``None`` if absent or stale."""
+        if self.gate is not None and not self.gate():  # before the read: see Listener
+            return None
         entry = self._entries.get(value)
-        if entry is None or (self.gate is not None and not self.gate()):
+        if entry is None:
             return None
         deadline, token, user = entry
         if time.time() >= deadline:

@@ -172,8 +172,9 @@ def test_issued_tokens_verify_with_pyjwt(kind: str) -> None:
 @pytest.mark.parametrize("kind", ["RSA", "ES256", "EdDSA"])
 def test_one_token_has_one_spelling(kind: str) -> None:
     """Base64 decoders ignore the unused low bits of a segment's last character; a token whose
-    signature is re-spelt that way (same bytes, another string) is refused, so one token is
-    one bearer string (one cache entry, one thing to evict)."""
+    signature is re-spelt that way (same bytes, another string) is refused: one spelling per
+    signature. (An ECDSA signature has a second valid form, s -> n - s; the token cache evicts
+    every string it holds for a revoked token, so that one needs no rule here.)"""
     ks = KEYSETS[kind]
     token = _sign(ks, _claims())
     decode_access_token(ks, token, issuer=ISS)

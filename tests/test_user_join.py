@@ -95,6 +95,25 @@ def test_integer_keys_cast_the_tokens_side() -> None:
             "THEN CAST(oauth_access_tokens.user_id AS BIGINT) END")
 
 
+def test_integer_keys_need_a_regular_expression_operator() -> None:
+    # Without one (SQL Server, say) the guarded cast can't be written: no join, the loader
+    # queries; string keys need no cast and still join.
+    assert _user_join(IntUser, tokens, regex=False) is None
+    assert sql(_user_join(StrUser, tokens, regex=False)) == \
+        "str_users.id = oauth_access_tokens.user_id"
+
+
+@pytest.mark.parametrize(("user_id", "key"), [
+    ("42", 42), ("-7", -7), ("1_0", None), (" 5", None), ("5 ", None), ("\u0663", None),
+    ("abc", None), ("", None),
+])
+def test_the_default_loader_takes_only_get_id_strings(user_id: str, key: int | None) -> None:
+    from flask_passport.extension import _primary_key_value
+
+    assert _primary_key_value(IntUser, user_id) == key
+    assert _primary_key_value(StrUser, user_id) == user_id
+
+
 def test_string_keys_compare_as_they_are() -> None:
     assert sql(_user_join(StrUser, tokens)) == "str_users.id = oauth_access_tokens.user_id"
 
