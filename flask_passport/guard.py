@@ -261,8 +261,9 @@ def _verify_bearer(state: Any, value: str) -> BearerToken:
 
 
 _TOKEN_QUERIES: dict[tuple[Any, Any, Any, str], tuple[sa.Select[Any], bool]] = {}
-#: Dialects whose regular-expression operator the user join's guarded cast compiles to.
-_REGEX_DIALECTS = ("sqlite", "postgresql", "mysql", "mariadb")
+#: How each database casts a stored user id to an integer key without raising: SQLite and
+#: MySQL turn a non-number into 0 (no user), PostgreSQL would raise, so the cast is guarded.
+_PLAIN_CAST, _GUARDED_CAST = ("sqlite", "mysql", "mariadb"), ("postgresql",)
 
 
 def _dialect_name(state: Any, session: Any) -> str:
@@ -287,7 +288,7 @@ def _token_query(models: Any, user_model: Any = None, dialect: str = "sqlite"
         columns = (at.c.user_id, at.c.client_id, at.c.scopes, at.c.revoked, at.c.expires_at,
                    cl.c.revoked.label("client_revoked"))
         joined = at.join(cl, cl.c.id == at.c.client_id)
-        on_user = _user_join(user_model, at, regex=dialect in _REGEX_DIALECTS)
+        on_user = _user_join(user_model, at, dialect=dialect)
         if on_user is None:
             query = sa.select(*columns).select_from(joined)
         else:
@@ -301,7 +302,7 @@ def _token_query(models: Any, user_model: Any = None, dialect: str = "sqlite"
     return cached
 
 
-def _user_join(user_model: Any, tokens: sa.Table, *, regex: bool = True) -> Any:
+def _user_join(user_model: Any, tokens: sa.Table, *, dialect: str = "sqlite") -> Any:
     """The ON clause that finds a token's user by primary key, or ``None`` if it can't be known.
 
     Tokens store the user as Flask-Login's ``get_id()`` string, so the join is only sound when
@@ -327,13 +328,16 @@ def _user_join(user_model: Any, tokens: sa.Table, *, regex: bool = True) -> Any:
     except NotImplementedError:
         return None
     if python_type is int:
-        if not regex:  # no safe way to cast on this database: the loader queries instead
-            return None
-        # Only a string of digits is cast (anything else, written by hand, say, joins no user
-        # and the app's loader decides), so PostgreSQL never raises on the cast; BIGINT keeps
-        # any integer key in range, and PostgreSQL compares int4 with int8 on the index.
-        digits = tokens.c.user_id.regexp_match("^-?[0-9]{1,18}$")
-        return column == sa.case((digits, sa.cast(tokens.c.user_id, sa.BigInteger)))
+        as_integer = sa.cast(tokens.c.user_id, sa.BigInteger)  # any integer key fits BIGINT
+        if dialect in _PLAIN_CAST:
+            return column == as_integer
+        if dialect in _GUARDED_CAST:
+            # Only a string of digits is cast (a hand-written id joins no user and the app's
+            # loader decides), so PostgreSQL never raises; it compares int4 with int8 on the
+            # primary-key index.
+            digits = tokens.c.user_id.regexp_match("^-?[0-9]{1,18}$")
+            return column == sa.case((digits, as_integer))
+        return None  # a database whose cast we don't know: the loader queries instead
     if python_type is str:
         return column == tokens.c.user_id
     return None

@@ -40,7 +40,7 @@ def test_user_route_costs_one_query(app: Flask, client: Any, password_client: An
     # By the token's primary key (the jti), joined with the client and the user's primary key.
     assert "oauth_access_tokens.id =" in statements[0]
     assert "JOIN oauth_clients ON oauth_clients.id = oauth_access_tokens.client_id" in statements[0]
-    assert "JOIN users ON users.id = CASE WHEN" in statements[0]
+    assert "JOIN users ON users.id = " in statements[0]
     assert "CAST(oauth_access_tokens.user_id AS BIGINT)" in statements[0]
 
 
@@ -115,3 +115,19 @@ def test_stacked_decorators_authenticate_once(app: Flask, client: Any, password_
     client.get("/orders", headers=bearer(token))
     count, statements = _count_statements(app, client, "/orders", token)
     assert count == 1, statements
+
+
+def test_a_hand_written_user_id_is_a_401_not_a_database_error(
+    app: Flask, client: Any, password_client: Any, user: Any
+) -> None:
+    """A token row whose user id is not a number (written by hand, say) joins no user: the
+    loader decides (here: no such user, 401). PostgreSQL would raise on a plain cast."""
+    add_routes(app)
+    token = password_token(client, password_client, user).json["access_token"]
+    with app.app_context():
+        table = app.extensions["passport"].models.AccessToken.__table__
+        db.session.execute(table.update().values(user_id="not-a-number"))
+        db.session.commit()
+    resp = client.get("/me", headers=bearer(token))
+    assert resp.status_code == 401, resp.get_data(as_text=True)
+    assert resp.json["error"] == "invalid_token"

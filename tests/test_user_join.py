@@ -80,26 +80,29 @@ class NotMapped(UserMixin):
     id = 1
 
 
-def sql(clause: object) -> str:
-    from sqlalchemy.dialects import sqlite
+def sql(clause: object, dialect: str = "sqlite") -> str:
+    from sqlalchemy.dialects import postgresql, sqlite
 
-    return str(clause.compile(dialect=sqlite.dialect(paramstyle="named")))  # type: ignore[attr-defined]
+    compiler = {"sqlite": sqlite.dialect(paramstyle="named"), "postgresql": postgresql.dialect()}
+    return str(clause.compile(dialect=compiler[dialect]))  # type: ignore[attr-defined]
 
 
 def test_integer_keys_cast_the_tokens_side() -> None:
-    # The cast is on the token's column (so the user's primary-key index still finds the row),
-    # and only of a string of digits (so PostgreSQL never raises on a hand-written id).
+    # The cast is on the token's column, so the user's primary-key index still finds the row.
+    # SQLite and MySQL cast a non-number to 0 (no user); PostgreSQL would raise, so there only
+    # a string of digits is cast.
     for model, table in ((IntUser, "int_users"), (BigUser, "big_users")):
-        assert sql(_user_join(model, tokens)) == (
-            f"{table}.id = CASE WHEN (oauth_access_tokens.user_id REGEXP :user_id_1) "
+        assert sql(_user_join(model, tokens)) == \
+            f"{table}.id = CAST(oauth_access_tokens.user_id AS BIGINT)"
+        assert sql(_user_join(model, tokens, dialect="postgresql"), "postgresql") == (
+            f"{table}.id = CASE WHEN (oauth_access_tokens.user_id ~ %(user_id_1)s::VARCHAR) "
             "THEN CAST(oauth_access_tokens.user_id AS BIGINT) END")
 
 
-def test_integer_keys_need_a_regular_expression_operator() -> None:
-    # Without one (SQL Server, say) the guarded cast can't be written: no join, the loader
-    # queries; string keys need no cast and still join.
-    assert _user_join(IntUser, tokens, regex=False) is None
-    assert sql(_user_join(StrUser, tokens, regex=False)) == \
+def test_integer_keys_on_an_unknown_database_are_not_joined() -> None:
+    # How would it cast? The loader queries instead; string keys need no cast and still join.
+    assert _user_join(IntUser, tokens, dialect="mssql") is None
+    assert sql(_user_join(StrUser, tokens, dialect="mssql")) == \
         "str_users.id = oauth_access_tokens.user_id"
 
 
