@@ -113,3 +113,20 @@ def app_processes(config: dict[str, Any], count: int = 2, *, routes: bool = Fals
         for p in procs:
             p.wait(timeout=10)
             p.stdout.close()  # type: ignore[union-attr]
+
+
+@contextmanager
+def sql_statements(engine: Any) -> Iterator[list[str]]:
+    """Every SQL statement run on ``engine`` inside the block, in order."""
+    import sqlalchemy as sa
+
+    seen: list[str] = []
+
+    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)

@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 import requests
-import sqlalchemy as sa
 from conftest import db
 from flask import Flask
-from helpers import add_routes, app_processes, basic, bearer, password_token
+from helpers import add_routes, app_processes, basic, bearer, password_token, sql_statements
 
 from flask_passport.guard import token_cache
 from flask_passport.token_cache import VerifiedTokenCache
@@ -67,20 +66,11 @@ def stop_listeners(app: Flask) -> Iterator[list[Any]]:
 
 
 def _statements(app: Flask, send: Callable[[], Any]) -> tuple[Any, int]:
-    count = 0
-
-    def listener(*_: Any) -> None:
-        nonlocal count
-        count += 1
-
     with app.app_context():
         engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with sql_statements(engine) as statements:
         resp = send()
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listener)
-    return resp, count
+    return resp, len(statements)
 
 
 def test_unreachable_redis_means_every_token_is_checked(

@@ -6,25 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from conftest import db
 from flask import Flask
-from helpers import add_routes, bearer, client_token, password_token
+from helpers import add_routes, bearer, client_token, password_token, sql_statements
 
 
 def _count_statements(app: Flask, http: Any, path: str, token: str) -> tuple[int, list[str]]:
-    statements: list[str] = []
-
-    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
     with app.app_context():
         engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with sql_statements(engine) as statements:
         resp = http.get(path, headers=bearer(token))
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listener)
     assert resp.status_code == 200, resp.json
     return len(statements), statements
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from conftest import User, db
 from flask import Flask, jsonify
-from helpers import bearer, password_token
+from helpers import bearer, password_token, sql_statements
 
 from flask_passport import Passport, current_token, require_oauth
 
@@ -57,7 +57,6 @@ def test_integer_user_loaded_without_user_loader(bare_app: Flask) -> None:
 def test_the_default_loader_finds_the_joined_user(bare_app: Flask) -> None:
     """Without a user_loader the id string becomes the integer key, so the user the token query
     joined is found in the session: one statement per protected request."""
-    import sqlalchemy as sa
     from conftest import new_client
 
     with bare_app.app_context():
@@ -71,16 +70,8 @@ def test_the_default_loader_finds_the_joined_user(bare_app: Flask) -> None:
     http = bare_app.test_client()
     token = password_token(http, new_client(bare_app, "password"), u).json["access_token"]
     http.get("/me", headers=bearer(token))
-    statements: list[str] = []
-
-    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with sql_statements(engine) as statements:
         resp = http.get("/me", headers=bearer(token))
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listener)
     assert resp.status_code == 200 and resp.json == {"user_id": str(u.id)}
     assert len(statements) == 1, statements
     with bare_app.app_context():

@@ -14,7 +14,7 @@ from conftest import new_client
 from flask import Flask, jsonify
 from flask_login import LoginManager, UserMixin, current_user
 from flask_sqlalchemy import SQLAlchemy
-from helpers import bearer, password_token
+from helpers import bearer, password_token, sql_statements
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -183,16 +183,8 @@ def test_string_user_keys_are_joined_into_the_token_query(uuid_app: Flask) -> No
         engine = uuid_db.engine
     http = uuid_app.test_client()
     http.get("/me", headers=bearer(pat))
-    statements: list[str] = []
-
-    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with sql_statements(engine) as statements:
         resp = http.get("/me", headers=bearer(pat))
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listener)
     assert resp.status_code == 200 and resp.json["id"] == member_id
     assert len(statements) == 1, statements
     assert "LEFT OUTER JOIN members ON members.id = oauth_access_tokens.user_id" in statements[0]

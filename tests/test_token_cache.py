@@ -67,7 +67,8 @@ def _mint(client: Any, machine_client: Any) -> str:
     return str(resp.json["access_token"])
 
 
-def test_revocation_in_process_evicts(app: Flask, client: Any, machine_client: Any) -> None:
+def _with_cached_route(app: Flask) -> Any:
+    """Turn the cache on (TTL 60 s) and add ``GET /cached`` (``scope("check-status")``)."""
     app.config["PASSPORT_TOKEN_CACHE_TTL"] = 60
     state = app.extensions["passport"]
     state.passport._version += 1
@@ -76,6 +77,12 @@ def test_revocation_in_process_evicts(app: Flask, client: Any, machine_client: A
     @scope("check-status")
     def cached() -> Any:
         return jsonify(ok=True)
+
+    return state
+
+
+def test_revocation_in_process_evicts(app: Flask, client: Any, machine_client: Any) -> None:
+    state = _with_cached_route(app)
 
     value = _mint(client, machine_client)
     headers = {"Authorization": f"Bearer {value}"}
@@ -226,14 +233,7 @@ def test_the_guard_reads_the_generation_before_verifying(
     that read out of the cache (the next request reads the row again)."""
     from flask_passport import guard
 
-    app.config["PASSPORT_TOKEN_CACHE_TTL"] = 60
-    state = app.extensions["passport"]
-    state.passport._version += 1
-
-    @app.get("/cached")
-    @scope("check-status")
-    def cached() -> Any:
-        return jsonify(ok=True)
+    state = _with_cached_route(app)
 
     real = guard._verify_bearer
 
@@ -272,9 +272,7 @@ def test_a_check_inside_an_older_snapshot_is_not_cached(
 
     if level is not None and backend == "sqlite":
         pytest.skip("SQLite has no REPEATABLE READ level")
-    app.config["PASSPORT_TOKEN_CACHE_TTL"] = 60
-    state = app.extensions["passport"]
-    state.passport._version += 1
+    state = _with_cached_route(app)
     touch = {"on": True}
 
     @app.before_request
@@ -283,11 +281,6 @@ def test_a_check_inside_an_older_snapshot_is_not_cached(
             options = {"isolation_level": level} if level else None
             db.session.connection(execution_options=options)
             db.session.execute(sa.text("SELECT 1"))
-
-    @app.get("/cached")
-    @scope("check-status")
-    def cached() -> Any:
-        return jsonify(ok=True)
 
     headers = {"Authorization": f"Bearer {_mint(client, machine_client)}"}
     assert client.get("/cached", headers=headers).status_code == 200

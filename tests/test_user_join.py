@@ -143,7 +143,7 @@ from typing import Any  # noqa: E402
 from flask import Flask, jsonify  # noqa: E402
 from flask_login import LoginManager  # noqa: E402
 from flask_sqlalchemy import SQLAlchemy  # noqa: E402
-from helpers import bearer  # noqa: E402
+from helpers import bearer, sql_statements  # noqa: E402
 
 from flask_passport import (  # noqa: E402
     HasApiTokens,
@@ -235,16 +235,8 @@ def test_single_table_inheritance_user_model(sti_app: Flask) -> None:
         customer = sti_db.session.get(Customer, customer_id)
         pat = customer.create_token("pat", ["read"])
         engine = sti_db.engine
-    statements: list[str] = []
-
-    def listener(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with sql_statements(engine) as statements:
         resp = http.get("/me", headers=bearer(pat.access_token))
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", listener)
     assert resp.status_code == 200 and resp.json == {"email": "c@example.com"}
     assert len(statements) == 1, statements
     assert "sti_people.kind IN" in statements[0].split("WHERE")[0]  # in ON, not in WHERE
