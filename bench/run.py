@@ -220,7 +220,8 @@ def redis_reachable(url: str) -> bool:
         client.close()
         return True
     except Exception as exc:  # any failure: skip the reference, say why
-        print(f"(no broadcast reference: Redis at {url} unavailable: {type(exc).__name__})")
+        # The URL is not printed: it may carry a password.
+        print(f"(no broadcast reference: Redis unavailable: {type(exc).__name__})")
         return False
 
 

@@ -221,8 +221,7 @@ class Listener:
                     log.warning("flask-passport: token cache broadcast is back")
                 backoff, warned = 0.1, False
                 self._listen(pubsub)
-            except Exception as exc:  # any failure: stop trusting the cache, then retry
-                self.subscribed.clear()
+            except Exception as exc:  # any failure: stop trusting the cache (finally), retry
                 if not warned and not self._stop.is_set():
                     log.warning("flask-passport: token cache broadcast unavailable (%s); "
                                 "verifying every token against the database until it is back",
@@ -259,7 +258,6 @@ class Listener:
                     self.cache.discard_id(data.decode() if isinstance(data, bytes) else data)
                 elif kind == "subscribe":  # redis-py reconnected on its own: we may have missed
                     self.cache.clear()     # messages in between
-
             if now - last_heard > DEAD_AFTER_SECONDS:
                 raise ConnectionError("the Redis subscription stopped answering")
             if now - last_ping >= PING_SECONDS:

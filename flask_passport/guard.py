@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 import sqlalchemy as sa
 from flask import Response, current_app, g, jsonify, request
@@ -110,23 +110,34 @@ def _new_lock_after_fork() -> None:
 os.register_at_fork(after_in_child=_new_lock_after_fork)
 
 
-def token_cache(state: Any) -> VerifiedTokenCache | None:
-    """The app's verified-token cache, or ``None`` when ``PASSPORT_TOKEN_CACHE_TTL`` is 0.
+class _CacheSlot(NamedTuple):
+    """What :func:`token_cache` keeps on the app state: the cache is valid for these settings
+    in this process only (a listener thread made before a fork is not the child's)."""
 
-    One per process: a cache (and its broadcast listener thread) made before a fork is not
-    the child's, so the process id is part of the key.
-    """
+    settings: Any
+    cache: VerifiedTokenCache | None
+    pid: int
+    listener: Any
+
+
+def _slot(state: Any) -> _CacheSlot | None:
+    """The state's cache slot if it belongs to this process."""
+    slot = state.__dict__.get("_passport_token_cache")
+    return slot if slot is not None and slot.pid == os.getpid() else None
+
+
+def token_cache(state: Any) -> VerifiedTokenCache | None:
+    """The app's verified-token cache, or ``None`` when ``PASSPORT_TOKEN_CACHE_TTL`` is 0."""
     settings = state.settings
-    cached = state.__dict__.get("_passport_token_cache")
-    if cached is not None and cached[0] is settings and cached[2] == os.getpid():
-        return cached[1]  # type: ignore[no-any-return]
+    slot = _slot(state)
+    if slot is not None and slot.settings is settings:
+        return slot.cache
     with _cache_lock:
-        cached = state.__dict__.get("_passport_token_cache")
-        pid = os.getpid()
-        if cached is not None and cached[0] is settings and cached[2] == pid:
-            return cached[1]  # type: ignore[no-any-return]
-        if cached is not None and cached[3] is not None and cached[2] == pid:
-            cached[3].stop(timeout=0)  # the settings changed: retire the old listener
+        slot = _slot(state)
+        if slot is not None and slot.settings is settings:
+            return slot.cache
+        if slot is not None and slot.listener is not None:
+            slot.listener.stop(timeout=0)  # the settings changed: retire the old listener
         cache = listener = None
         if settings.token_cache_ttl > 0:
             cache = VerifiedTokenCache(settings.token_cache_ttl, settings.token_cache_size)
@@ -136,7 +147,7 @@ def token_cache(state: Any) -> VerifiedTokenCache | None:
                 listener = Listener(settings.token_cache_broadcast_url,
                                     settings.token_cache_broadcast_channel, cache).start()
                 cache.gate = listener.subscribed.is_set
-        state._passport_token_cache = (settings, cache, pid, listener)
+        state._passport_token_cache = _CacheSlot(settings, cache, os.getpid(), listener)
         return cache
 
 
@@ -158,9 +169,9 @@ def _forget_revoked(sender: Any, token_id: str | None = None, **_: Any) -> None:
     state = getattr(sender, "extensions", {}).get("passport") if sender is not None else None
     if state is None or token_id is None:
         return
-    cached = state.__dict__.get("_passport_token_cache")
-    if cached is not None and cached[1] is not None and cached[2] == os.getpid():
-        cached[1].discard_id(token_id)
+    slot = _slot(state)
+    if slot is not None and slot.cache is not None:
+        slot.cache.discard_id(token_id)
     settings = state.settings
     if settings.token_cache_broadcast_url:
         _publisher(state, settings).publish(token_id)

@@ -43,7 +43,7 @@ def _listener(app: Flask) -> Any:
     state = app.extensions["passport"]
     with app.app_context():
         token_cache(state)
-    return state._passport_token_cache[3]
+    return state._passport_token_cache.listener
 
 
 @pytest.fixture
