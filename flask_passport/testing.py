@@ -1,5 +1,6 @@
-"""Testing helpers: ``acting_as`` / ``acting_as_client`` and a pytest plugin (entry point
-``pytest11``), so an app's tests reach protected routes without keys or real tokens.
+"""Testing helpers: ``acting_as`` / ``acting_as_client`` (and, in
+:mod:`flask_passport.pytest_plugin`, pytest fixtures of the same names), so an app's tests reach
+protected routes without keys or real tokens.
 
 Three ways to use them::
 
@@ -16,12 +17,11 @@ Flask-Login ``user_loader``, so it must exist in the test database).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from flask import Flask, current_app, has_app_context
 
 from .extension import user_id_of
@@ -111,49 +111,3 @@ def acting_as_client(app: Flask, client: Any = None, scopes: Iterable[str] = ()
     """Within the block, protected requests carry a client-credentials token (no user)."""
     with start_acting_as_client(app, client, scopes) as token:
         yield token
-
-
-# -- pytest plugin (registered by the ``pytest11`` entry point) -------------------------------
-
-
-def _fixture_app(request: pytest.FixtureRequest) -> Flask | None:
-    """The test's ``app`` fixture, when the suite has one (pytest-flask's convention)."""
-    if has_app_context():
-        return None
-    try:
-        app = request.getfixturevalue("app")
-    except pytest.FixtureLookupError:
-        return None
-    return app if isinstance(app, Flask) else None
-
-
-@pytest.fixture(name="acting_as")
-def acting_as_user(request: pytest.FixtureRequest) -> Iterator[Callable[..., BearerToken]]:
-    """``acting_as(user, scopes=(), app=None)``: act as ``user`` until the test ends."""
-    started: list[ActingAs] = []
-
-    def act(user: Any, scopes: Iterable[str] = (), app: Flask | None = None) -> BearerToken:
-        target = resolve_app(app, [a for a in [_fixture_app(request)] if a is not None])
-        started.append(start_acting_as(target, user, scopes))
-        return started[-1].token
-
-    yield act
-    for item in reversed(started):
-        item.stop()
-
-
-@pytest.fixture(name="acting_as_client")
-def acting_as_oauth_client(request: pytest.FixtureRequest
-                           ) -> Iterator[Callable[..., BearerToken]]:
-    """``acting_as_client(client=None, scopes=(), app=None)``: act as a machine client."""
-    started: list[ActingAs] = []
-
-    def act(client: Any = None, scopes: Iterable[str] = (), app: Flask | None = None
-            ) -> BearerToken:
-        target = resolve_app(app, [a for a in [_fixture_app(request)] if a is not None])
-        started.append(start_acting_as_client(target, client, scopes))
-        return started[-1].token
-
-    yield act
-    for item in reversed(started):
-        item.stop()

@@ -79,3 +79,15 @@ def test_a_users_suite_runs_through_the_plugin(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "7 passed" in proc.stdout
+
+
+def test_the_helpers_import_without_pytest() -> None:
+    """Only the plugin module imports pytest, so the API docs (and an app's own non-pytest
+    tests) need no pytest to import ``flask_passport.testing``."""
+    code = ("import sys; sys.modules['pytest'] = None; "
+            "from flask_passport.testing import acting_as, acting_as_client, start_acting_as; "
+            "import flask_passport.testing as t; assert not hasattr(t, 'pytest')")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr

@@ -43,11 +43,14 @@ def main() -> None:
         machine = json.loads(cli.invoke(args=["passport", "client", "--client", "--name",
                                               "Billing", "--json"]).output)
         port = free_port()
+        # gunicorn's own output goes to a file, shown if anything below fails (a missing
+        # gunicorn or a worker that cannot boot reads as "connection refused" otherwise).
+        log = open(os.path.join(tmp, "gunicorn.log"), "w+")  # noqa: SIM115
         # [gunicorn]
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
              "wsgi:app"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env, stdout=subprocess.DEVNULL, stderr=log,
         )
         # [/gunicorn]
         base = f"http://127.0.0.1:{port}"
@@ -76,9 +79,16 @@ def main() -> None:
                 reply = requests.get(f"{base}/api/status", timeout=10,
                                      headers={"Authorization": f"Bearer {token}"})
                 assert reply.status_code == 200, reply.text
+        except BaseException:
+            server.terminate()
+            server.wait(timeout=15)
+            log.seek(0)
+            print(f"gunicorn's output:\n{log.read()}", file=sys.stderr)
+            raise
         finally:
             server.terminate()
             server.wait(timeout=15)
+            log.close()
     print("deploy OK")
 
 
