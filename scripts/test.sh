@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Install everything the test suite needs on a fresh machine, then run it.
+# Install everything the test suite needs on a fresh machine (the `test` extra: what the tests
+# import or start, and ruff and mypy), then run it; pytest's arguments pass through.
 # PASSPORT_TEST_DATABASE_URL=postgresql+psycopg://... also runs every database test on PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python -m pip install --quiet --disable-pip-version-check -e ".[test,docs]"
+python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 # Debian packages: chromium for the browser tests (driven by Playwright; never
 # `playwright install`), graphviz for the docs' diagrams (tests/test_docs.py builds the docs).
 missing=()

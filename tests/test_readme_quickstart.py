@@ -12,7 +12,6 @@ import hashlib
 import importlib
 import json
 import os
-import re
 import secrets
 import subprocess
 import sys
@@ -25,22 +24,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
+from scripts.readme_blocks import code_blocks
+
 ROOT = Path(__file__).resolve().parents[1]
 REDIRECT_URI = "http://127.0.0.1:8000/callback"
 EMAIL = "you@example.com"
 PASSWORD = "correct horse battery staple"
-
-
-def readme_section(heading: str) -> str:
-    """The text of the README's ``## heading`` section, up to the next ``## ``."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    match = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", text, re.S | re.M)
-    assert match, f"README.md has no '## {heading}' section"
-    return match.group(1)
-
-
-def code_blocks(section: str, language: str) -> list[str]:
-    return re.findall(rf"^```{language}\n(.*?)^```", section, re.S | re.M)
 
 
 class _Inputs(HTMLParser):
@@ -69,9 +58,8 @@ def _inputs(html: str) -> _Inputs:
 def quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ModuleType, str]]:
     """``app.py`` from the README in a new folder, its shell steps run there (all but
     ``flask run``); yields the imported module and the public client's id."""
-    section = readme_section("Quickstart")
-    (app_code,) = code_blocks(section, "python")
-    shell = code_blocks(section, "sh")[0]
+    (app_code,) = code_blocks("Quickstart", "python")
+    shell = code_blocks("Quickstart", "sh")[0]
     assert "flask --app app run" in shell
     setup = "\n".join(line for line in shell.splitlines() if "flask --app app run" not in line)
     (tmp_path / "app.py").write_text(app_code, encoding="utf-8")
