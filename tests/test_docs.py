@@ -166,6 +166,30 @@ def test_every_config_key_the_code_reads_is_documented() -> None:
     assert not missing, f"undocumented config keys: {missing}"
 
 
+def test_installation_names_every_passport_table() -> None:
+    """The installation page counts and names the tables ``init_app`` creates."""
+    from flask_sqlalchemy import SQLAlchemy
+
+    from flask_passport.models import build_models
+
+    db = SQLAlchemy()
+    build_models(db)
+    tables = sorted(db.metadata.tables)
+    assert "oauth_clients" in tables
+    page = _page("installation")
+    words = {4: "four", 5: "five", 6: "six", 7: "seven"}
+    assert f"Passport's {words[len(tables)]} tables are" in page
+    for table in tables:
+        assert f"``{table}``" in page, table
+
+
+def test_upgrading_page_lists_every_passport_revision() -> None:
+    page = _page("upgrading")
+    versions = ROOT / "flask_passport" / "migrations" / "versions"
+    for revision in versions.glob("*.py"):
+        assert f"``{revision.name.split('_')[0]}``" in page, revision.name
+
+
 def test_configuration_page_lists_every_passport_method() -> None:
     page = _page("configuration")
     public = [name for name, _ in inspect.getmembers(Passport) if not name.startswith("_")]
