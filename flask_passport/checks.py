@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -42,7 +43,7 @@ def _is_loopback(host: str | None) -> bool:
     return host in ("localhost", "127.0.0.1", "::1") or bool(host and host.startswith("127."))
 
 
-def check_settings(settings: Any, *, debug: bool, client_lifetimes: list[tuple[str, int]] = (),
+def check_settings(settings: Any, *, debug: bool, client_lifetimes: Sequence[tuple[str, int]] = (),
                    ratelimit_active: bool = True) -> list[Finding]:
     """The findings for ``settings`` (pure: no app, no database)."""
     found: list[Finding] = []

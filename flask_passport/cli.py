@@ -214,9 +214,10 @@ def purge_command(revoked: bool, expired: bool, hours: int, batch_size: int) -> 
         revoked = expired = True
     state = _state()
     session, models = state.db.session, state.models
-    options = {"revoked": revoked, "expired": expired, "older_than": timedelta(hours=hours)}
+    older_than = timedelta(hours=hours)
     if sys.stdout.isatty():
-        totals = count_purgeable(session, models, **options)
+        totals = count_purgeable(session, models, revoked=revoked, expired=expired,
+                                 older_than=older_than)
         bars: dict[str, Any] = {}
 
         def progress(table: str, done: int) -> None:
@@ -229,12 +230,13 @@ def purge_command(revoked: bool, expired: bool, hours: int, batch_size: int) -> 
                 )
             bars[table].update(done)
 
-        counts = purge_tokens(session, models, batch_size=batch_size, progress=progress,
-                              **options)
+        counts = purge_tokens(session, models, revoked=revoked, expired=expired,
+                              older_than=older_than, batch_size=batch_size, progress=progress)
         for bar in bars.values():
             bar.render_finish()
     else:
-        counts = purge_tokens(session, models, batch_size=batch_size, **options)
+        counts = purge_tokens(session, models, revoked=revoked, expired=expired,
+                              older_than=older_than, batch_size=batch_size)
     click.echo(
         "Purged {refresh_tokens} refresh tokens, {access_tokens} access tokens and "
         "{auth_codes} auth codes.".format(**counts)

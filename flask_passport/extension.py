@@ -91,7 +91,7 @@ class PassportState:
         """The protocol's view of this app, for one unit of work."""
         passport = self.passport
         return Context(
-            session=self.db.session,
+            session=self.db.session(),  # this unit of work's Session (db.session is its proxy)
             models=self.models,
             settings=self.settings,
             scopes=passport.scope_registry,
@@ -120,7 +120,7 @@ class PassportState:
             return finder(username)
         from .oauth2.rows import first_by
 
-        return first_by(self.db.session, model, "email", username)
+        return first_by(self.db.session(), model, "email", username)
 
     def load_user(self, user_id: str) -> Any:
         """Load a user by Flask-Login id through the app's ``user_loader``."""
@@ -181,7 +181,7 @@ def _default_check_password(user: Any, password: str) -> bool:
     if check is not None:
         return bool(check(password))
     hashed = getattr(user, "password_hash", None) or getattr(user, "password", None)
-    return bool(hashed) and check_password_hash(hashed, password)
+    return isinstance(hashed, str) and bool(hashed) and check_password_hash(hashed, password)
 
 
 class Passport:

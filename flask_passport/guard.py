@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, TypeVar, cast
+from typing import Any, NamedTuple, TypeAlias, TypeVar, cast
 
 import sqlalchemy as sa
 from flask import Response, current_app, g, jsonify, request
@@ -271,7 +271,9 @@ def _verify_bearer(state: Any, value: str) -> BearerToken:
                        claims)
 
 
-_TOKEN_QUERIES: dict[tuple[Any, Any, Any, str], tuple[sa.Select[Any], bool]] = {}
+#: A select of any number of columns (the user's entity first, or not at all).
+_TokenQuery: TypeAlias = "tuple[sa.Select[*tuple[Any, ...]], bool]"
+_TOKEN_QUERIES: dict[tuple[Any, Any, Any, str], _TokenQuery] = {}
 #: How each database casts a stored user id to an integer key without raising: SQLite and
 #: MySQL turn a non-number into 0 (no user), PostgreSQL would raise, so the cast is guarded.
 _PLAIN_CAST, _GUARDED_CAST = ("sqlite", "mysql", "mariadb"), ("postgresql",)
@@ -287,7 +289,7 @@ def _dialect_name(state: Any, session: Any) -> str:
 
 
 def _token_query(models: Any, user_model: Any = None, dialect: str = "sqlite"
-                 ) -> tuple[sa.Select[Any], bool]:
+                 ) -> _TokenQuery:
     """The token row joined with its client (and its user, see :func:`_user_join`), by primary
     key: a select built once per model trio and dialect (building a select costs more than
     running it on SQLite). Returns the select and whether it is an ORM select (it loads a

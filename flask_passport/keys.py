@@ -73,6 +73,13 @@ def thumbprint(jwk: Mapping[str, str]) -> str:
     return _b64(hashlib.sha256(canonical.encode("ascii")).digest())
 
 
+#: The key types Passport signs and verifies with: those ``algorithm_for`` accepts.
+JWSPrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+JWSPublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+JWS_PRIVATE_KEY_TYPES = (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)
+JWS_PUBLIC_KEY_TYPES = (rsa.RSAPublicKey, ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey)
+
+
 def algorithm_for(public_key: PublicKeyTypes) -> str:
     """The one JWS algorithm a key may be used with (never taken from a token header)."""
     if isinstance(public_key, rsa.RSAPublicKey):
@@ -102,6 +109,19 @@ class SigningKey:
     ) -> SigningKey:
         jwk = public_jwk(public_key)
         return cls(thumbprint(jwk), algorithm_for(public_key), public_key, private_key)
+
+    def jws_private_key(self) -> JWSPrivateKey:
+        """The private half, as a key type PyJWT signs with (the only types ``algorithm_for``
+        accepts)."""
+        if isinstance(self.private_key, JWS_PRIVATE_KEY_TYPES):
+            return self.private_key
+        raise KeyLoadError(f"No private {self.algorithm} key to sign with (kid {self.kid}).")
+
+    def jws_public_key(self) -> JWSPublicKey:
+        """The public half, as a key type PyJWT verifies with."""
+        if isinstance(self.public_key, JWS_PUBLIC_KEY_TYPES):
+            return self.public_key
+        raise KeyLoadError(f"Unsupported key type {type(self.public_key).__name__}.")
 
     def jwk(self) -> dict[str, str]:
         data = public_jwk(self.public_key)

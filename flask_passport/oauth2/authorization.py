@@ -10,7 +10,7 @@ token) and :func:`deny` builds the ``access_denied`` redirect. Nothing here comm
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -70,7 +70,7 @@ class AuthorizationRequest:
     def from_dict(cls, data: dict[str, Any]) -> AuthorizationRequest:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
-    def redirect(self, params: dict[str, str | None]) -> str:
+    def redirect(self, params: Mapping[str, str | None]) -> str:
         """The redirect back to the client with ``params`` (and ``state``)."""
         values = {k: v for k, v in params.items() if v is not None}
         if self.state is not None:
@@ -170,7 +170,7 @@ def validate_request(
         client_id=client.id,
         redirect_uri=resolved,
         redirect_uri_sent=presented is not None,
-        response_type=response_type if fragment else "code",
+        response_type="token" if fragment else "code",
         scopes=[],
         state=state if state is not None and len(state) <= MAX_STATE_LENGTH else None,
     )

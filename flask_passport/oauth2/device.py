@@ -28,6 +28,7 @@ from .. import signals, tokens
 from .client_auth import authenticate_client
 from .context import Context, TokenRequest
 from .errors import NO_STORE, OAuthError, OAuthResponse, unauthorized_client
+from .rows import changed_rows
 from .scope_policy import resolve_scopes
 
 log = logging.getLogger("flask_passport")
@@ -195,7 +196,8 @@ def claim(ctx: Context, device_id: str, user_id: str) -> bool:
     decided or expired meanwhile. The caller commits.
     """
     DeviceCode = ctx.models.DeviceCode
-    won = ctx.session.execute(
+    won = changed_rows(
+        ctx.session,
         sa.update(DeviceCode)
         .where(
             DeviceCode.id == device_id,
@@ -205,7 +207,7 @@ def claim(ctx: Context, device_id: str, user_id: str) -> bool:
         )
         .values(user_id=user_id)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     return won == 1
 
 
@@ -215,7 +217,8 @@ def decide(ctx: Context, device_id: str, user: Any, *, approved: bool) -> Any:
     """
     user_id = ctx.user_id_of(user)
     DeviceCode = ctx.models.DeviceCode
-    won = ctx.session.execute(
+    won = changed_rows(
+        ctx.session,
         sa.update(DeviceCode)
         .where(
             DeviceCode.id == device_id,
@@ -225,7 +228,7 @@ def decide(ctx: Context, device_id: str, user: Any, *, approved: bool) -> Any:
         )
         .values(status=APPROVED if approved else DENIED)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if won != 1:
         return None
     row: Any = ctx.session.get(DeviceCode, device_id, populate_existing=True)

@@ -108,7 +108,7 @@ def encode_id_token(
         claims["nonce"] = nonce
     if access_token is not None:
         claims["at_hash"] = token_hash(access_token, key.algorithm)
-    return jwt.encode(claims, key.private_key, algorithm=key.algorithm,
+    return jwt.encode(claims, key.jws_private_key(), algorithm=key.algorithm,
                       headers={"kid": key.kid, "typ": "JWT"})
 
 
@@ -257,7 +257,7 @@ def verify_id_token_hint(keys: KeySet, token: str, *, issuer: str | None) -> dic
         raise InvalidHint("The id_token_hint is an access token, not an ID token.")
     try:
         claims: dict[str, Any] = jwt.decode(
-            token, key.public_key, algorithms=[key.algorithm], issuer=issuer,
+            token, key.jws_public_key(), algorithms=[key.algorithm], issuer=issuer,
             options={"verify_exp": False, "verify_aud": False, "require": ["sub", "aud"]},
         )
     except jwt.PyJWTError:

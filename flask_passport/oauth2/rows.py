@@ -7,7 +7,7 @@ here is built once and reused, with the same result (an identity-mapped instance
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -23,6 +23,13 @@ def get_by_id(session: Session, model: Any, ident: Any) -> Any:
 def first_by(session: Session, model: Any, attribute: str, value: Any) -> Any:
     """The first ``model`` instance whose ``attribute`` equals ``value``, or ``None``."""
     return session.execute(_query(model, attribute), {"value": value}).scalars().first()
+
+
+def changed_rows(session: Session, statement: sa.Executable) -> int:
+    """Run an UPDATE or DELETE and return how many rows it matched (the atomic claims compare
+    it with 1). DML without RETURNING yields a ``CursorResult``, which ``Session.execute``'s
+    annotation does not say."""
+    return cast("sa.CursorResult[Any]", session.execute(statement)).rowcount
 
 
 def _query(model: Any, attribute: str | None) -> sa.Select[Any]:

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from flask import Response, current_app, redirect, render_template, request, session
 from flask_login import current_user, logout_user
@@ -78,7 +78,9 @@ def error_page(error: str, description: str, status: int = 400) -> Response:
 
 
 def _redirect(location: str) -> Response:
-    response = redirect(location, code=302)
+    # Inside a request, flask.redirect builds the app's response_class (annotated as
+    # Werkzeug's base Response).
+    response = cast(Response, redirect(location, code=302))
     response.headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})
     return response
 

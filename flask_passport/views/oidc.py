@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 
 from flask import Response, abort, current_app, jsonify, redirect, request, session
 from flask_login import current_user, logout_user
@@ -172,6 +172,6 @@ def _done(logout: LogoutRequest) -> Response:
     location = logout.location()
     if location is None:
         return _page("passport/logout.html", mode="done", client=logout.client)
-    response = redirect(location, code=302)
+    response = cast(Response, redirect(location, code=302))  # the app's response_class
     response.headers.update({"Cache-Control": "no-store", "Pragma": "no-cache"})
     return response

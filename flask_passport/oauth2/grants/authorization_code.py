@@ -17,6 +17,7 @@ from ..context import Context, TokenRequest
 from ..errors import invalid_grant, invalid_request
 from ..issuer import prepare_for_approval, store_token
 from ..revocation import revoke_access_tokens, revoke_family
+from ..rows import changed_rows
 
 GRANT_TYPE = "authorization_code"
 
@@ -65,12 +66,13 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
         )
 
     # Claim the code atomically; a parallel exchange that lost the race is a replay too.
-    won = ctx.session.execute(
+    won = changed_rows(
+        ctx.session,
         sa.update(AuthCode)
         .where(AuthCode.id == selector, AuthCode.revoked.is_(False))
         .values(revoked=True)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if won != 1:
         ctx.rollback()
         first = ctx.session.scalar(

@@ -20,6 +20,7 @@ from ..context import Context, TokenRequest
 from ..device import APPROVED, CONSUMED, DENIED, GRANT_TYPE, SLOW_DOWN_STEP
 from ..errors import OAuthError, invalid_grant, invalid_request
 from ..issuer import issue_for_approval
+from ..rows import changed_rows
 
 __all__ = ["GRANT_TYPE", "handle"]
 
@@ -60,13 +61,14 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
         raise OAuthError("authorization_pending", "The user has not yet approved the request.")
 
     # Claim the approval atomically; a parallel poll that lost the race sees it used.
-    won = ctx.session.execute(
+    won = changed_rows(
+        ctx.session,
         sa.update(DeviceCode)
         .where(DeviceCode.id == selector, DeviceCode.status == APPROVED,
                DeviceCode.expires_at > now)
         .values(status=CONSUMED)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if won != 1:
         raise invalid_grant("The device code has already been used.")
     client = ctx.session.get(ctx.models.Client, client_id)
@@ -89,7 +91,8 @@ def _count_poll(ctx: Context, selector: str, interval: int, now: Any) -> None:
     if interval <= 0:
         return
     DeviceCode = ctx.models.DeviceCode
-    on_time = ctx.session.execute(
+    on_time = changed_rows(
+        ctx.session,
         sa.update(DeviceCode)
         .where(
             DeviceCode.id == selector,
@@ -99,7 +102,7 @@ def _count_poll(ctx: Context, selector: str, interval: int, now: Any) -> None:
         )
         .values(last_polled_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if on_time == 1:
         ctx.commit()
         return

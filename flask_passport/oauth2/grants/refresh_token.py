@@ -17,6 +17,7 @@ from ..context import Context, TokenRequest
 from ..errors import invalid_grant, invalid_request, invalid_scope
 from ..issuer import issue_token, prepare_token, store_token
 from ..revocation import revoke_access_tokens, revoke_family
+from ..rows import changed_rows
 from ..scope_policy import narrow_scopes
 
 GRANT_TYPE = "refresh_token"
@@ -67,12 +68,13 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
     prepared = prepare_token(ctx, client=client, user_id=row.user_id, scopes=scopes,
                              lifetime=ctx.settings.access_token_lifetime, grant_type=GRANT_TYPE)
 
-    won = ctx.session.execute(
+    won = changed_rows(
+        ctx.session,
         sa.update(RefreshToken)
         .where(RefreshToken.id == selector, RefreshToken.revoked.is_(False))
         .values(revoked=True, used_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if won != 1:
         # Another request rotated it between our read and our write.
         ctx.rollback()
@@ -103,12 +105,13 @@ def _revoke_rotated_access_token(ctx: Context, access_token_id: str, now: Any) -
     ``revoke_access_tokens`` (two reads and a second UPDATE) has nothing to add here.
     """
     AccessToken = ctx.models.AccessToken
-    revoked = ctx.session.execute(
+    revoked = changed_rows(
+        ctx.session,
         sa.update(AccessToken)
         .where(AccessToken.id == access_token_id, AccessToken.revoked.is_(False))
         .values(revoked=True, updated_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if revoked:
         ctx.emit(signals.access_token_revoked, token_id=access_token_id, reason="rotated")
 
@@ -159,14 +162,15 @@ def _reissue_after_lost_response(
         sa.select(RefreshToken.id, RefreshToken.access_token_id).where(
             RefreshToken.family_id == row.family_id, RefreshToken.revoked.is_(False))
     ).one()
-    won = ctx.session.execute(
+    won = changed_rows(
+        ctx.session,
         sa.update(RefreshToken)
         .where(RefreshToken.id == successor.id, RefreshToken.revoked.is_(False))
         # Marked rotated (so presenting it later is reuse) and expired (so it never gets a
         # grace period of its own: the grace is for the token the client really holds).
         .values(revoked=True, used_at=now, expires_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if won != 1:
         ctx.rollback()
         raise invalid_grant("The refresh token has been revoked.")
