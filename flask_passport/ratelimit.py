@@ -8,8 +8,8 @@ so a user who types the password right is never slowed down).
 A request over a limit gets 429 with ``Retry-After`` and an OAuth-shaped JSON body
 ``{"error": "too_many_requests", "error_description": ...}``.
 
-The engine is the ``limits`` package that the optional extra ``flask-passport[ratelimit]``
-(Flask-Limiter) installs, driven directly rather than through a second ``flask_limiter.Limiter``:
+The engine is the ``limits`` package (the optional extra ``flask-passport[ratelimit]`` installs
+it), driven directly rather than through a Flask-Limiter ``Limiter``:
 such an instance would read the app's own ``RATELIMIT_*`` settings (its default limits would
 then count every route twice), and it keys limits per route, while Passport needs the claimed
 client, the address and the username of *failed* attempts, and an OAuth-shaped 429. Its storage
@@ -205,7 +205,7 @@ def init_rate_limiting(app: Flask, state: Any) -> None:
         import limits  # noqa: F401
     except ImportError:
         log.warning(
-            "flask-passport: rate limiting is OFF because Flask-Limiter is not installed. "
+            "flask-passport: rate limiting is OFF because `limits` is not installed. "
             "Install it with `pip install flask-passport[ratelimit]` (add `redis` for several "
             "processes), or set PASSPORT_RATELIMIT_ENABLED = False to silence this warning."
         )
