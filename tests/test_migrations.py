@@ -407,3 +407,32 @@ def test_wiring_is_per_app_and_patches_nothing(tmp_path: Path) -> None:
     assert str(PACKAGE_VERSIONS) not in locations(opted_out)
     assert str(PACKAGE_VERSIONS) not in locations(without)
     assert [p.default for p in upgrade.params if p.name == "revision"] == ["head"]
+
+
+@pytest.mark.parametrize("passport_first", [False, True], ids=["migrate-first", "passport-first"])
+def test_own_process_revision_directives_still_runs(tmp_path: Path, passport_first: bool) -> None:
+    """A ``process_revision_directives`` given to ``Migrate(...)`` runs after Passport's, which
+    has already placed the revision in the app's folder."""
+    from types import SimpleNamespace
+
+    from conftest import db as test_db
+    from flask import Flask
+    from flask_migrate import Migrate
+
+    seen: list[Any] = []
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    test_db.init_app(app)
+    migrate = Migrate(directory=str(tmp_path / "migrations"),
+                      process_revision_directives=lambda c, r, d: seen.append(d[0].version_path))
+    if passport_first:
+        flask_passport.Passport(app, db=test_db)
+    migrate.init_app(app, test_db)
+    if not passport_first:
+        flask_passport.Passport(app, db=test_db)
+    with app.app_context():
+        config = migrate.get_config()
+        hook = app.extensions["migrate"].configure_args["process_revision_directives"]
+    directive = SimpleNamespace(version_path=None, head="app@head")
+    hook(SimpleNamespace(config=config), None, [directive])
+    assert seen == [str(tmp_path / "migrations" / "versions")]
