@@ -344,9 +344,9 @@ def _make_app(order: str, database_url: str, migrate: Any) -> Any:
     return app
 
 
-@pytest.mark.parametrize("shared", [False, True], ids=["own-migrate", "shared-migrate"])
-@pytest.mark.parametrize("order", ["migrate-first", "passport-first", "passport-first-unused",
-                                   "no-migrate"])
+@pytest.mark.parametrize(("order", "shared"), [
+    (order, shared) for order in ("migrate-first", "passport-first", "passport-first-unused")
+    for shared in (False, True)] + [("no-migrate", False)])
 def test_apps_are_not_retained(tmp_path: Path, order: str, shared: bool) -> None:
     """Creating and dropping apps leaves no app alive and nothing piling up: the Flask-Migrate
     wiring holds no strong reference to an app, leaves no receiver on ``appcontext_pushed``, and
