@@ -43,7 +43,7 @@ def _one_line_errors(fn: F) -> F:
             reason = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
             raise click.ClickException(
                 f"Database error: {reason}. Have the passport tables been created "
-                "(`flask db upgrade` or db.create_all())?"
+                "(`flask db upgrade heads` or db.create_all())?"
             ) from None
 
     return wrapper  # type: ignore[return-value]

@@ -146,6 +146,13 @@ def _ok(result: subprocess.CompletedProcess[str]) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def _multiple_heads(result: subprocess.CompletedProcess[str]) -> None:
+    """Alembic's own refusal of ``upgrade head`` with two heads, pointing at ``heads``."""
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "Multiple head revisions" in result.stderr and "'heads'" in result.stderr, (
+        result.stderr)
+
+
 def _package_versions() -> set[str]:
     return {p.name for p in PACKAGE_VERSIONS.glob("*.py")}
 
@@ -173,10 +180,41 @@ def test_upgrade_creates_tables_and_app_revisions_stay_in_app(
     assert "oauth_" not in text, text
     # ... and never lands in the installed package.
     assert _package_versions() == before
-    _ok(project.flask("db", "upgrade", WITH_WIDGETS="1"))
+    # Two bases now (Passport's and the app's): a bare ``upgrade`` (Alembic's ``head``) stops
+    # before touching the database and names the command that applies both.
+    _multiple_heads(project.flask("db", "upgrade", WITH_WIDGETS="1"))
+    assert "widgets" not in _tables(database)
+    _ok(project.flask("db", "upgrade", "heads", WITH_WIDGETS="1"))
     assert "widgets" in _tables(database)
     # Nothing is left to migrate.
     _ok(project.flask("db", "check", WITH_WIDGETS="1"))
+
+
+def test_newcomer_story(tmp_path: Path, database: dict[str, str]) -> None:
+    """The commands the docs give a new project, typed in order, with the real ``flask``."""
+    before = _package_versions()
+    project = AppDir(tmp_path / "project", None, database)
+    # No migrations folder of its own yet: Flask-Migrate says what to run first.
+    missing = project.flask("db", "upgrade", "heads")
+    assert missing.returncode != 0 and "init" in missing.stderr, missing.stderr
+    assert not (OAUTH_TABLES & _tables(database))
+    _ok(project.flask("db", "init"))
+    _ok(project.flask("db", "upgrade", "heads"))
+    assert _tables(database) >= OAUTH_TABLES
+    _ok(project.flask("db", "migrate", "-m", "widgets", WITH_WIDGETS="1"))
+    _ok(project.flask("db", "upgrade", "heads", WITH_WIDGETS="1"))
+    assert "widgets" in _tables(database)
+    # A hand-written revision (no autogenerate) also goes to the app's folder, on its chain.
+    (first,) = (project.root / "migrations" / "versions").glob("*.py")
+    _ok(project.flask("db", "revision", "-m", "by hand", WITH_WIDGETS="1"))
+    (second,) = set((project.root / "migrations" / "versions").glob("*.py")) - {first}
+    assert f"down_revision = '{first.name.split('_')[0]}'" in second.read_text()
+    _ok(project.flask("db", "upgrade", "heads", WITH_WIDGETS="1"))
+    heads = project.flask("db", "heads", WITH_WIDGETS="1")
+    _ok(heads)
+    assert len(heads.stdout.split()) >= 2 and "(passport)" in heads.stdout, heads.stdout
+    _ok(project.flask("db", "check", WITH_WIDGETS="1"))
+    assert _package_versions() == before
 
 
 def test_passport_registered_before_flask_migrate(tmp_path: Path, database: dict[str, str]
@@ -258,8 +296,8 @@ def _package_head(directory: Path) -> str:
 
 def test_app_with_own_revisions_upgrades_to_a_newer_passport(tmp_path: Path,
                                                              database: dict[str, str]) -> None:
-    """After the app has its own revisions, a flask-passport release with a new revision still
-    upgrades with a plain ``flask db upgrade`` (no "multiple heads" error)."""
+    """After the app has its own revisions, a flask-passport release with a new revision
+    upgrades with the same ``flask db upgrade heads``: the app's chain never forks."""
     import shutil
 
     fake = tmp_path / "passport_versions"
@@ -269,10 +307,10 @@ def test_app_with_own_revisions_upgrades_to_a_newer_passport(tmp_path: Path,
     _ok(project.flask("db", "init", **env))
     _ok(project.flask("db", "upgrade", **env))
     _ok(project.flask("db", "migrate", "-m", "widgets", **env))
-    _ok(project.flask("db", "upgrade", **env))
+    _ok(project.flask("db", "upgrade", "heads", **env))
     (fake / "c0ffeec0ffee_future.py").write_text(
         NEW_PASSPORT_REVISION.format(down=_package_head(fake)))
-    _ok(project.flask("db", "upgrade", **env))
+    _ok(project.flask("db", "upgrade", "heads", **env))
     assert {"oauth_future", "widgets"} <= _tables(database)
     # The app's next revision builds on the app's own chain, not on Passport's.
     (first,) = (project.root / "migrations" / "versions").glob("*.py")
@@ -280,5 +318,121 @@ def test_app_with_own_revisions_upgrades_to_a_newer_passport(tmp_path: Path,
     _ok(project.flask("db", "migrate", "-m", "gadgets", WITH_GADGETS="1", **env))
     (second,) = set((project.root / "migrations" / "versions").glob("*.py")) - {first}
     assert f"down_revision = '{first_id}'" in second.read_text()
-    _ok(project.flask("db", "upgrade", WITH_GADGETS="1", **env))
+    _ok(project.flask("db", "upgrade", "heads", WITH_GADGETS="1", **env))
     assert "gadgets" in _tables(database)
+
+
+
+def _make_app(order: str, database_url: str, migrate: Any) -> Any:
+    """One app with Passport (``PASSPORT_MIGRATIONS`` left at its default) and Flask-Migrate
+    registered before or after Passport (or not at all), then one app context pushed, as
+    ``flask db ...`` does before it runs a command (not for ``...-unused``)."""
+    from conftest import db as test_db
+    from flask import Flask
+
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url
+    test_db.init_app(app)
+    if order == "migrate-first":
+        migrate.init_app(app, test_db)
+    flask_passport.Passport(app, db=test_db)
+    if order.startswith("passport-first"):
+        migrate.init_app(app, test_db)
+    if not order.endswith("-unused"):
+        with app.app_context():
+            pass
+    return app
+
+
+@pytest.mark.parametrize(("order", "shared"), [
+    (order, shared) for order in ("migrate-first", "passport-first", "passport-first-unused")
+    for shared in (False, True)] + [("no-migrate", False)])
+def test_apps_are_not_retained(tmp_path: Path, order: str, shared: bool) -> None:
+    """Creating and dropping apps leaves no app alive and nothing piling up: the Flask-Migrate
+    wiring holds no strong reference to an app, leaves no receiver on ``appcontext_pushed``, and
+    adds its configure callback once to a ``Migrate`` shared by many apps."""
+    import gc
+    import weakref
+
+    from flask import appcontext_pushed
+    from flask_migrate import Migrate
+
+    url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    shared_migrate = Migrate()
+
+    def migrate() -> Migrate:
+        return shared_migrate if shared else Migrate()
+
+    warm_up = _make_app(order, url, migrate())  # first-use imports and one-time registrations
+    del warm_up
+    gc.collect()
+    receivers_before = len(appcontext_pushed.receivers)
+    callbacks_before = len(shared_migrate.configure_callbacks)
+    refs = [weakref.ref(_make_app(order, url, migrate())) for _ in range(50)]
+    gc.collect()
+    alive = [r for r in refs if r() is not None]
+    assert not alive, f"{len(alive)} of 50 apps are still referenced"
+    assert len(appcontext_pushed.receivers) == receivers_before
+    assert len(shared_migrate.configure_callbacks) == callbacks_before
+
+
+def test_wiring_is_per_app_and_patches_nothing(tmp_path: Path) -> None:
+    """One ``Migrate`` shared by three apps: only the app with Passport's migrations on gets
+    Passport's version location, and Flask-Migrate's ``upgrade`` keeps its own default."""
+    from conftest import db as test_db
+    from flask import Flask
+    from flask_migrate import Migrate
+    from flask_migrate.cli import upgrade
+
+    migrate = Migrate(directory=str(tmp_path / "migrations"))
+
+    def app(passport: bool, **config: Any) -> Flask:
+        app = Flask(__name__)
+        app.config.update(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'app.sqlite'}",
+                          **config)
+        test_db.init_app(app)
+        migrate.init_app(app, test_db)
+        if passport:
+            flask_passport.Passport(app, db=test_db)
+        return app
+
+    def locations(app: Flask) -> str:
+        with app.app_context():
+            return migrate.get_config().get_main_option("version_locations") or ""
+
+    wired = app(True)
+    opted_out = app(True, PASSPORT_MIGRATIONS=False)
+    without = app(False)
+    assert str(PACKAGE_VERSIONS) in locations(wired)
+    assert str(PACKAGE_VERSIONS) not in locations(opted_out)
+    assert str(PACKAGE_VERSIONS) not in locations(without)
+    assert [p.default for p in upgrade.params if p.name == "revision"] == ["head"]
+
+
+@pytest.mark.parametrize("passport_first", [False, True], ids=["migrate-first", "passport-first"])
+def test_own_process_revision_directives_still_runs(tmp_path: Path, passport_first: bool) -> None:
+    """A ``process_revision_directives`` given to ``Migrate(...)`` runs after Passport's, which
+    has already placed the revision in the app's folder."""
+    from types import SimpleNamespace
+
+    from conftest import db as test_db
+    from flask import Flask
+    from flask_migrate import Migrate
+
+    seen: list[Any] = []
+    app = Flask(__name__)
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    test_db.init_app(app)
+    migrate = Migrate(directory=str(tmp_path / "migrations"),
+                      process_revision_directives=lambda c, r, d: seen.append(d[0].version_path))
+    if passport_first:
+        flask_passport.Passport(app, db=test_db)
+    migrate.init_app(app, test_db)
+    if not passport_first:
+        flask_passport.Passport(app, db=test_db)
+    with app.app_context():
+        config = migrate.get_config()
+        hook = app.extensions["migrate"].configure_args["process_revision_directives"]
+    directive = SimpleNamespace(version_path=None, head="app@head")
+    hook(SimpleNamespace(config=config), None, [directive])
+    assert seen == [str(tmp_path / "migrations" / "versions")]

@@ -64,8 +64,8 @@ DESCRIPTIONS: dict[str, str] = {
     "PASSPORT_REGISTER_ROUTES": "Register Passport's blueprint. Turn off to mount your own "
     "routes over the library functions.",
     "PASSPORT_MIGRATIONS": "Add Passport's Alembic revisions (branch ``passport``) to the app's "
-    "Flask-Migrate, so ``flask db upgrade`` creates the ``oauth_*`` tables. Turn off to manage "
-    "the tables with your own migrations or ``db.create_all()``.",
+    "Flask-Migrate, so ``flask db upgrade heads`` creates the ``oauth_*`` tables. Turn off to "
+    "manage the tables with your own migrations or ``db.create_all()``.",
     "PASSPORT_COOKIE_NAME": "Name of the cookie that carries a token for your own JavaScript "
     "(see :doc:`javascript`). Same as :meth:`Passport.cookie`.",
     "PASSPORT_LEEWAY": "Seconds of clock skew tolerated when checking ``exp``, ``iat`` and "

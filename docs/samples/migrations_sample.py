@@ -1,4 +1,5 @@
-"""Creating Passport's tables with Flask-Migrate: Passport's revisions run on their own branch."""
+"""Creating Passport's tables with Flask-Migrate: Passport's branch and the app's chain are two
+Alembic bases, so ``upgrade heads`` applies both."""
 
 from __future__ import annotations
 
@@ -19,9 +20,9 @@ def main() -> None:
 
         cli = app.test_cli_runner()
         for command in (["db", "init"],                    # once per project
-                        ["db", "upgrade"],                 # Passport's oauth_* tables
+                        ["db", "upgrade", "heads"],        # Passport's oauth_* tables
                         ["db", "migrate", "-m", "users"],  # a revision for your own models
-                        ["db", "upgrade"]):                # ...applied
+                        ["db", "upgrade", "heads"]):       # ...applied: both chains' heads
             result = cli.invoke(args=command)
             assert result.exit_code == 0, (command, result.output, result.exception)
         # [/migrate]

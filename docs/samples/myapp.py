@@ -141,7 +141,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.cli.command("init-db")
     def init_db() -> None:
-        """Create the tables (Passport's too). Use `flask db upgrade` with Flask-Migrate."""
+        """Create the tables (Passport's too). Use `flask db upgrade heads` with Flask-Migrate."""
         db.create_all()
 
     @app.cli.command("create-user")

@@ -16,7 +16,7 @@ def main() -> None:
             "PASSPORT_KEY_PATH": tmp,  # where `flask passport install` writes the keys
         })
         with app.app_context():
-            db.create_all()  # or `flask db upgrade` with Flask-Migrate
+            db.create_all()  # or `flask db upgrade heads` with Flask-Migrate
 
         cli = app.test_cli_runner()  # the same as running `flask passport ...` in a shell
         cli.invoke(args=["passport", "install"])
