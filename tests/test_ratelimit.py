@@ -6,12 +6,14 @@ from __future__ import annotations
 import configparser
 import logging
 import os
+import re
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -212,6 +214,58 @@ LIMIT = 5
 RIGHT = "secret-password"
 
 
+class Burst:
+    """Guesses sent all at once; the check under test calls :meth:`hold`, which keeps each
+    admitted guess inside the check until the burst ends, so none is counted as failed while
+    the others arrive (the widest race a check-then-count limiter can lose)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.checked: list[str] = []
+        self.answered: list[int] = []
+        self.release = threading.Event()
+
+    def hold(self, value: str, *, wait: bool = True) -> None:
+        with self.lock:
+            self.checked.append(value)
+        if wait:
+            self.release.wait(timeout=60)
+
+    @contextmanager
+    def running(self, count: int, guess: Callable[[int], int]) -> Iterator[None]:
+        """Start ``count`` guesses; the block runs once each is answered or held."""
+        barrier = threading.Barrier(count)
+
+        def run(i: int) -> None:
+            barrier.wait()
+            status = guess(i)
+            with self.lock:
+                self.answered.append(status)
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+        for thread in threads:
+            thread.start()
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                with self.lock:
+                    if len(self.checked) + len(self.answered) >= count:
+                        break
+                time.sleep(0.01)
+            yield
+        finally:
+            self.release.set()
+            for thread in threads:
+                thread.join(timeout=60)
+
+
+def _pooled(app_config: dict[str, Any], connections: int) -> dict[str, Any]:
+    """``app_config`` with a connection for every request in flight (none waits on the pool)."""
+    options = {**app_config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), "pool_size": connections + 4,
+               "max_overflow": 0, "pool_timeout": 60}
+    return {**app_config, "SQLALCHEMY_ENGINE_OPTIONS": options}
+
+
 @pytest.mark.parametrize("storage", ["memory", "redis"])
 def test_parallel_password_guesses_evaluate_at_most_the_limit(
     app_config: dict[str, Any], app: Flask, user: Any, storage: str,
@@ -219,25 +273,16 @@ def test_parallel_password_guesses_evaluate_at_most_the_limit(
 ) -> None:
     """50 wrong guesses at once evaluate at most ``LIMIT`` passwords, and the right password,
     sent while the admitted guesses are still being checked, is refused (RFC 6749 §4.3.2)."""
-    options = {**app_config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
-               # a connection for every request in flight, so none waits on the pool
-               "pool_size": GUESSES + 4, "max_overflow": 0, "pool_timeout": 60}
     extra = ({"storage_uri": REDIS_URL, "key_prefix": request.getfixturevalue("redis_prefix")}
              if storage == "redis" else {})
-    limited = _limited({**app_config, "SQLALCHEMY_ENGINE_OPTIONS": options},
-                       password_failures=f"{LIMIT}/15minutes", **extra)
+    limited = _limited(_pooled(app_config, GUESSES), password_failures=f"{LIMIT}/15minutes",
+                       **extra)
     pc = new_client(limited, "password")
-    lock = threading.Lock()
-    checked: list[str] = []
-    answered: list[int] = []
-    release = threading.Event()
+    burst = Burst()
 
     @limited.extensions["passport"].passport.password_validator
-    def counting_check(found: Any, password: str) -> bool:
-        with lock:
-            checked.append(password)
-        if password != RIGHT:
-            release.wait(timeout=60)  # hold each admitted wrong guess inside its check
+    def held_check(found: Any, password: str) -> bool:
+        burst.hold(password, wait=password != RIGHT)
         return found is not None and bool(found.check_password(password))
 
     def attempt(password: str) -> Any:
@@ -245,40 +290,64 @@ def test_parallel_password_guesses_evaluate_at_most_the_limit(
             "grant_type": "password", "username": user.email, "password": password,
             "client_id": pc.client.id, "client_secret": pc.secret})
 
-    barrier = threading.Barrier(GUESSES)
-
-    def guess(i: int) -> None:
-        barrier.wait()
-        status = attempt(f"wrong-{i}").status_code
-        with lock:
-            answered.append(status)
-
-    threads = [threading.Thread(target=guess, args=(i,)) for i in range(GUESSES)]
     try:
-        for thread in threads:
-            thread.start()
-        # Every guess is now either answered or held inside its password check.
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with lock:
-                if len(checked) + len(answered) >= GUESSES:
-                    break
-            time.sleep(0.01)
-        right_in_flight = attempt(RIGHT)
+        with burst.running(GUESSES, lambda i: attempt(f"wrong-{i}").status_code):
+            right_in_flight = attempt(RIGHT)
     finally:
-        release.set()
-        for thread in threads:
-            thread.join(timeout=60)
         with limited.app_context():
             db.engine.dispose()  # its pool holds a connection per guess
-    wrong_checked = [password for password in checked if password != RIGHT]
-    assert (len(wrong_checked), RIGHT in checked, right_in_flight.status_code) == (
+    wrong_checked = [password for password in burst.checked if password != RIGHT]
+    assert (len(wrong_checked), RIGHT in burst.checked, right_in_flight.status_code) == (
         LIMIT, False, 429)
-    assert sorted(answered) == [400] * LIMIT + [429] * (GUESSES - LIMIT)
+    assert sorted(burst.answered) == [400] * LIMIT + [429] * (GUESSES - LIMIT)
     _assert_429(right_in_flight)
     # The budget stays used up for the window: the right password is still refused unchecked.
     _assert_429(attempt(RIGHT))
-    assert RIGHT not in checked
+    assert RIGHT not in burst.checked
+
+
+def test_parallel_user_codes_are_looked_up_at_most_the_limit(
+    app_config: dict[str, Any], app: Flask, user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RFC 8628 §5.1: 30 wrong user codes entered at once by one user look up at most 10."""
+    from flask_login import login_user
+
+    from flask_passport.oauth2 import device as device_flow
+
+    entries, limit = 30, 10
+    limited = _limited(_pooled(app_config, entries), user_code_failures=f"{limit}/15minutes")
+
+    @limited.post("/test-login")
+    def test_login() -> str:
+        login_user(db.session.get(type(user), user.id))
+        return "signed in"
+
+    burst = Burst()
+    real_lookup = device_flow.find_for_entry
+
+    def held_lookup(ctx: Any, value: str | None, user_id: str) -> Any:
+        burst.hold(value or "")
+        return real_lookup(ctx, value, user_id)
+
+    monkeypatch.setattr(device_flow, "find_for_entry", held_lookup)
+
+    def enter(i: int) -> int:
+        browser = limited.test_client()
+        assert browser.post("/test-login").status_code == 200
+        page = browser.get("/oauth/device").get_data(as_text=True)
+        csrf = re.search(r'name="csrf_token"[^>]*value="([^"]*)"', page)
+        assert csrf is not None
+        return browser.post("/oauth/device", data={
+            "csrf_token": csrf.group(1), "user_code": "BCDF-GHJK"}).status_code
+
+    try:
+        with burst.running(entries, enter):
+            pass
+    finally:
+        with limited.app_context():
+            db.engine.dispose()
+    assert (len(burst.checked), sorted(burst.answered)) == (
+        limit, [400] * limit + [429] * (entries - limit))
 
 
 def test_a_refund_never_credits_an_expired_window(app_config: dict[str, Any], app: Flask) -> None:
