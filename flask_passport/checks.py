@@ -43,8 +43,8 @@ def _is_loopback(host: str | None) -> bool:
     return host in ("localhost", "127.0.0.1", "::1") or bool(host and host.startswith("127."))
 
 
-def check_settings(settings: Any, *, debug: bool, client_lifetimes: Sequence[tuple[str, int]] = (),
-                   ratelimit_active: bool = True) -> list[Finding]:
+def check_settings(settings: Any, *, debug: bool, client_lifetimes: Sequence[tuple[str, int]] = ()
+                   ) -> list[Finding]:
     """The findings for ``settings`` (pure: no app, no database)."""
     found: list[Finding] = []
 
@@ -94,9 +94,6 @@ def check_settings(settings: Any, *, debug: bool, client_lifetimes: Sequence[tup
     if not settings.ratelimit_enabled:
         add("passport.W008", WARNING, "Rate limiting is disabled.",
             "Set PASSPORT_RATELIMIT_ENABLED = True to slow down credential guessing.")
-    elif not ratelimit_active:
-        add("passport.W009", WARNING, "Rate limiting is configured but not active.",
-            "Install the extra: pip install flask-passport[ratelimit].")
     return found
 
 
@@ -147,7 +144,6 @@ def run_checks(app: Any) -> list[Finding]:
         state.db.session.rollback()
     debug = bool(app.debug or os.environ.get("FLASK_DEBUG") in ("1", "true"))
     return (
-        check_settings(settings, debug=debug, client_lifetimes=lifetimes,
-                       ratelimit_active=getattr(state, "rate_limiter", None) is not None)
+        check_settings(settings, debug=debug, client_lifetimes=lifetimes)
         + check_key_files(settings.key_path, keys_from_env=bool(settings.private_key))
     )

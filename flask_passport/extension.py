@@ -23,6 +23,8 @@ from .settings import Settings
 if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
 
+    from .ratelimit import RateLimiter
+
 log = logging.getLogger("flask_passport")
 
 _MODEL_KINDS = ("Client", "AccessToken", "RefreshToken", "AuthCode", "DeviceCode")
@@ -42,6 +44,8 @@ class PassportState:
         self._keys_lock = threading.Lock()
         #: Set by the testing helpers: every protected request then uses this token.
         self.acting_token: Any = None
+        #: This app's rate-limit counters (``init_app``); None when limiting is off.
+        self.rate_limiter: RateLimiter | None = None
 
     @property
     def settings(self) -> Settings:
@@ -103,6 +107,7 @@ class PassportState:
             extra_claims=passport._claims_callback,
             sender=self.app,
             load_user=self.load_user,
+            throttle=self.rate_limiter,
         )
 
     def find_user(self, username: str) -> Any:

@@ -1,150 +1,173 @@
-"""Rate limiting of the endpoints that take credentials, and the password-grant lockout.
+"""Rate limiting of the endpoints that take credentials, and the failure lockouts.
 
-Limited: ``POST /oauth/token``, ``POST /oauth/authorize`` and the device endpoints (any
-``passport.device*`` route), each per client (the ``client_id`` claimed by Basic auth or the
-form) and per IP address; and failed password-grant attempts per username (only failures count,
-so a user who types the password right is never slowed down).
+* Per address: every ``POST`` to the token endpoint, the consent decision
+  (``POST /oauth/authorize``) and the device endpoints (any ``passport.device*`` route), counted
+  before the view runs. Requests that fail client authentication count here, and only here.
+* Per client: counted by the protocol once the client is authenticated
+  (:mod:`flask_passport.oauth2.throttle`), so a flood that merely names a client cannot use up
+  that client's budget.
+* Failed password-grant attempts per username and wrong device user codes per signed-in user:
+  each attempt is counted atomically *before* the check and handed back when it succeeds, so
+  parallel guesses evaluate at most the limit and a user who gets it right is never slowed down.
 
 A request over a limit gets 429 with ``Retry-After`` and an OAuth-shaped JSON body
 ``{"error": "too_many_requests", "error_description": ...}``.
 
-The engine is the ``limits`` package (the optional extra ``flask-passport[ratelimit]`` installs
-it), driven directly rather than through a Flask-Limiter ``Limiter``:
-such an instance would read the app's own ``RATELIMIT_*`` settings (its default limits would
-then count every route twice), and it keys limits per route, while Passport needs the claimed
-client, the address and the username of *failed* attempts, and an OAuth-shaped 429. Its storage
-is ``memory://`` by default (one process) or Redis
-(``redis://``) shared by several processes or hosts. Without the extra, Passport logs a clear
-warning at start-up and runs unlimited. If the storage fails (Redis down), requests pass and the
-error is logged: an authorization server that stops issuing tokens is an outage of every API.
+The engine is the ``limits`` package (a core dependency), driven directly rather than through
+Flask-Limiter: Flask-Limiter would read the app's own ``RATELIMIT_*`` settings (its default
+limits would then count every route twice) and keys limits per route, while Passport needs the
+authenticated client, the address and attempts counted around a check. Storage is
+``memory://`` by default, one per app (the counters live in this process), or Redis
+(``redis://``, the ``redis`` extra) shared by several processes or hosts. If the storage fails
+(Redis down), requests pass and the error is logged: an authorization server that stops issuing
+tokens is an outage of every API.
 
 Settings (all ``PASSPORT_RATELIMIT_*``; a limit of ``None`` or ``""`` turns that limit off):
 ``ENABLED``, ``STORAGE_URI``, ``STRATEGY`` (``fixed-window``, ``moving-window``,
-``sliding-window-counter``), ``KEY_PREFIX``, ``PER_CLIENT``, ``PER_IP``, ``PASSWORD_FAILURES``.
+``sliding-window-counter``; for the per-client and per-IP limits), ``KEY_PREFIX``,
+``PER_CLIENT``, ``PER_IP``, ``PASSWORD_FAILURES``, ``USER_CODE_FAILURES``.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
-import math
 import time
-from typing import Any
-from urllib.parse import unquote_plus
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, jsonify, request
+import limits
+from flask import Flask, Response, current_app, request
+from limits import strategies
+from limits.storage import Storage, storage_from_string
+
+from .oauth2.errors import too_many_requests
+from .views.responses import oauth_error
 
 log = logging.getLogger("flask_passport")
 
-#: Endpoints limited on POST, with their group; device endpoints are matched by prefix.
+T = TypeVar("T")
+
+#: Endpoints limited per address on POST, with their group; device endpoints match by prefix.
 #: The consent form posts to ``passport.decide`` (``POST /oauth/authorize``).
 LIMITED_ENDPOINTS = {"passport.token": "token", "passport.decide": "authorize"}
 DEVICE_PREFIX = "passport.device"
 
-_STRATEGIES = {
-    "fixed-window": "FixedWindowRateLimiter",
-    "moving-window": "MovingWindowRateLimiter",
-    "sliding-window-counter": "SlidingWindowCounterRateLimiter",
+_STRATEGIES: dict[str, type[strategies.RateLimiter]] = {
+    "fixed-window": strategies.FixedWindowRateLimiter,
+    "moving-window": strategies.MovingWindowRateLimiter,
+    "sliding-window-counter": strategies.SlidingWindowCounterRateLimiter,
 }
 
 
+def _parse(value: str | None) -> limits.RateLimitItem | None:
+    return limits.parse(value) if value else None
+
+
 class RateLimiter:
-    """Per-app limiter over a ``limits`` storage; built from settings at ``init_app``."""
+    """One app's counters over a ``limits`` storage, built from its settings at ``init_app``.
+
+    Implements :class:`flask_passport.oauth2.context.Throttle`. Every method fails open: a
+    storage error is logged and the request allowed.
+    """
 
     def __init__(self, settings: Any) -> None:
-        import limits
-        from limits import strategies
-        from limits.storage import storage_from_string
-
         strategy = _STRATEGIES.get(settings.ratelimit_strategy)
         if strategy is None:
             raise ValueError(
                 f"PASSPORT_RATELIMIT_STRATEGY must be one of {', '.join(_STRATEGIES)}."
             )
         uri = settings.ratelimit_storage_uri
+        scheme = str(uri).partition(":")[0]
         try:
-            self.storage = storage_from_string(uri)
+            storage = storage_from_string(uri)
         except Exception as exc:  # limits' ConfigurationError: unknown scheme, missing driver
-            scheme = str(uri).partition(":")[0]
             raise RuntimeError(
                 f"PASSPORT_RATELIMIT_STORAGE_URI ({scheme}:...) cannot be used: {exc}. For "
-                "redis:// install `pip install flask-passport[ratelimit]` (it brings redis)."
+                "redis:// install `pip install flask-passport[redis]`."
             ) from exc
-        self.limiter = getattr(strategies, strategy)(self.storage)
+        if not isinstance(storage, Storage):  # async+...:// storages need an event loop
+            raise RuntimeError(f"PASSPORT_RATELIMIT_STORAGE_URI ({scheme}:...) is asynchronous; "
+                               "use the synchronous scheme (memory://, redis://).")
+        self.storage = storage
+        self.limiter = strategy(self.storage)
+        # Failure lockouts count in fixed windows whatever the strategy: a fixed-window counter
+        # is the one a success can hand its attempt back to exactly (a decrement).
+        self.failures = strategies.FixedWindowRateLimiter(self.storage)
         self.prefix = settings.ratelimit_key_prefix
+        self.per_client = _parse(settings.ratelimit_per_client)
+        self.per_ip = _parse(settings.ratelimit_per_ip)
+        self.password_failures = _parse(settings.ratelimit_password_failures)
+        self.user_code_failures = _parse(settings.ratelimit_user_code_failures)
 
-        def parse(value: str | None) -> Any:
-            return limits.parse(value) if value else None
+    # -- counting -------------------------------------------------------------------------------
 
-        self.per_client = parse(settings.ratelimit_per_client)
-        self.per_ip = parse(settings.ratelimit_per_ip)
-        self.password_failures = parse(settings.ratelimit_password_failures)
+    def _fail_open(self, default: T, count: Callable[[], T]) -> T:
+        try:
+            return count()
+        except Exception:  # the storage failed: allow, loudly
+            log.exception("flask-passport: rate-limit storage error; request allowed")
+            return default
 
-    def _hit(self, item: Any, *key: str) -> float | None:
-        """Count one request; the seconds to wait if it is over the limit, else ``None``."""
+    def _hit(self, limiter: strategies.RateLimiter, item: limits.RateLimitItem | None,
+             *key: str) -> float | None:
+        """Count one atomically; the seconds to wait if that went over the limit, else ``None``."""
         if item is None:
             return None
-        if self.limiter.hit(item, self.prefix, *key):
-            return None
-        return self._retry_after(item, *key)
 
-    def _retry_after(self, item: Any, *key: str) -> float:
-        stats = self.limiter.get_window_stats(item, self.prefix, *key)
-        return max(1.0, stats.reset_time - time.time())
+        def hit() -> float | None:
+            if limiter.hit(item, self.prefix, *key):
+                return None
+            stats = limiter.get_window_stats(item, self.prefix, *key)
+            return max(1.0, stats.reset_time - time.time())
 
-    def check_request(self, group: str, client_id: str | None, ip: str) -> float | None:
-        """Count a request against the per-IP and per-client limits of ``group``."""
-        wait = self._hit(self.per_ip, group, "ip", ip)
-        if wait is None and client_id:
-            wait = self._hit(self.per_client, group, "client", client_id)
-        return wait
+        return self._fail_open(None, hit)
 
-    def locked_out(self, username: str) -> float | None:
-        """Seconds left if ``username`` has used up its failed password attempts."""
-        item = self.password_failures
+    def _refund(self, item: limits.RateLimitItem | None, *key: str) -> None:
+        """Take back one attempt counted by :meth:`_hit` on :attr:`failures`."""
         if item is None:
-            return None
-        if self.limiter.test(item, self.prefix, "pwfail", username):
-            return None
-        return self._retry_after(item, "pwfail", username)
+            return
+        storage_key = item.key_for(self.prefix, *key)
 
-    def password_failed(self, username: str) -> None:
-        if self.password_failures is not None:
-            self.limiter.hit(self.password_failures, self.prefix, "pwfail", username)
+        def refund() -> None:
+            # Only a live counter is decremented: one that expired meanwhile would otherwise
+            # start the next window below zero.
+            if self.storage.get(storage_key) > 0:
+                self.storage.incr(storage_key, item.get_expiry(), amount=-1)
+
+        self._fail_open(None, refund)
+
+    def request_from(self, group: str, ip: str) -> float | None:
+        """Count a request to ``group`` from address ``ip``."""
+        return self._hit(self.limiter, self.per_ip, group, "ip", ip)
+
+    def client_request(self, client_id: str) -> float | None:
+        """Count a request of an authenticated client."""
+        return self._hit(self.limiter, self.per_client, "client", client_id)
+
+    @staticmethod
+    def _username_key(username: str) -> str:
+        return username.strip().lower()[:255]
+
+    def password_attempt(self, username: str) -> float | None:
+        """Count a password-grant attempt for ``username`` before its password is checked."""
+        return self._hit(self.failures, self.password_failures, "pwfail",
+                         self._username_key(username))
+
+    def password_refund(self, username: str) -> None:
+        """The password was right: the attempt does not count."""
+        self._refund(self.password_failures, "pwfail", self._username_key(username))
+
+    def user_code_attempt(self, user_id: str) -> float | None:
+        """Count a user-code entry of signed-in ``user_id`` (RFC 8628 §5.1) before the lookup."""
+        return self._hit(self.failures, self.user_code_failures, "usercode", user_id)
+
+    def user_code_refund(self, user_id: str) -> None:
+        """The code was not a wrong guess: the attempt does not count."""
+        self._refund(self.user_code_failures, "usercode", user_id)
 
     def reset(self) -> None:
-        """Clear every counter (tests; memory storage only affects this process)."""
+        """Clear every counter (tests; memory storage only affects this app)."""
         self.storage.reset()
-
-
-def too_many_requests(wait: float, description: str) -> Response:
-    seconds = math.ceil(wait)
-    response = jsonify(error="too_many_requests",
-                       error_description=f"{description} Retry after {seconds} seconds.")
-    response.status_code = 429
-    response.headers["Retry-After"] = str(seconds)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _claimed_client_id() -> str | None:
-    header = request.headers.get("Authorization", "")
-    if header[:6].lower() == "basic ":
-        try:
-            decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            return None
-        return unquote_plus(decoded.partition(":")[0])[:64] or None
-    value = request.form.get("client_id") or request.args.get("client_id")
-    return value[:64] if value else None
-
-
-def _username() -> str | None:
-    if request.form.get("grant_type") != "password":
-        return None
-    username = request.form.get("username")
-    return username.strip().lower()[:255] if username else None
 
 
 def _limited_group() -> str | None:
@@ -159,57 +182,20 @@ def _limited_group() -> str | None:
 
 
 def _before_request() -> Response | None:
-    state = current_app.extensions.get("passport")
-    limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
+    limiter = current_app.extensions["passport"].rate_limiter
     group = _limited_group()
     if limiter is None or group is None:
         return None
-    try:
-        wait = limiter.check_request(group, _claimed_client_id(), request.remote_addr or "-")
-        if wait is not None:
-            return too_many_requests(wait, "Too many requests.")
-        username = _username() if group == "token" else None
-        if username:
-            wait = limiter.locked_out(username)
-            if wait is not None:
-                return too_many_requests(wait, "Too many failed sign-in attempts for this user.")
-    except Exception:  # the storage failed: fail open, loudly
-        log.exception("flask-passport: rate-limit storage error; request allowed")
-    return None
-
-
-def _after_request(response: Response) -> Response:
-    state = current_app.extensions.get("passport")
-    limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
-    if limiter is None or _limited_group() != "token" or response.status_code != 400:
-        return response
-    username = _username()
-    if not username:
-        return response
-    body = response.get_json(silent=True) or {}
-    if body.get("error") == "invalid_grant":
-        try:
-            limiter.password_failed(username)
-        except Exception:
-            log.exception("flask-passport: rate-limit storage error")
-    return response
+    wait = limiter.request_from(group, request.remote_addr or "-")
+    if wait is None:
+        return None
+    return oauth_error(too_many_requests(wait, "Too many requests."))
 
 
 def init_rate_limiting(app: Flask, state: Any) -> None:
     """Attach the limiter to ``app`` (called by ``Passport.init_app``)."""
     state.rate_limiter = None
-    settings = state.settings
-    if not settings.ratelimit_enabled:
+    if not state.settings.ratelimit_enabled:
         return
-    try:
-        import limits  # noqa: F401
-    except ImportError:
-        log.warning(
-            "flask-passport: rate limiting is OFF because `limits` is not installed. "
-            "Install it with `pip install flask-passport[ratelimit]` (add `redis` for several "
-            "processes), or set PASSPORT_RATELIMIT_ENABLED = False to silence this warning."
-        )
-        return
-    state.rate_limiter = RateLimiter(settings)
+    state.rate_limiter = RateLimiter(state.settings)
     app.before_request(_before_request)
-    app.after_request(_after_request)

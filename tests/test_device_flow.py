@@ -353,6 +353,19 @@ def test_wrong_user_codes_are_limited_per_user(app: Flask, client: Any, user: An
     assert "Too many wrong codes" in resp.get_data(as_text=True)
 
 
+def test_a_right_user_code_does_not_use_up_the_budget(app: Flask, client: Any, user: Any,
+                                                      device_client: Any,
+                                                      authz_login: Any) -> None:
+    """Each entry is counted before the lookup and handed back unless the code was wrong."""
+    authz_login(client, user)
+    for _ in range(9):
+        assert enter_code(client, "BCDF-GHJK").status_code == 400
+    body = start(client, device_client.client.id).json
+    assert enter_code(client, body["user_code"]).status_code == 200
+    assert enter_code(client, "BCDF-GHJK").status_code == 400  # the tenth wrong code
+    assert enter_code(client, "BCDF-GHJK").status_code == 429
+
+
 # -- metadata, settings, CLI, migration ---------------------------------------------------------
 
 

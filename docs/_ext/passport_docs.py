@@ -76,19 +76,21 @@ DESCRIPTIONS: dict[str, str] = {
     "PASSPORT_RETIRED_PUBLIC_KEYS": "PEM texts of retired public keys that still verify tokens, "
     "for keys kept in the environment (files use ``flask passport keys --rotate``).",
     "PASSPORT_RATELIMIT_ENABLED": "Rate-limit the token endpoint, the consent decision "
-    "(``POST /oauth/authorize``) and the device endpoints "
-    "(needs the ``ratelimit`` extra; without it a warning is logged at start-up).",
-    "PASSPORT_RATELIMIT_STORAGE_URI": "Where counters live: ``memory://`` for one process, "
-    "``redis://host:6379/0`` to share limits between processes and hosts.",
-    "PASSPORT_RATELIMIT_STRATEGY": "The ``limits`` strategy: ``fixed-window``, "
-    "``moving-window`` or ``sliding-window-counter``.",
+    "(``POST /oauth/authorize``) and the device endpoints (see :doc:`rate-limits`).",
+    "PASSPORT_RATELIMIT_STORAGE_URI": "Where counters live: ``memory://`` for this app in this "
+    "process, ``redis://host:6379/0`` (the ``redis`` extra) to share limits between processes "
+    "and hosts.",
+    "PASSPORT_RATELIMIT_STRATEGY": "The ``limits`` strategy of the per-client and per-IP "
+    "limits: ``fixed-window``, ``moving-window`` or ``sliding-window-counter`` (the failure "
+    "lockouts always count in fixed windows).",
     "PASSPORT_RATELIMIT_KEY_PREFIX": "Prefix of the counters' keys in the storage.",
-    "PASSPORT_RATELIMIT_PER_CLIENT": "Requests per client id, e.g. ``60/minute``; ``None`` "
-    "turns this limit off.",
+    "PASSPORT_RATELIMIT_PER_CLIENT": "Requests per authenticated client, e.g. ``60/minute`` "
+    "(a public client counts once its grant succeeded); ``None`` turns this limit off.",
     "PASSPORT_RATELIMIT_PER_IP": "Requests per remote address (put ``ProxyFix`` in front behind "
     "a proxy); ``None`` turns this limit off.",
     "PASSPORT_RATELIMIT_PASSWORD_FAILURES": "Failed password-grant attempts per username before "
-    "a lockout answers 429; ``None`` turns the lockout off.",
+    "a lockout answers 429 (each attempt counted before its password is checked); ``None`` "
+    "turns the lockout off.",
     "PASSPORT_TOKEN_CACHE_TTL": "Seconds a verified access token is reused without a database "
     "read (``0``: off). Revocations made in the same process apply at once; revocations in other "
     "processes apply within this many seconds (see :doc:`protecting-routes`).",

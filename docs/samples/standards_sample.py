@@ -147,14 +147,18 @@ def main() -> None:
         # [rate-limit]
         app = installed_app(tmp, PASSPORT_RATELIMIT_ENABLED=True,
                             PASSPORT_RATELIMIT_STORAGE_URI="memory://",  # redis://... in prod
-                            PASSPORT_RATELIMIT_PER_CLIENT="3/minute")
+                            PASSPORT_RATELIMIT_PER_IP="3/minute")
         http = app.test_client()
-        answers = [http.post("/oauth/token", data={
-            "grant_type": "client_credentials", "client_id": "some-client",
-            "client_secret": "wrong"}) for _ in range(4)]
+        guess = {"grant_type": "client_credentials", "client_id": "some-client",
+                 "client_secret": "wrong"}
+        answers = [http.post("/oauth/token", data=guess) for _ in range(4)]
         assert [a.status_code for a in answers] == [401, 401, 401, 429]
         assert answers[-1].json["error"] == "too_many_requests"
         assert int(answers[-1].headers["Retry-After"]) > 0
+        # Failed client authentication counts against the address, not the client it names.
+        elsewhere = http.post("/oauth/token", data=guess,
+                              environ_base={"REMOTE_ADDR": "192.0.2.7"})
+        assert elsewhere.status_code == 401
         # [/rate-limit]
     print("standards OK")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,17 @@ from .errors import invalid_request
 
 #: Parameter values longer than this are refused (a cheap guard against oversized input).
 MAX_PARAM_LENGTH = 4096
+
+
+class Throttle(Protocol):
+    """Rate-limit counters the protocol drives (:mod:`.throttle`); each answers the seconds
+    to wait when over its limit, else ``None``."""
+
+    def client_request(self, client_id: str) -> float | None: ...
+
+    def password_attempt(self, username: str) -> float | None: ...
+
+    def password_refund(self, username: str) -> None: ...
 
 
 @dataclass
@@ -37,6 +48,8 @@ class Context:
     now: Callable[[], datetime] = field(default=utcnow)
     #: Loads a user by its stored id (Flask-Login's loader); used by the code grant.
     load_user: Callable[[str], Any] | None = None
+    #: The app's rate limits (None: unlimited).
+    throttle: Throttle | None = None
     #: Signals to send once the transaction has committed (never for rolled-back work).
     events: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
 

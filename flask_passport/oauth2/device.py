@@ -30,6 +30,7 @@ from .context import Context, TokenRequest
 from .errors import NO_STORE, OAuthError, OAuthResponse, unauthorized_client
 from .rows import changed_rows
 from .scope_policy import resolve_scopes
+from .throttle import count_client
 
 log = logging.getLogger("flask_passport")
 
@@ -140,6 +141,8 @@ def device_authorization(
     """RFC 8628 §3.1-§3.2: the device authorization endpoint; commits once, errors per §3.2."""
     try:
         client = authenticate_client(ctx, request)
+        if client.confidential:  # a public client is only named here: it counts per address
+            count_client(ctx, client)
         if not client.has_grant_type(GRANT_TYPE):
             raise unauthorized_client("This client may not use the device authorization grant.")
         scopes = resolve_scopes(ctx, request.get("scope"), client, GRANT_TYPE)

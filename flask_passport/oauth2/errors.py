@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +73,13 @@ def invalid_scope(description: str) -> OAuthError:
 
 def server_error(description: str) -> OAuthError:
     return OAuthError("server_error", description, status=500)
+
+
+def too_many_requests(wait: float, description: str) -> OAuthError:
+    """RFC 6585 §4: 429 with ``Retry-After`` (whole seconds, at least one)."""
+    seconds = max(1, math.ceil(wait))
+    return OAuthError("too_many_requests", f"{description} Retry after {seconds} seconds.",
+                      status=429, headers={"Retry-After": str(seconds)})
 
 
 def _quote(value: str) -> str:

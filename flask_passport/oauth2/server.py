@@ -27,6 +27,7 @@ from .grants import (
     password,
     refresh_token,
 )
+from .throttle import count_client
 
 log = logging.getLogger("flask_passport")
 
@@ -85,7 +86,15 @@ class TokenEndpoint:
         if handler is None:
             raise unsupported_grant_type(f"The grant type {grant_type[:64]!r} is not supported.")
         client = authenticate_client(ctx, request)
+        if client.confidential:
+            count_client(ctx, client)  # its secret proved it: count before any work
         if not client.has_grant_type(grant_type):
             raise unauthorized_client(f"This client may not use the {grant_type} grant.")
-        return handler(ctx, request, client)
+        body = handler(ctx, request, client)
+        if not client.confidential:
+            # A public client is only named; the grant it just passed (a valid code, refresh
+            # token or device code) is what proves it. Over the limit, the rollback undoes the
+            # grant, so the code or refresh token stays usable after Retry-After.
+            count_client(ctx, client)
+        return body
 

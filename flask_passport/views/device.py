@@ -9,8 +9,9 @@
   in the session under a random single-use key bound to the user; the form carries only that key
   and the CSRF token.
 
-All POSTs are rate-limited per IP and client by :mod:`flask_passport.ratelimit` (any
-``passport.device*`` endpoint); wrong user codes are also limited per user (§5.1).
+All POSTs are rate-limited per IP by :mod:`flask_passport.ratelimit` (any ``passport.device*``
+endpoint), and a confidential client per client once authenticated; wrong user codes are also
+limited per user (§5.1), each entry counted before the lookup.
 """
 
 from __future__ import annotations
@@ -86,40 +87,17 @@ def _entry_page(form: DeviceCodeForm, error: str | None = None, status: int = 20
 # -- wrong user codes, limited per user (RFC 8628 §5.1) ---------------------------------------
 
 
-def _failure_limit() -> tuple[Any, Any] | None:
-    limiter = getattr(_state(), "rate_limiter", None)
-    setting = _state().settings.ratelimit_user_code_failures
-    if limiter is None or not setting:
-        return None
-    import limits
-
-    return limiter, limits.parse(setting)
+def _user_code_attempt() -> float | None:
+    """Count this entry before the lookup; the seconds to wait if the user used up the limit."""
+    limiter = _state().rate_limiter
+    return None if limiter is None else limiter.user_code_attempt(_user_id())
 
 
-def _locked_out() -> float | None:
-    found = _failure_limit()
-    if found is None:
-        return None
-    limiter, item = found
-    try:
-        if limiter.limiter.test(item, limiter.prefix, "usercode", _user_id()):
-            return None
-        stats = limiter.limiter.get_window_stats(item, limiter.prefix, "usercode", _user_id())
-        return max(1.0, stats.reset_time - time.time())
-    except Exception:  # the storage failed: fail open, loudly (as ratelimit.py does)
-        log.exception("flask-passport: rate-limit storage error; user code entry allowed")
-        return None
-
-
-def _count_failure() -> None:
-    found = _failure_limit()
-    if found is None:
-        return
-    limiter, item = found
-    try:
-        limiter.limiter.hit(item, limiter.prefix, "usercode", _user_id())
-    except Exception:
-        log.exception("flask-passport: rate-limit storage error")
+def _user_code_refund() -> None:
+    """Only wrong codes count: hand back the attempt of any other outcome."""
+    limiter = _state().rate_limiter
+    if limiter is not None:
+        limiter.user_code_refund(_user_id())
 
 
 # -- the verification page ----------------------------------------------------------------------
@@ -138,7 +116,7 @@ def device() -> Response:
         if form.csrf_token.errors:
             return error_page("invalid_request", form.csrf_token.errors[0])
         return _entry_page(form, "Enter the code shown on your device.", status=400)
-    wait = _locked_out()
+    wait = _user_code_attempt()
     if wait is not None:
         return _entry_page(form, f"Too many wrong codes. Try again in {int(wait) + 1} seconds.",
                            status=429)
@@ -157,14 +135,16 @@ def device() -> Response:
                                             "removed.", counts_as_failure=False)
     except device_flow.UserCodeError as exc:
         ctx.rollback()
-        if exc.counts_as_failure:
-            _count_failure()
+        if not exc.counts_as_failure:
+            _user_code_refund()
         return _entry_page(form, exc.description, status=400)
     except SQLAlchemyError:
         ctx.rollback()
+        _user_code_refund()
         log.exception("Database error while checking a user code")
         return error_page("temporarily_unavailable", "The authorization server could not "
                           "complete the request. Try again later.", status=503)
+    _user_code_refund()
     return _consent_page(row, client, form.user_code.data or "")
 
 

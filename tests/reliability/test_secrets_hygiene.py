@@ -273,10 +273,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("oauth2/token_lookup.py", "hint == REFRESH_TOKEN"): "token_type_hint, an enum (RFC 7009)",
     ("oauth2/token_lookup.py", "kind == ACCESS_TOKEN"): "token kind, an enum",
     ("oauth2/metadata.py", 'grant == "password"'): "a grant type name",
-    ("ratelimit.py", 'request.form.get("grant_type") != "password"'): "a grant type name",
-    ("ratelimit.py", '_limited_group() != "token"'): "a route group name",
-    ("ratelimit.py", 'group == "token"'): "a route group name",
-    ("ratelimit.py", "response.status_code != 400"): "an HTTP status code",
     ("resource_server.py", 'data.get("token_type") != "Bearer"'): "token_type, an enum",
     ("views/token.py", 'request.mimetype != "application/x-www-form-urlencoded"'):
         "a content type",

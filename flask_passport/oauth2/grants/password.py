@@ -12,6 +12,7 @@ from ..context import Context, TokenRequest
 from ..errors import invalid_grant, invalid_request, unsupported_grant_type
 from ..issuer import issue_token
 from ..scope_policy import resolve_scopes
+from ..throttle import begin_password_attempt, password_succeeded
 
 GRANT_TYPE = "password"
 
@@ -26,10 +27,14 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
     if not username or not password:
         raise invalid_request("The username and password parameters are required.")
     scopes = resolve_scopes(ctx, request.get("scope"), client, GRANT_TYPE)
+    # Counted before the check (RFC 6749 §4.3.2), so parallel guesses cannot all be evaluated
+    # while the failures are still uncounted; known and unknown usernames count alike.
+    begin_password_attempt(ctx, username)
     user = ctx.find_user(username)
     # check_password runs even for an unknown user, so timing does not reveal which usernames exist.
     if not ctx.check_password(user, password) or user is None:
         raise invalid_grant("The user credentials were incorrect.")
+    password_succeeded(ctx, username)
     issued = issue_token(
         ctx,
         client=client,
