@@ -198,11 +198,10 @@ def _copy(token: BearerToken) -> BearerToken:
     return replace(token, scopes=list(token.scopes), claims=dict(token.claims))
 
 
-def _verify_with_cache(state: Any, value: str, *, with_user: bool = True
-                       ) -> tuple[BearerToken, Any]:
-    """:func:`verify_bearer`, and with ``with_user`` the token's user too: the user the cache
-    holds for it (revived into this request's session), the user loaded on a miss (then
-    cached), or ``None`` for the caller to load."""
+def _verify_with_cache(state: Any, value: str) -> tuple[BearerToken, Any]:
+    """The verified token and its user: the user the cache holds for it (revived into this
+    request's session), the user loaded on a miss (then cached), or ``None`` for the caller to
+    load."""
     cache = token_cache(state)
     if cache is None:
         return _verify_bearer(state, value), None
@@ -210,14 +209,14 @@ def _verify_with_cache(state: Any, value: str, *, with_user: bool = True
     if hit is not None:
         token, snapshot = hit
         user = None
-        if with_user and snapshot is not None:
+        if snapshot is not None:
             user = revive_user(state.db.session, snapshot)
         return _copy(token), user
     generation = cache.generation
     fresh = not _reads_an_old_snapshot(state.db.session)
     token = _verify_bearer(state, value)
     user = snapshot = None
-    if with_user and token.user_id is not None:
+    if token.user_id is not None:
         user = state.load_user(token.user_id)
         if user is None:
             raise BearerError("invalid_token", _USER_GONE)

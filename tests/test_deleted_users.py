@@ -5,18 +5,18 @@ for bulk deletes, and the guard refuses a token whose user row is gone."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from conftest import User, db, make_app, new_client
-from flask import Flask, jsonify
-from flask_login import LoginManager
+from flask import Flask
 from standards_support import add_routes, bearer, password_token, refresh
-from test_user_join import Customer, Person, sti_db
+from test_user_join import Customer, Person, serve_sti_app, sti_db
 
-from flask_passport import Passport, require_oauth, signals
+from flask_passport import Passport, signals
 from flask_passport.guard import verify_bearer
 from flask_passport.models import utcnow
 from flask_passport.oauth2.grants import refresh_token
@@ -45,6 +45,21 @@ def _orm_delete(app: Flask, user_id: int) -> None:
     with app.app_context():
         db.session.delete(db.session.get(User, user_id))
         db.session.commit()
+
+
+@contextmanager
+def _own_app(config: dict[str, Any]) -> Iterator[Flask]:
+    """A test app with other settings than the ``app`` fixture's, its tables dropped after."""
+    app = make_app(config)
+    add_routes(app)
+    with app.app_context():
+        db.create_all()
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.drop_all()
 
 
 def _grants_of(app: Flask, user_id: int) -> dict[str, list[Any]]:
@@ -173,11 +188,7 @@ def test_a_rolled_back_delete_revokes_nothing(app: Flask, client: Any, password_
 
 def test_a_delete_evicts_the_token_from_the_cache(app_config: dict[str, Any]) -> None:
     """The revocation reaches the verified-token cache (and its broadcast) after the commit."""
-    app = make_app({**app_config, "PASSPORT_TOKEN_CACHE_TTL": 300})
-    add_routes(app)
-    with app.app_context():
-        db.create_all()
-    try:
+    with _own_app({**app_config, "PASSPORT_TOKEN_CACHE_TTL": 300}) as app:
         pc = new_client(app, "password")
         http = app.test_client()
         victim = _new_user(app, "cached@example.com")
@@ -186,39 +197,13 @@ def test_a_delete_evicts_the_token_from_the_cache(app_config: dict[str, Any]) ->
         _orm_delete(app, victim.id)
         _new_user(app, "next@example.com", user_id=victim.id)
         assert http.get("/t/me", headers=bearer(tokens["access_token"])).status_code == 401
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.drop_all()
 
 
 @pytest.fixture
 def person_app(app_config: dict[str, Any], tmp_path: Any) -> Iterator[Flask]:
     """The single-table-inheritance models of test_user_join, with the *base* class as the
     user model: deleting a subclass instance must revoke too."""
-    app = Flask(__name__)
-    config = dict(app_config)
-    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'people.sqlite'}"
-    app.config.update(SECRET_KEY="x", TESTING=True, **config)
-    sti_db.init_app(app)
-    LoginManager(app).user_loader(lambda uid: sti_db.session.get(Person, int(uid)))
-    passport = Passport(app, db=sti_db, user_model=Person)
-    passport.tokens_can({"read": "Read"})
-    passport.set_default_scope("read")
-
-    @app.get("/me")
-    @require_oauth()
-    def me() -> Any:
-        return jsonify(ok=True)
-
-    with app.app_context():
-        sti_db.create_all()
-    yield app
-    with app.app_context():
-        sti_db.session.remove()
-        sti_db.drop_all()
-        sti_db.engine.dispose()
+    yield from serve_sti_app(app_config, tmp_path, Person)
 
 
 def test_deleting_a_subclass_instance_revokes(person_app: Flask) -> None:
@@ -284,11 +269,7 @@ def test_guard_refuses_a_token_whose_user_row_is_gone(
     if path == "loader":
         monkeypatch.setattr(guard, "_TOKEN_QUERIES", {})
         monkeypatch.setattr(guard, "_user_join", lambda *a, **k: None)
-    app = make_app(config)
-    add_routes(app)
-    with app.app_context():
-        db.create_all()
-    try:
+    with _own_app(config) as app:
         pc = new_client(app, "password")
         http = app.test_client()
         victim = _new_user(app, "gone@example.com")
@@ -301,7 +282,3 @@ def test_guard_refuses_a_token_whose_user_row_is_gone(
         with app.test_request_context(), pytest.raises(guard.BearerError) as raised:
             verify_bearer(app.extensions["passport"], value)
         assert raised.value.error == "invalid_token"
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.drop_all()
