@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, g
+from flask import current_app
 
 from .clients import find_personal_access_client
 from .extension import user_id_of
+from .guard import request_token
 from .oauth2.errors import OAuthError
 from .oauth2.grants.personal_access import create_personal_token
 
@@ -45,7 +46,7 @@ class HasApiTokens:
 
     def token(self) -> Any:
         """The token that authenticated the current request, if it belongs to this user."""
-        token = getattr(self, "_passport_access_token", None) or g.get("_passport_token")
+        token = getattr(self, "_passport_access_token", None) or request_token()
         if token is not None and token.user_id == user_id_of(self):
             return token
         return None

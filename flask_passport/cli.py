@@ -150,6 +150,9 @@ def _interactive() -> bool:
               help="A public client (no secret; PKCE): SPAs, mobile and CLI apps.")
 @click.option("--device", "kind", flag_value="device",
               help="A public device client (RFC 8628 device authorization grant): TVs, CLIs.")
+@click.option("--resource-server", "kind", flag_value="resource_server",
+              help="A resource server (an API): may introspect any token (RFC 7662), gets no "
+                   "tokens itself.")
 @click.option("--name", help="The client's name.")
 @click.option("--redirect-uri", "redirect_uris", multiple=True,
               help="A redirect URI; repeat it or give a comma-separated list.")

@@ -37,7 +37,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from . import csrf
 from .extension import user_id_of
-from .guard import BearerToken
+from .guard import BearerToken, request_token
 from .oauth2.errors import BearerError
 from .tokens import new_id, secrets_equal
 
@@ -99,7 +99,7 @@ def _attach(response: Response) -> Response:
         return response
     if not current_user or not current_user.is_authenticated:
         return response
-    if g.get("_passport_token") is not None:
+    if request_token() is not None:
         return response  # a request authenticated by a token is not a browser page view
     return set_api_cookie(response)
 

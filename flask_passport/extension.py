@@ -108,6 +108,7 @@ class PassportState:
             sender=self.app,
             load_user=self.load_user,
             throttle=self.rate_limiter,
+            user_model=self.user_model,
         )
 
     def find_user(self, username: str) -> Any:
@@ -264,6 +265,13 @@ class Passport:
         from .ratelimit import init_rate_limiting
 
         init_rate_limiting(app, state)
+        from .guard import end_of_request
+
+        app.teardown_request(end_of_request)
+        if state.user_model is not None:
+            from .user_deletion import watch
+
+            watch(state.user_model)
         if settings.token_cache_broadcast_url:
             from .cache_broadcast import check_url
 
@@ -381,6 +389,23 @@ class Passport:
 
     def use_auth_code_model(self, model: Any) -> None:
         self._model_overrides["AuthCode"] = model
+
+    def revoke_user_tokens(self, *users: Any) -> int:
+        """Revoke every access token, refresh token, authorization code and device code of
+        ``users`` (user instances or their ``get_id()`` values) in the current transaction,
+        without committing; the revocation signals follow the commit. Returns the number of
+        access tokens revoked.
+
+        Deleting a user through the ORM does this by itself (when Passport knows the user
+        model); call it with bulk deletes (``db.session.execute(sa.delete(User)...)``), which
+        bypass ORM events.
+        """
+        from .user_deletion import revoke
+
+        state = self.state()
+        ids = [u if isinstance(u, str) else user_id_of(u) if hasattr(u, "get_id") else str(u)
+               for u in users]
+        return revoke(state.db.session(), state.models, state.app, ids)
 
     # -- hooks -----------------------------------------------------------------------------------
 

@@ -2,12 +2,12 @@
 
 A protected request costs one JWT verification (keys parsed once, signature checked directly
 with ``cryptography``) and one primary-key query that reads the token row joined with its client
-and, when the user model allows it (see :func:`_user_join`), its user. The user is then loaded
-through Flask-Login's loader as always: a loader that calls ``db.session.get()`` finds the user
-in the session's identity map and runs no second query, while a loader that filters (inactive
-users, say) still decides. With ``PASSPORT_TOKEN_CACHE_TTL`` > 0 a verified token (and by
-default its user) is reused from an in-process cache, so a hit runs no SQL at all (see
-:mod:`flask_passport.token_cache`).
+and, when the user model allows it (see :func:`~flask_passport.oauth2.rows.user_join`), its
+user. The user is then loaded through Flask-Login's loader as always: a loader that calls
+``db.session.get()`` finds the user in the session's identity map and runs no second query,
+while a loader that filters (inactive users, say) still decides. With
+``PASSPORT_TOKEN_CACHE_TTL`` > 0 a verified token (and by default its user) is reused from an
+in-process cache, so a hit runs no SQL at all (see :mod:`flask_passport.token_cache`).
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeAlias, TypeVar, cast
 
 import sqlalchemy as sa
-from flask import Response, current_app, g, jsonify, request
-from flask_login import UserMixin
-from sqlalchemy.exc import NoInspectionAvailable, SQLAlchemyError
+from flask import Response, current_app, g, has_request_context, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.local import LocalProxy
 
 from . import signals
 from .keys import KeyLoadError
 from .models import utcnow
 from .oauth2.errors import BearerError
+from .oauth2.rows import user_join as _user_join
 from .token_cache import VerifiedTokenCache, revive_user, snapshot_user
 from .tokens import InvalidToken, decode_access_token
 
@@ -79,12 +79,15 @@ class BearerToken:
             cache.discard_id(self.id)
 
 
-def _get_token() -> BearerToken | None:
-    return g.get("_passport_token")
+def request_token() -> BearerToken | None:
+    """The token that authenticated the current request (``None`` outside a request)."""
+    if not has_request_context():
+        return None
+    return getattr(request, "_passport_token", None)
 
 
 #: The verified token of the current request, or ``None``.
-current_token: BearerToken | None = cast("BearerToken | None", LocalProxy(_get_token))
+current_token: BearerToken | None = cast("BearerToken | None", LocalProxy(request_token))
 
 
 def bearer_from_header(header: str | None) -> str | None:
@@ -99,6 +102,7 @@ def bearer_from_header(header: str | None) -> str | None:
     return value
 
 
+_USER_GONE = "The token's user no longer exists."
 _cache_lock = threading.Lock()
 
 
@@ -178,11 +182,15 @@ def _forget_revoked(sender: Any, token_id: str | None = None, **_: Any) -> None:
 
 
 def verify_bearer(state: Any, value: str) -> BearerToken:
-    """Verify a JWT and check its row: unrevoked, unexpired, client unrevoked.
+    """Verify a JWT and check its row: unrevoked, unexpired, client unrevoked, and its user (if
+    it has one) still there.
 
     With the token cache on, a token verified in the last ``ttl`` seconds is returned as is.
     """
-    return _verify_with_cache(state, value, with_user=False)[0]
+    token, user = _verify_with_cache(state, value)
+    if token.user_id is not None and user is None and state.load_user(token.user_id) is None:
+        raise BearerError("invalid_token", _USER_GONE)
+    return token
 
 
 def _copy(token: BearerToken) -> BearerToken:
@@ -190,11 +198,10 @@ def _copy(token: BearerToken) -> BearerToken:
     return replace(token, scopes=list(token.scopes), claims=dict(token.claims))
 
 
-def _verify_with_cache(state: Any, value: str, *, with_user: bool = True
-                       ) -> tuple[BearerToken, Any]:
-    """:func:`verify_bearer`, and with ``with_user`` the token's user too: the user the cache
-    holds for it (revived into this request's session), the user loaded on a miss (then
-    cached), or ``None`` for the caller to load."""
+def _verify_with_cache(state: Any, value: str) -> tuple[BearerToken, Any]:
+    """The verified token and its user: the user the cache holds for it (revived into this
+    request's session), the user loaded on a miss (then cached), or ``None`` for the caller to
+    load."""
     cache = token_cache(state)
     if cache is None:
         return _verify_bearer(state, value), None
@@ -202,17 +209,17 @@ def _verify_with_cache(state: Any, value: str, *, with_user: bool = True
     if hit is not None:
         token, snapshot = hit
         user = None
-        if with_user and snapshot is not None:
+        if snapshot is not None:
             user = revive_user(state.db.session, snapshot)
         return _copy(token), user
     generation = cache.generation
     fresh = not _reads_an_old_snapshot(state.db.session)
     token = _verify_bearer(state, value)
     user = snapshot = None
-    if with_user and token.user_id is not None:
+    if token.user_id is not None:
         user = state.load_user(token.user_id)
         if user is None:
-            raise BearerError("invalid_token", "The token's user no longer exists.")
+            raise BearerError("invalid_token", _USER_GONE)
         if state.settings.token_cache_users:
             snapshot = snapshot_user(user)
     if fresh:
@@ -258,12 +265,14 @@ def _verify_bearer(state: Any, value: str) -> BearerToken:
     # An ORM select when the user comes along (it lands in the identity map); else Core.
     runner = session if orm else session.connection()
     row = runner.execute(query, {"jti": jti}).one_or_none()
-    if orm and row is not None:
+    if orm and row is not None and has_request_context():
         # The identity map holds instances weakly: keep the user alive for this request so the
         # app's loader (db.session.get) finds it there instead of querying again.
-        g._passport_token_user = row[0]
+        request._passport_token_user = row[0]  # type: ignore[attr-defined]
     if row is None or row.revoked or row.client_revoked:
         raise BearerError("invalid_token", "The access token has been revoked.")
+    if orm and row[0] is None and row.user_id is not None:
+        raise BearerError("invalid_token", _USER_GONE)  # the join found no user: no loader call
     expires_at = _as_utc(row.expires_at)
     if expires_at <= utcnow():
         raise BearerError("invalid_token", "The access token has expired.")
@@ -274,9 +283,6 @@ def _verify_bearer(state: Any, value: str) -> BearerToken:
 #: A select of any number of columns (the user's entity first, or not at all).
 _TokenQuery: TypeAlias = "tuple[sa.Select[*tuple[Any, ...]], bool]"
 _TOKEN_QUERIES: dict[tuple[Any, Any, Any, str], _TokenQuery] = {}
-#: How each database casts a stored user id to an integer key without raising: SQLite and
-#: MySQL turn a non-number into 0 (no user), PostgreSQL would raise, so the cast is guarded.
-_PLAIN_CAST, _GUARDED_CAST = ("sqlite", "mysql", "mariadb"), ("postgresql",)
 
 
 def _dialect_name(state: Any, session: Any) -> str:
@@ -315,47 +321,6 @@ def _token_query(models: Any, user_model: Any = None, dialect: str = "sqlite"
     return cached
 
 
-def _user_join(user_model: Any, tokens: sa.Table, *, dialect: str = "sqlite") -> Any:
-    """The ON clause that finds a token's user by primary key, or ``None`` if it can't be known.
-
-    Tokens store the user as Flask-Login's ``get_id()`` string, so the join is only sound when
-    that string is the primary key in text: the model keeps :meth:`UserMixin.get_id`
-    (``str(self.id)``), ``id`` is its only primary-key column, of an integer or string type, and
-    it shares the tokens' metadata (same database). The integer case casts the token's side, so
-    the user's primary-key index still serves the lookup.
-    """
-    if user_model is None or getattr(user_model, "get_id", None) is not UserMixin.get_id:
-        return None
-    try:
-        mapper = sa.inspect(user_model)
-    except NoInspectionAvailable:
-        return None
-    primary_key = mapper.primary_key
-    if len(primary_key) != 1 or primary_key[0].table.metadata is not tokens.metadata:
-        return None
-    column = primary_key[0]
-    if mapper.get_property_by_column(column).key != "id":
-        return None
-    try:
-        python_type = column.type.python_type
-    except NotImplementedError:
-        return None
-    if python_type is int:
-        as_integer = sa.cast(tokens.c.user_id, sa.BigInteger)  # any integer key fits BIGINT
-        if dialect in _PLAIN_CAST:
-            return column == as_integer
-        if dialect in _GUARDED_CAST:
-            # Only a string of digits is cast (a hand-written id joins no user and the app's
-            # loader decides), so PostgreSQL never raises; it compares int4 with int8 on the
-            # primary-key index.
-            digits = tokens.c.user_id.regexp_match("^-?[0-9]{1,18}$")
-            return column == sa.case((digits, as_integer))
-        return None  # a database whose cast we don't know: the loader queries instead
-    if python_type is str:
-        return column == tokens.c.user_id
-    return None
-
-
 def _as_utc(value: datetime) -> datetime:
     # The UTCDateTime column type already returns aware UTC values; this keeps a custom model
     # with a plain DateTime column correct too.
@@ -363,8 +328,9 @@ def _as_utc(value: datetime) -> datetime:
 
 
 def _authenticate() -> BearerToken:
-    """Authenticate the request once; stacked decorators reuse the result."""
-    token = g.get("_passport_token")
+    """Authenticate the request once; stacked decorators reuse the result (kept on the
+    request, not on ``g``: an app context, and ``g`` with it, may outlive several requests)."""
+    token = getattr(request, "_passport_token", None)
     if token is not None:
         return token  # type: ignore[no-any-return]
     state = current_app.extensions.get("passport") or _resource_server()
@@ -382,12 +348,12 @@ def _authenticate() -> BearerToken:
         token = state.verify_bearer(value)
     else:
         token, user = _verify_with_cache(state, value)
-    g._passport_token = token
+    request._passport_token = token  # type: ignore[attr-defined]
     if token.user_id is not None:
         if user is None:
             user = state.load_user(token.user_id)
         if user is None:
-            raise BearerError("invalid_token", "The token's user no longer exists.")
+            raise BearerError("invalid_token", _USER_GONE)
         # Flask-Login reads g._login_user; setting it makes current_user the token's user
         # for this request only, without touching the session.
         g._login_user = user
@@ -401,6 +367,14 @@ def _authenticate() -> BearerToken:
         if login_manager is not None:
             g._login_user = login_manager.anonymous_user()
     return token
+
+
+def end_of_request(exc: BaseException | None = None) -> None:
+    """``teardown_request``: Flask-Login keeps ``current_user`` on ``g``, which lives as long as
+    the app context; drop the user a token put there, so a later request in the same context
+    (a test inside ``with app.app_context()``) is not that user."""
+    if getattr(request, "_passport_token", None) is not None:
+        g.pop("_login_user", None)
 
 
 def _resource_server() -> Any:

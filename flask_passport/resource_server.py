@@ -169,6 +169,9 @@ class ResourceServer:
             raise RuntimeError("A ResourceServer is already registered on this app.")
         app.extensions[EXTENSION_KEY] = self
         self.app = app
+        from .guard import end_of_request
+
+        app.teardown_request(end_of_request)
 
     # -- what the guard calls -----------------------------------------------------------------
 
@@ -183,9 +186,9 @@ class ResourceServer:
         loader = getattr(login_manager, "_user_callback", None)
         if loader is not None:
             return loader(user_id)
-        from flask import g
+        from .guard import request_token
 
-        token = g.get("_passport_token")
+        token = request_token()
         return RemoteUser(user_id, dict(getattr(token, "claims", {}) or {}))
 
     # -- the two modes -------------------------------------------------------------------------

@@ -13,7 +13,7 @@ access_token_created = _signals.signal("access-token-created")
 #: ``refresh_token_id``, ``access_token_id``, ``client_id``.
 refresh_token_created = _signals.signal("refresh-token-created")
 #: ``token_id``, ``reason`` (``"rotated"``, ``"revoked"``, ``"reuse_detected"``,
-#: ``"code_replayed"``, ``"client_deleted"``, ``"user_revoked"``).
+#: ``"code_replayed"``, ``"client_deleted"``, ``"user_revoked"``, ``"user_deleted"``).
 access_token_revoked = _signals.signal("access-token-revoked")
 #: ``refresh_token_id``, ``reason`` (the same reasons as ``access_token_revoked``).
 refresh_token_revoked = _signals.signal("refresh-token-revoked")

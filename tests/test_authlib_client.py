@@ -93,3 +93,32 @@ def test_authlib_replayed_code_is_refused(authz_server: Any) -> None:
                           code_verifier=verifier)
     assert info_exc.value.error == "invalid_grant"
     assert oauth.get(server.base_url + "/api/user", timeout=10).status_code == 401
+
+
+def test_authlib_introspects_its_own_tokens(authz_server: Any) -> None:
+    """Authlib's ``introspect_token`` as a plain confidential client (no introspect
+    permission): its own tokens are described, a token of another client is inactive."""
+    server = authz_server
+    info = server.seed["clients"]["confidential"]
+    oauth = OAuth2Session(info["id"], info["secret"], redirect_uri=info["redirect_uri"],
+                          scope="check-status", code_challenge_method="S256")
+    verifier = generate_token(64)
+    url, _ = oauth.create_authorization_url(server.base_url + "/oauth/authorize",
+                                            code_verifier=verifier)
+    location = approve(server, signed_in_browser(server), url)
+    token = oauth.fetch_token(server.base_url + "/oauth/token", authorization_response=location,
+                              code_verifier=verifier)
+    endpoint = server.base_url + "/oauth/introspect"
+    access = oauth.introspect_token(endpoint, token=token["access_token"])
+    assert access.status_code == 200, access.text
+    assert access.json()["active"] is True and access.json()["client_id"] == info["id"]
+    assert access.json()["token_type"] == "Bearer"
+    refresh = oauth.introspect_token(endpoint, token=token["refresh_token"],
+                                     token_type_hint="refresh_token")
+    assert refresh.json()["active"] is True and refresh.json()["token_type"] == "refresh_token"
+    other = server.seed["clients"]["client_credentials"]
+    machine = OAuth2Session(other["id"], other["secret"])
+    machine_token = machine.fetch_token(server.base_url + "/oauth/token",
+                                        grant_type="client_credentials")
+    foreign = oauth.introspect_token(endpoint, token=machine_token["access_token"])
+    assert foreign.status_code == 200 and foreign.json() == {"active": False}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -304,3 +305,17 @@ def test_purge_keeps_access_token_of_live_refresh_token(app: Flask, client: Any,
 def test_purge_bad_option_is_one_line(app: Flask) -> None:
     result = run(app, "purge", "--hours", "-3")
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_resource_server_client_introspects_any_token(app: Flask, client: Any,
+                                                      machine_client: Any) -> None:
+    result = run(app, "client", "--resource-server", "--name", "Orders API", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["grant_types"] == ["introspect"] and data["confidential"] is True
+    value = client_token(client, machine_client).json["access_token"]
+    auth = base64.b64encode(f"{data['id']}:{data['secret']}".encode()).decode()
+    resp = client.post("/oauth/introspect", data={"token": value},
+                       headers={"Authorization": f"Basic {auth}"})
+    assert resp.status_code == 200 and resp.json["active"] is True
+    assert resp.json["client_id"] == machine_client.client.id

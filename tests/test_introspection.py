@@ -173,11 +173,25 @@ def test_who_may_introspect(app: Flask, client: Any, rs: Any, password_client: A
     assert none.status_code == 401 and none.json["error"] == "invalid_client"
     wrong = client.post("/oauth/introspect", data=data, headers=basic(rs.client.id, "nope"))
     assert wrong.status_code == 401
-    # A client without the introspect permission, even the token's own client.
-    for other in (machine_client, password_client):
-        denied = client.post("/oauth/introspect", data=data,
-                             headers=basic(other.client.id, other.secret))
-        assert denied.status_code == 403 and denied.json["error"] == "unauthorized_client"
+    # Without the introspect permission a client sees its own tokens, and another client's
+    # token is inactive to it, like an unknown one (RFC 7662 §2.2): existence is not leaked.
+    own = client.post("/oauth/introspect", data=data,
+                      headers=basic(password_client.client.id, password_client.secret))
+    assert own.status_code == 200 and own.json["active"] is True
+    assert own.json["client_id"] == password_client.client.id
+    own_refresh = client.post("/oauth/introspect", data={"token": tok["refresh_token"]},
+                              headers=basic(password_client.client.id, password_client.secret))
+    assert own_refresh.json["active"] is True
+    for value in (tok["access_token"], tok["refresh_token"]):
+        other = client.post("/oauth/introspect", data={"token": value},
+                            headers=basic(machine_client.client.id, machine_client.secret))
+        assert other.status_code == 200 and other.json == {"active": False}
+    # ...while the machine client's own token is active to it and to the resource server.
+    mine = cc_token(client, machine_client)["access_token"]
+    for caller in (machine_client, rs):
+        seen = client.post("/oauth/introspect", data={"token": mine},
+                           headers=basic(caller.client.id, caller.secret))
+        assert seen.json["active"] is True and seen.json["client_id"] == machine_client.client.id
     public = new_client(app, "public", grant_types=["introspect"],
                         redirect_uris=["https://x.example/cb"])
     pub = client.post("/oauth/introspect", data={**data, "client_id": public.client.id})

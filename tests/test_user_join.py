@@ -176,6 +176,12 @@ class Customer(Person):
 
 @pytest.fixture
 def sti_app(app_config: dict[str, Any], tmp_path: Any) -> Iterator[Flask]:
+    yield from serve_sti_app(app_config, tmp_path, Customer)
+
+
+def serve_sti_app(app_config: dict[str, Any], tmp_path: Any, user_model: Any
+                  ) -> Iterator[Flask]:
+    """An app on ``sti_db`` whose Passport has ``user_model``; its tables dropped after."""
     app = Flask(__name__)
     config = dict(app_config)
     if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -188,7 +194,7 @@ def sti_app(app_config: dict[str, Any], tmp_path: Any) -> Iterator[Flask]:
     def load(user_id: str) -> Customer | None:
         return sti_db.session.get(Customer, int(user_id))
 
-    passport = Passport(app, db=sti_db, user_model=Customer)
+    passport = Passport(app, db=sti_db, user_model=user_model)
     passport.tokens_can({"read": "Read"})
     passport.set_default_scope("read")
 

@@ -73,9 +73,12 @@ def main() -> None:
         info = answer.json
         assert info["active"] is True and info["sub"] == "1" and info["client_id"] == mob[0]
         assert info["token_type"] == "Bearer" and info["iss"] == "https://shop.example"
-        # Only clients with the introspect grant may ask.
-        refused = http.post("/oauth/introspect", data={"token": access}, headers=basic(*mob))
-        assert refused.status_code == 403 and refused.json["error"] == "unauthorized_client"
+        # Any other client may ask about its own tokens only: another client's is inactive.
+        own = http.post("/oauth/introspect", data={"token": access}, headers=basic(*mob))
+        assert own.json["active"] is True
+        hidden = http.post("/oauth/introspect", data={"token": access},
+                           headers=basic(kiosk_id, kiosk_secret))
+        assert hidden.json == {"active": False}
 
         # [revoke]
         # The app signs the user out: it revokes its refresh token, which revokes the whole

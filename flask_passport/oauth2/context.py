@@ -50,6 +50,8 @@ class Context:
     load_user: Callable[[str], Any] | None = None
     #: The app's rate limits (None: unlimited).
     throttle: Throttle | None = None
+    #: The app's user model, if known: lets a grant read a token's user in its own query.
+    user_model: Any = None
     #: Signals to send once the transaction has committed (never for rolled-back work).
     events: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
 

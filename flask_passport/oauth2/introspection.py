@@ -1,9 +1,13 @@
 """The token introspection endpoint (RFC 7662).
 
-Who may call it (§2.1, §4): an authenticated *confidential* client whose ``grant_types`` contain
-``"introspect"`` (:data:`INTROSPECT_PERMISSION`), i.e. a resource server registered as a client
-(``flask passport client --client`` then add ``introspect``, or ``create_client(kind=
-"resource_server")``). Other clients get 403 ``unauthorized_client``; bad credentials get 401.
+Who may call it (§2.1, §4): any authenticated *confidential* client, about the tokens issued to
+itself (what openid-client's ``tokenIntrospection`` and Authlib's ``introspect_token`` do); a
+client whose ``grant_types`` contain ``"introspect"`` (:data:`INTROSPECT_PERMISSION`), i.e. a
+resource server registered as a client (``flask passport client --resource-server`` or
+``create_client(kind="resource_server")``), about any token. A token of another client is
+``{"active": false}`` to the rest, exactly like an unknown one (§2.2: the answer must not tell a
+client that a token it may not see exists). Bad credentials get 401; public clients, which
+cannot authenticate, 401 too.
 
 What it answers (§2.2): ``{"active": false}`` for anything expired, revoked (token or client),
 unknown, of another issuer or not verifiable with our keys; otherwise ``active``, ``scope``,
@@ -21,7 +25,7 @@ from ..scopes import format_scope
 from .client_auth import authenticate_client
 from .context import Context, TokenRequest
 from .errors import NO_STORE, OAuthError, OAuthResponse, invalid_client, invalid_request
-from .token_lookup import ACCESS_TOKEN, FoundToken, find_token
+from .token_lookup import ACCESS_TOKEN, FoundToken, find_token, issued_to
 
 #: The entry in a client's ``grant_types`` that lets it introspect tokens.
 INTROSPECT_PERMISSION = "introspect"
@@ -36,13 +40,13 @@ def introspect(ctx: Context, request: TokenRequest) -> OAuthResponse:
         if not client.confidential:
             raise invalid_client("Only confidential clients may introspect tokens.",
                                  basic_attempted=request.authorization is not None)
-        if not client.has_grant_type(INTROSPECT_PERMISSION):
-            raise OAuthError("unauthorized_client",
-                             "This client may not introspect tokens.", status=403)
         value = request.get("token")
         if not value:
             raise invalid_request("The token parameter is required.")
-        body = describe(ctx, find_token(ctx, value, request.get("token_type_hint")))
+        found = find_token(ctx, value, request.get("token_type_hint"))
+        if found is not None and not may_see(client, found):
+            found = None
+        body = describe(ctx, found)
     except OAuthError as exc:
         ctx.rollback()
         return exc.to_response()
@@ -53,6 +57,12 @@ def introspect(ctx: Context, request: TokenRequest) -> OAuthResponse:
                           status=503).to_response()
     ctx.rollback()  # end the read transaction
     return OAuthResponse(200, body, dict(NO_STORE))
+
+
+def may_see(client: Any, found: FoundToken) -> bool:
+    """Whether ``client`` may learn about the token: a resource server about any token, any
+    other client about the tokens issued to itself."""
+    return client.has_grant_type(INTROSPECT_PERMISSION) or issued_to(found, client)
 
 
 def describe(ctx: Context, found: FoundToken | None) -> dict[str, Any]:

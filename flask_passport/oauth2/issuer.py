@@ -220,9 +220,7 @@ def prepare_for_approval(
     ctx: Context, *, client: Any, user_id: str, scopes: Any, grant_type: str
 ) -> PreparedToken:
     """:func:`prepare_token` for a grant a user approved earlier: the user must still exist."""
-    user = ctx.load_user(user_id) if ctx.load_user is not None else None
-    if ctx.load_user is not None and user is None:
-        raise invalid_grant("The user who approved this code no longer exists.")
+    user = existing_user(ctx, user_id, "The user who approved this code no longer exists.")
     return prepare_token(
         ctx,
         client=client,
@@ -232,3 +230,15 @@ def prepare_for_approval(
         grant_type=grant_type,
         user=user,
     )
+
+
+def existing_user(ctx: Context, user_id: str, missing: str) -> Any:
+    """The user a grant issues for, through the app's loader; ``invalid_grant`` (with the
+    ``missing`` description) when it no longer exists, so a deleted user's grant never yields
+    tokens (nor, where ids are reused, tokens for whoever gets the id next)."""
+    if ctx.load_user is None:
+        return None
+    user = ctx.load_user(user_id)
+    if user is None:
+        raise invalid_grant(missing)
+    return user

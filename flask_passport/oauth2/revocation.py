@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from .. import signals
+from ..models import Models
 from .context import Context
+from .device import APPROVED, DENIED, PENDING
+
+#: Users per statement in :func:`revoke_user_grants` (well under every database's bound
+#: parameter limit).
+_USERS_PER_STATEMENT = 500
 
 
 def revoke_access_tokens(ctx: Context, token_ids: Sequence[str], reason: str) -> int:
@@ -80,3 +88,42 @@ def revoke_family(ctx: Context, family_id: str, reason: str) -> int:
     for refresh_id in family_live:
         ctx.emit(signals.refresh_token_revoked, refresh_token_id=refresh_id, reason=reason)
     return revoke_access_tokens(ctx, access_ids, reason)
+
+
+def revoke_user_grants(executor: Any, models: Models, user_ids: Sequence[str], now: datetime
+                       ) -> tuple[list[str], list[str]]:
+    """Revoke everything the users hold: access tokens, the refresh tokens issued with them
+    (whatever their access token's state), authorization codes, and device codes they entered
+    or approved (denied, so the polling device gets ``access_denied``; the table has no
+    ``revoked`` column). ``executor`` is a session or a connection (an ORM flush event has
+    only the latter); nothing is committed. Returns the ids of the access and refresh tokens
+    that were live, for the signals."""
+    AccessToken, RefreshToken = models.AccessToken.__table__, models.RefreshToken.__table__
+    AuthCode = models.AuthCode.__table__
+    DeviceCode = models.DeviceCode.__table__ if models.DeviceCode is not None else None
+    access_ids: list[str] = []
+    refresh_ids: list[str] = []
+    ids = list(dict.fromkeys(user_ids))
+    for start in range(0, len(ids), _USERS_PER_STATEMENT):
+        chunk = ids[start:start + _USERS_PER_STATEMENT]
+        owned = AccessToken.c.user_id.in_(chunk)
+        of_owned = RefreshToken.c.access_token_id.in_(sa.select(AccessToken.c.id).where(owned))
+        live = AccessToken.c.revoked.is_(False)
+        access_ids += executor.execute(sa.select(AccessToken.c.id).where(owned, live)).scalars()
+        refresh_ids += executor.execute(
+            sa.select(RefreshToken.c.id).where(of_owned, RefreshToken.c.revoked.is_(False))
+        ).scalars()
+        # By user, not by the ids just read: a token issued meanwhile is revoked too.
+        executor.execute(sa.update(AccessToken).where(owned, live)
+                         .values(revoked=True, updated_at=now))
+        executor.execute(sa.update(RefreshToken)
+                         .where(of_owned, RefreshToken.c.revoked.is_(False)).values(revoked=True))
+        executor.execute(sa.update(AuthCode)
+                         .where(AuthCode.c.user_id.in_(chunk), AuthCode.c.revoked.is_(False))
+                         .values(revoked=True))
+        if DeviceCode is not None:
+            executor.execute(sa.update(DeviceCode)
+                             .where(DeviceCode.c.user_id.in_(chunk),
+                                    DeviceCode.c.status.in_((PENDING, APPROVED)))
+                             .values(status=DENIED))
+    return access_ids, refresh_ids

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import tokens
 from .client_auth import authenticate_client
 from .context import Context, TokenRequest
 from .errors import NO_STORE, OAuthError, OAuthResponse, invalid_request
 from .revocation import revoke_access_tokens, revoke_family
-from .token_lookup import REFRESH_TOKEN, find_token
+from .token_lookup import REFRESH_TOKEN, find_token, issued_to
 
 
 def revoke(ctx: Context, request: TokenRequest) -> OAuthResponse:
@@ -28,7 +27,7 @@ def revoke(ctx: Context, request: TokenRequest) -> OAuthResponse:
         if not value:
             raise invalid_request("The token parameter is required.")
         found = find_token(ctx, value, request.get("token_type_hint"), verify_exp=False)
-        if found is not None and tokens.secrets_equal(found.access_row.client_id, client.id):
+        if found is not None and issued_to(found, client):
             # The shared revocation functions cascade and send the signals.
             if found.kind == REFRESH_TOKEN:
                 revoke_family(ctx, found.row.family_id, "revoked")

@@ -30,6 +30,11 @@ class FoundToken:
     claims: dict[str, Any] | None = None
 
 
+def issued_to(found: FoundToken, client: Any) -> bool:
+    """Whether the token was issued to ``client`` (RFC 7009 §2.1, RFC 7662 §2.2)."""
+    return tokens.secrets_equal(found.access_row.client_id, client.id)
+
+
 def find_access_token(ctx: Context, value: str, *, verify_exp: bool = True) -> FoundToken | None:
     """The access-token row for a JWT we signed, or ``None`` (bad signature, unknown ``jti``)."""
     if value.count(".") != 2:

@@ -15,14 +15,15 @@ from ... import signals, tokens
 from .. import oidc
 from ..context import Context, TokenRequest
 from ..errors import invalid_grant, invalid_request, invalid_scope
-from ..issuer import issue_token, prepare_token, store_token
+from ..issuer import existing_user, issue_token, prepare_token, store_token
 from ..revocation import revoke_access_tokens, revoke_family
-from ..rows import changed_rows
+from ..rows import changed_rows, user_join
 from ..scope_policy import narrow_scopes
 
 GRANT_TYPE = "refresh_token"
 
 _INVALID = "The refresh token is invalid."
+_USER_GONE = "The refresh token's user no longer exists."
 
 
 def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
@@ -33,22 +34,8 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
     if parts is None:
         raise invalid_grant(_INVALID)
     selector, verifier = parts
-    RefreshToken, AccessToken = ctx.models.RefreshToken, ctx.models.AccessToken
-    row = ctx.session.execute(
-        sa.select(
-            RefreshToken.secret_hash,
-            RefreshToken.family_id,
-            RefreshToken.revoked,
-            RefreshToken.used_at,
-            RefreshToken.expires_at,
-            RefreshToken.access_token_id,
-            AccessToken.client_id,
-            AccessToken.user_id,
-            AccessToken.scopes,
-        )
-        .join(AccessToken, AccessToken.id == RefreshToken.access_token_id)
-        .where(RefreshToken.id == selector)
-    ).one_or_none()
+    query, joined = _refresh_query(ctx)
+    row = ctx.session.execute(query, {"selector": selector}).one_or_none()
     if row is None or not tokens.check_secret(verifier, row.secret_hash):
         raise invalid_grant(_INVALID)
     if not tokens.secrets_equal(row.client_id, client.id):
@@ -57,17 +44,21 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
     if row.revoked:
         if row.used_at is not None:
             if _within_grace(ctx, selector, row, now):
-                return _reissue_after_lost_response(ctx, request, client, row, now)
+                user = _user_of(ctx, row, joined)
+                return _reissue_after_lost_response(ctx, request, client, row, now, user)
             _reuse_detected(ctx, row.family_id, client)
         raise invalid_grant("The refresh token has been revoked.")
     if row.expires_at <= now:
         raise invalid_grant("The refresh token has expired.")
+    user = _user_of(ctx, row, joined)
     scopes = narrow_scopes(ctx, request.get("scope"), list(row.scopes or ()))
     check_allowed_scopes(scopes, client)
     # Signed before the first write (see issuer.prepare_token); wasted only if the race is lost.
     prepared = prepare_token(ctx, client=client, user_id=row.user_id, scopes=scopes,
-                             lifetime=ctx.settings.access_token_lifetime, grant_type=GRANT_TYPE)
+                             lifetime=ctx.settings.access_token_lifetime, grant_type=GRANT_TYPE,
+                             user=user)
 
+    RefreshToken = ctx.models.RefreshToken
     won = changed_rows(
         ctx.session,
         sa.update(RefreshToken)
@@ -83,6 +74,45 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
     _revoke_rotated_access_token(ctx, row.access_token_id, now)
     issued = store_token(ctx, prepared, with_refresh=True, family_id=row.family_id)
     return _with_id_token(ctx, client, row, issued)
+
+
+_QUERIES: dict[tuple[Any, Any, Any, str], tuple[sa.Select[Any], bool]] = {}
+
+
+def _refresh_query(ctx: Context) -> tuple[sa.Select[Any], bool]:
+    """The refresh row joined with its access token and, when :func:`~.rows.user_join` allows,
+    the token's user (so checking that the user still exists costs no statement of its own):
+    built once per models, user model and dialect. Returns the select and whether it joins the
+    user."""
+    RefreshToken, AccessToken = ctx.models.RefreshToken, ctx.models.AccessToken
+    dialect = ctx.session.get_bind(mapper=RefreshToken).dialect.name
+    key = (RefreshToken, AccessToken, ctx.user_model, dialect)
+    cached = _QUERIES.get(key)
+    if cached is None:
+        columns = (RefreshToken.secret_hash, RefreshToken.family_id, RefreshToken.revoked,
+                   RefreshToken.used_at, RefreshToken.expires_at, RefreshToken.access_token_id,
+                   AccessToken.client_id, AccessToken.user_id, AccessToken.scopes)
+        on_user = user_join(ctx.user_model, AccessToken.__table__, dialect=dialect)
+        query: sa.Select[Any] = sa.select(*columns)
+        if on_user is not None:
+            query = sa.select(ctx.user_model, *columns).select_from(RefreshToken)
+        query = query.join(AccessToken, AccessToken.id == RefreshToken.access_token_id)
+        if on_user is not None:
+            query = query.outerjoin(ctx.user_model, on_user)
+        cached = (query.where(RefreshToken.id == sa.bindparam("selector")), on_user is not None)
+        _QUERIES[key] = cached
+    return cached
+
+
+def _user_of(ctx: Context, row: Any, joined: bool) -> Any:
+    """The refresh token's user, which must still exist (``invalid_grant`` otherwise). A user the
+    query joined is in the identity map, so the app's loader finds it without a statement; a
+    join that found none settles it without asking the loader."""
+    if row.user_id is None:
+        return None
+    if joined and row[0] is None:
+        raise invalid_grant(_USER_GONE)
+    return existing_user(ctx, row.user_id, _USER_GONE)
 
 
 def _with_id_token(ctx: Context, client: Any, row: Any, issued: Any) -> dict[str, Any]:
@@ -154,7 +184,7 @@ def _within_grace(ctx: Context, selector: str, row: Any, now: Any) -> bool:
 
 
 def _reissue_after_lost_response(
-    ctx: Context, request: TokenRequest, client: Any, row: Any, now: Any
+    ctx: Context, request: TokenRequest, client: Any, row: Any, now: Any, user: Any
 ) -> dict[str, Any]:
     """Replace the successor the client never received with a new pair in the same family."""
     RefreshToken = ctx.models.RefreshToken
@@ -180,7 +210,7 @@ def _reissue_after_lost_response(
     issued = issue_token(
         ctx, client=client, user_id=row.user_id, scopes=scopes,
         lifetime=ctx.settings.access_token_lifetime, grant_type=GRANT_TYPE,
-        with_refresh=True, family_id=row.family_id,
+        with_refresh=True, family_id=row.family_id, user=user,
     )
     return _with_id_token(ctx, client, row, issued)
 
