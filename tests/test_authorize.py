@@ -256,13 +256,60 @@ def test_prompt_login_forces_a_new_sign_in_without_looping(client: Any, authz_lo
     resp = get_authorize(client, **params)
     assert resp.status_code == 302
     assert urlsplit(resp.headers["Location"]).path == "/test-login"
-    # The user was signed out: without signing in, the endpoint sends them to login again.
+    # Back without a new sign-in (a login page that skips its form): no consent page, no
+    # redirect loop, but an offer to sign in again.
     again = get_authorize(client, **params)
-    assert urlsplit(again.headers["Location"]).path == "/test-login"
+    assert again.status_code == 200
+    text = again.get_data(as_text=True)
+    assert "Sign in again" in text and "Authorization request" not in text
     authz_login(client, user)
     shown = get_authorize(client, **params)
     assert shown.status_code == 200
     assert "Authorization request" in shown.get_data(as_text=True)
+
+
+def test_prompt_login_on_a_get_does_not_sign_the_user_out(client: Any, authz_login: Any,
+                                                         user: Any, authz_client: Any) -> None:
+    """A cross-site link with prompt=login is a GET: it must not end the user's session."""
+    authz_login(client, user)
+    for extra in ({"prompt": "login"}, {"max_age": "0"}):
+        resp = get_authorize(client, **code_params(authz_client, **extra))
+        assert resp.status_code == 302
+        # Still signed in: a login-required route answers.
+        assert client.get("/oauth/clients").status_code == 200
+
+
+def test_prompt_login_needs_a_login_newer_than_the_request(app: Flask, client: Any,
+                                                          authz_login: Any, user: Any,
+                                                          authz_client: Any) -> None:
+    """A login recorded before the request (an old session) never satisfies prompt=login."""
+    authz_login(client, user)
+    params = code_params(authz_client, prompt="login")
+    get_authorize(client, **params)
+    with client.session_transaction() as sess:
+        sess["_passport_auth_time"] = sess["_passport_reauth"]["at"] - 1
+    assert "Authorization request" not in get_authorize(client, **params).get_data(as_text=True)
+    with client.session_transaction() as sess:
+        sess["_passport_auth_time"] = sess["_passport_reauth"]["at"]
+    assert "Authorization request" in get_authorize(client, **params).get_data(as_text=True)
+
+
+def test_reauthenticate_signs_out_on_a_post_with_csrf_only(client: Any, authz_login: Any,
+                                                          user: Any, authz_client: Any) -> None:
+    authz_login(client, user)
+    params = code_params(authz_client, prompt="login")
+    get_authorize(client, **params)
+    page = get_authorize(client, **params)
+    # Without the page's CSRF token (a cross-site form): refused, still signed in.
+    assert_error_page(client.post("/oauth/reauthenticate"))
+    assert client.get("/oauth/clients").status_code == 200
+    resp = client.post("/oauth/reauthenticate", data=form_fields(page.get_data(as_text=True)))
+    assert resp.status_code == 302
+    location = urlsplit(resp.headers["Location"])
+    assert location.path == "/test-login" and "prompt%3Dlogin" in location.query
+    assert client.get("/oauth/clients").status_code == 401
+    authz_login(client, user)
+    assert "Authorization request" in get_authorize(client, **params).get_data(as_text=True)
 
 
 def test_prompt_consent_always_asks(app: Flask, client: Any, authz_login: Any, user: Any,
@@ -505,13 +552,15 @@ def test_overlong_state_is_refused_without_echo(client: Any, authz_client: Any) 
 
 def test_many_open_consent_pages_keep_the_session_small(client: Any, authz_login: Any, user: Any,
                                                         authz_client: Any) -> None:
+    from flask_passport.oauth2.pending import MAX_OPEN
+
     authz_login(client, user)
     keys = []
-    for i in range(8):
+    for i in range(MAX_OPEN + 2):
         page = get_authorize(client, **code_params(authz_client, state=f"{i}" + "s" * 1000))
         keys.append(form_fields(page.get_data(as_text=True)))
         cookie = page.headers.get("Set-Cookie", "")
-        assert len(cookie) < 4000
+        assert len(cookie) < 1000  # the pending requests are not in the cookie
     # The newest page still works; the oldest were dropped.
     assert redirect_query(client.post("/oauth/authorize", data=keys[-1] | {"approve": "1"}))[
         "code"]
