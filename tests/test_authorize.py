@@ -577,3 +577,171 @@ def test_database_fault_is_a_page_not_a_500(app: Flask, client: Any, authz_login
     resp = client.post("/oauth/authorize", data=fields | {"approve": "Authorize"})
     assert resp.status_code == 503 and "Location" not in resp.headers
     assert "Try again later" in resp.get_data(as_text=True)
+
+
+# -- consent rules: public clients, revoked approvals, single-use pending approvals ---------
+
+LOOPBACK = "http://127.0.0.1/callback"
+VERIFIER = "v" * 43
+
+
+def _pkce_params(created: Any, redirect: str, **extra: Any) -> dict[str, Any]:
+    from flask_passport.oauth2.pkce import s256
+
+    return code_params(created, redirect_uri=redirect, code_challenge=s256(VERIFIER),
+                       code_challenge_method="S256", **extra)
+
+
+def _approve(client: Any, page: Any) -> Any:
+    assert page.status_code == 200, page.get_data(as_text=True)
+    return client.post("/oauth/authorize", data=form_fields(page.get_data(as_text=True))
+                       | {"approve": "Authorize"})
+
+
+def _count(app: Flask, model: str) -> int:
+    import sqlalchemy as sa
+
+    with app.app_context():
+        state = app.extensions["passport"]
+        return int(state.db.session.scalar(
+            sa.select(sa.func.count()).select_from(getattr(state.models, model))))
+
+
+def test_a_public_client_is_never_reapproved_silently(
+        app: Flask, client: Any, authz_login: Any, user: Any, authz_make_client: Any) -> None:
+    """RFC 8252 §8.6: a native app's earlier approval does not stand for a request from any
+    loopback port: another local process could be asking."""
+    native = authz_make_client("public", name="Native CLI", redirect_uris=[LOOPBACK])
+    authz_login(client, user)
+    first = _approve(client, get_authorize(client, **_pkce_params(
+        native, "http://127.0.0.1:53123/callback")))
+    code = parse_qs(urlsplit(first.headers["Location"]).query)["code"][0]
+    token = client.post("/oauth/token", data={
+        "grant_type": "authorization_code", "code": code, "client_id": native.client.id,
+        "redirect_uri": "http://127.0.0.1:53123/callback", "code_verifier": VERIFIER})
+    assert token.status_code == 200
+    # The user holds a live token covering the scopes; a request from another port still gets
+    # the consent page, which names the port the code would go to.
+    again = get_authorize(client, **_pkce_params(native, "http://127.0.0.1:60999/callback"))
+    assert again.status_code == 200
+    assert "You will be redirected to <strong>127.0.0.1:60999</strong>" in again.get_data(
+        as_text=True)
+    assert _count(app, "AuthCode") == 1
+
+
+def test_a_first_party_public_client_still_skips_consent(
+        app: Flask, client: Any, authz_login: Any, user: Any, authz_make_client: Any) -> None:
+    native = authz_make_client("public", name="Own app", redirect_uris=[LOOPBACK],
+                               first_party=True)
+    authz_login(client, user)
+    resp = get_authorize(client, **_pkce_params(native, "http://127.0.0.1:4000/callback"))
+    assert resp.status_code == 302 and "code=" in resp.headers["Location"]
+
+
+def test_the_consent_page_names_the_redirect_host(client: Any, authz_login: Any, user: Any,
+                                                  authz_client: Any) -> None:
+    authz_login(client, user)
+    page = get_authorize(client, **code_params(authz_client)).get_data(as_text=True)
+    assert "You will be redirected to <strong>app.example.com</strong>" in page
+
+
+def test_a_revoked_token_does_not_let_consent_be_skipped(
+        app: Flask, client: Any, authz_login: Any, user: Any, authz_client: Any) -> None:
+    authz_login(client, user)
+    code = redirect_query(_approve(client, get_authorize(client, **code_params(authz_client))))[
+        "code"]
+    token = client.post("/oauth/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+        "client_id": authz_client.client.id, "client_secret": authz_client.secret}).json
+    # While the token is live, consent is skipped (a confidential client) ...
+    assert redirect_query(get_authorize(client, **code_params(authz_client)))["code"]
+    assert client.post("/oauth/revoke", data={
+        "token": token["access_token"], "client_id": authz_client.client.id,
+        "client_secret": authz_client.secret}).status_code == 200
+    # ... once revoked, it no longer stands for an approval.
+    assert get_authorize(client, **code_params(authz_client)).status_code == 200
+
+
+def test_replaying_an_approval_yields_one_code(app: Flask, client: Any, authz_login: Any,
+                                               user: Any, authz_client: Any) -> None:
+    """The same form with the same (pre-approval) session cookie, posted four times."""
+    authz_login(client, user)
+    page = get_authorize(client, **code_params(authz_client))
+    fields = form_fields(page.get_data(as_text=True)) | {"approve": "Authorize"}
+    cookie = client.get_cookie("session").value
+    codes = []
+    for _ in range(4):
+        client.set_cookie("session", cookie)
+        resp = client.post("/oauth/authorize", data=fields)
+        if resp.status_code == 302:
+            codes.append(redirect_query(resp)["code"])
+        else:
+            assert_error_page(resp)
+    assert len(codes) == 1
+    assert _count(app, "AuthCode") == 1
+    assert _count(app, "PendingAuthorization") == 0
+
+
+def test_parallel_approvals_yield_one_code(app: Flask, client: Any, authz_login: Any, user: Any,
+                                           authz_client: Any) -> None:
+    import threading
+
+    authz_login(client, user)
+    page = get_authorize(client, **code_params(authz_client))
+    fields = form_fields(page.get_data(as_text=True)) | {"approve": "Authorize"}
+    cookie = client.get_cookie("session").value
+    barrier = threading.Barrier(4)
+    statuses: list[int] = []
+
+    def answer() -> None:
+        other = app.test_client()
+        other.set_cookie("session", cookie)
+        barrier.wait()
+        statuses.append(other.post("/oauth/authorize", data=fields).status_code)
+
+    threads = [threading.Thread(target=answer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [302, 400, 400, 400]
+    assert _count(app, "AuthCode") == 1
+
+
+def test_a_pending_approval_is_bound_to_its_user(app: Flask, client: Any, authz_login: Any,
+                                                 user: Any, authz_client: Any) -> None:
+    from conftest import User, db
+
+    authz_login(client, user)
+    fields = form_fields(get_authorize(client, **code_params(authz_client)).get_data(as_text=True))
+    with app.app_context():
+        other = User(email="mallory@example.com")
+        other.set_password("x")
+        db.session.add(other)
+        db.session.commit()
+        other_id = other.id
+    mallory = app.test_client()
+    mallory.post("/test-login", data={"user_id": str(other_id)})
+    csrf = form_fields(get_authorize(mallory, **code_params(authz_client)).get_data(
+        as_text=True))["csrf_token"]
+    assert_error_page(mallory.post("/oauth/authorize", data=fields | {
+        "csrf_token": csrf, "approve": "Authorize"}))
+    # The owner's page still works.
+    assert redirect_query(client.post("/oauth/authorize", data=fields | {"approve": "1"}))["code"]
+
+
+def test_the_pending_approval_is_kept_server_side(app: Flask, client: Any, authz_login: Any,
+                                                  user: Any, authz_client: Any) -> None:
+    import sqlalchemy as sa
+
+    authz_login(client, user)
+    page = get_authorize(client, **code_params(authz_client, state="the-state"))
+    key = form_fields(page.get_data(as_text=True))["auth_token"]
+    with client.session_transaction() as sess:
+        assert "the-state" not in str(dict(sess))
+    with app.app_context():
+        state = app.extensions["passport"]
+        Pending = state.models.PendingAuthorization
+        row = state.db.session.scalars(sa.select(Pending)).one()
+        assert row.request["state"] == "the-state" and row.user_id == str(user.id)
+        assert key not in (row.id, row.secret_hash) and row.secret_hash not in key
