@@ -10,7 +10,7 @@ exactly one finds the row, so one consent yields one code. Nothing here commits.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -62,8 +62,8 @@ def take(ctx: Context, kind: str, key: str | None, user_id: str) -> dict[str, An
     if row is None or not tokens.check_secret(verifier, row.secret_hash):
         return None
     # The conditional DELETE is the single use: a second answer deletes nothing.
-    deleted = ctx.session.execute(
+    deleted = cast("sa.CursorResult[Any]", ctx.session.execute(
         sa.delete(Pending).where(live, Pending.secret_hash == row.secret_hash)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    return dict(row.request) if deleted == 1 else None
+    ))
+    return dict(row.request) if deleted.rowcount == 1 else None
