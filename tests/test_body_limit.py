@@ -49,7 +49,8 @@ def test_every_json_endpoint_caps_chunked_bodies(client: Any, path: str) -> None
     assert resp.status_code == 413 and "too large" in resp.json["message"]
 
 
-@pytest.mark.parametrize("path", ["/oauth/authorize", "/oauth/device", "/oauth/device/decide"])
+@pytest.mark.parametrize("path", ["/oauth/authorize", "/oauth/device", "/oauth/device/decide",
+                                  "/oauth/reauthenticate"])
 def test_every_page_caps_chunked_bodies(client: Any, path: str) -> None:
     resp = _chunked(client, path, BIG)
     assert resp.status_code == 413 and b"too large" in resp.data

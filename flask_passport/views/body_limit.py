@@ -21,7 +21,8 @@ from .authorize import error_page
 MAX_BODY = 64 * 1024
 TOO_LARGE = "The request body is too large."
 #: Endpoints answering with an HTML page rather than JSON.
-_PAGES = frozenset({"passport.decide", "passport.device", "passport.device_decide"})
+_PAGES = frozenset({"passport.decide", "passport.device", "passport.device_decide",
+                    "passport.reauthenticate"})
 
 
 @blueprint.url_value_preprocessor
