@@ -208,7 +208,8 @@ def client_command(
 @click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000))
 @_one_line_errors
 def purge_command(revoked: bool, expired: bool, hours: int, batch_size: int) -> None:
-    """Delete revoked and/or expired tokens and auth codes, in batches.
+    """Delete revoked and/or expired tokens, auth codes and unanswered consent pages, in
+    batches.
 
     Each batch is its own short transaction, so the server keeps serving requests meanwhile. On a
     terminal a progress bar per table shows how far it got.
@@ -246,6 +247,8 @@ def purge_command(revoked: bool, expired: bool, hours: int, batch_size: int) -> 
     )
     if counts.get("device_codes"):
         click.echo(f"Purged {counts['device_codes']} device codes.")
+    if counts.get("pending_authorizations"):
+        click.echo(f"Purged {counts['pending_authorizations']} unanswered consent pages.")
 
 
 def _purge_plan(models: Any, *, revoked: bool, expired: bool, older_than: timedelta
@@ -283,6 +286,10 @@ def _purge_plan(models: Any, *, revoked: bool, expired: bool, older_than: timede
             device.append(sa.and_(DeviceCode.status.in_(("consumed", "denied")),
                                   DeviceCode.created_at < cutoff))
         plan.append(("device_codes", DeviceCode, device, None))
+    Pending = getattr(models, "PendingAuthorization", None)
+    if Pending is not None and expired:
+        # Consent pages never answered (an answered one is deleted at once).
+        plan.append(("pending_authorizations", Pending, [Pending.expires_at < cutoff], None))
     return plan
 
 

@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("flask_passport")
 
-_MODEL_KINDS = ("Client", "AccessToken", "RefreshToken", "AuthCode", "DeviceCode")
+_MODEL_KINDS = ("Client", "AccessToken", "RefreshToken", "AuthCode", "DeviceCode",
+                "PendingAuthorization")
 
 
 class PassportState:
@@ -483,16 +484,18 @@ class Passport:
     # -- issue 6: OpenID Connect (oauth2/oidc.py, views/oidc.py) ----------------------------------
 
     def _init_oidc(self, app: Flask, settings: Settings) -> None:
-        """Define the OIDC scopes (an app's own description wins) and record login times."""
+        """Record login times (``prompt=login`` and ``max_age`` need them with or without OIDC)
+        and define the OIDC scopes (an app's own description wins)."""
+        from .login_time import connect
+
+        connect(app)
         if not settings.oidc_enabled:
             return
-        from .login_time import connect
         from .oauth2.oidc import SCOPE_DESCRIPTIONS
 
         registry = self.scope_registry
         registry.define({name: SCOPE_DESCRIPTIONS[name] for name in settings.oidc_scopes
                          if not registry.has(name)})
-        connect(app)
 
     def oidc_claims(
         self, callback: Callable[[Any, list[str]], Mapping[str, Any]]

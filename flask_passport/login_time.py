@@ -25,8 +25,17 @@ def login_time() -> datetime | None:
     return auth_time_from_timestamp(session.get(SESSION_KEY))
 
 
+def logged_in_since(moment: float) -> bool:
+    """Whether the session's login happened at or after ``moment`` (epoch seconds): what
+    ``prompt=login`` and an expired ``max_age`` ask of the login that follows them."""
+    value = session.get(SESSION_KEY)
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= moment
+
+
 def _logged_in(sender: Any, **_: Any) -> None:
-    session[SESSION_KEY] = int(time.time())
+    # Sub-second precision: a re-authentication is told apart from a login earlier in the
+    # same second (``auth_time`` claims are still whole seconds).
+    session[SESSION_KEY] = time.time()
 
 
 def _logged_out(sender: Any, **_: Any) -> None:

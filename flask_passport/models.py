@@ -239,6 +239,28 @@ class DeviceCodeMixin:
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+class PendingAuthorizationMixin:
+    """Columns of ``oauth_pending_authorizations``: a consent page shown and not yet answered.
+
+    What the user is asked to approve (the validated authorization request, or the device
+    code's row) is kept here, bound to the user, never in the browser. The page's form names
+    the row with ``<id>.<verifier>``; only the verifier's digest is kept, and answering deletes
+    the row with one conditional ``DELETE``, so a replayed form or cookie finds nothing.
+    """
+
+    id: Mapped[str] = mapped_column(_ID, primary_key=True, default=tokens.new_id)
+    secret_hash: Mapped[str] = mapped_column(sa.String(64))
+    #: ``authorize`` (the consent page) or ``device`` (the device verification page).
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    user_id: Mapped[str] = mapped_column(_USER_ID, index=True)
+    client_id: Mapped[str] = mapped_column(
+        _ID, sa.ForeignKey("oauth_clients.id", ondelete="CASCADE"), index=True
+    )
+    request: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 @dataclass
 class Models:
     """The model classes in use for one ``db``."""
@@ -248,6 +270,7 @@ class Models:
     RefreshToken: Any
     AuthCode: Any
     DeviceCode: Any = None
+    PendingAuthorization: Any = None
 
 
 def build_models(db: SQLAlchemy) -> Models:
@@ -277,7 +300,10 @@ def build_models(db: SQLAlchemy) -> Models:
         __tablename__ = "oauth_device_codes"
         client = relationship(OAuthClient, lazy="select")
 
+    class OAuthPendingAuthorization(PendingAuthorizationMixin, base):  # type: ignore[valid-type,misc]
+        __tablename__ = "oauth_pending_authorizations"
+
     models = Models(OAuthClient, OAuthAccessToken, OAuthRefreshToken, OAuthAuthCode,
-                    OAuthDeviceCode)
+                    OAuthDeviceCode, OAuthPendingAuthorization)
     db.metadata.info["flask_passport.models"] = models
     return models

@@ -37,6 +37,14 @@ def main() -> None:
             listener = state._passport_token_cache.listener
             return {"entries": len(cache) if cache is not None else 0,
                     "subscribed": listener is not None and listener.subscribed.is_set()}
+
+        @app.get("/_memory")
+        def memory() -> dict[str, int]:
+            """This process's resident and peak resident memory in KiB (Linux), for the
+            request-body cap test."""
+            with open("/proc/self/status") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+            return {"rss": int(fields["VmRSS"].split()[0]), "peak": int(fields["VmHWM"].split()[0])}
     server = make_server("127.0.0.1", 0, app, threaded=True)
     print(server.server_port, flush=True)
     threading.Timer(lifetime, server.shutdown).start()

@@ -256,13 +256,60 @@ def test_prompt_login_forces_a_new_sign_in_without_looping(client: Any, authz_lo
     resp = get_authorize(client, **params)
     assert resp.status_code == 302
     assert urlsplit(resp.headers["Location"]).path == "/test-login"
-    # The user was signed out: without signing in, the endpoint sends them to login again.
+    # Back without a new sign-in (a login page that skips its form): no consent page, no
+    # redirect loop, but an offer to sign in again.
     again = get_authorize(client, **params)
-    assert urlsplit(again.headers["Location"]).path == "/test-login"
+    assert again.status_code == 200
+    text = again.get_data(as_text=True)
+    assert "Sign in again" in text and "Authorization request" not in text
     authz_login(client, user)
     shown = get_authorize(client, **params)
     assert shown.status_code == 200
     assert "Authorization request" in shown.get_data(as_text=True)
+
+
+def test_prompt_login_on_a_get_does_not_sign_the_user_out(client: Any, authz_login: Any,
+                                                         user: Any, authz_client: Any) -> None:
+    """A cross-site link with prompt=login is a GET: it must not end the user's session."""
+    authz_login(client, user)
+    for extra in ({"prompt": "login"}, {"max_age": "0"}):
+        resp = get_authorize(client, **code_params(authz_client, **extra))
+        assert resp.status_code == 302
+        # Still signed in: a login-required route answers.
+        assert client.get("/oauth/clients").status_code == 200
+
+
+def test_prompt_login_needs_a_login_newer_than_the_request(app: Flask, client: Any,
+                                                          authz_login: Any, user: Any,
+                                                          authz_client: Any) -> None:
+    """A login recorded before the request (an old session) never satisfies prompt=login."""
+    authz_login(client, user)
+    params = code_params(authz_client, prompt="login")
+    get_authorize(client, **params)
+    with client.session_transaction() as sess:
+        sess["_passport_auth_time"] = sess["_passport_reauth"]["at"] - 1
+    assert "Authorization request" not in get_authorize(client, **params).get_data(as_text=True)
+    with client.session_transaction() as sess:
+        sess["_passport_auth_time"] = sess["_passport_reauth"]["at"]
+    assert "Authorization request" in get_authorize(client, **params).get_data(as_text=True)
+
+
+def test_reauthenticate_signs_out_on_a_post_with_csrf_only(client: Any, authz_login: Any,
+                                                          user: Any, authz_client: Any) -> None:
+    authz_login(client, user)
+    params = code_params(authz_client, prompt="login")
+    get_authorize(client, **params)
+    page = get_authorize(client, **params)
+    # Without the page's CSRF token (a cross-site form): refused, still signed in.
+    assert_error_page(client.post("/oauth/reauthenticate"))
+    assert client.get("/oauth/clients").status_code == 200
+    resp = client.post("/oauth/reauthenticate", data=form_fields(page.get_data(as_text=True)))
+    assert resp.status_code == 302
+    location = urlsplit(resp.headers["Location"])
+    assert location.path == "/test-login" and "prompt%3Dlogin" in location.query
+    assert client.get("/oauth/clients").status_code == 401
+    authz_login(client, user)
+    assert "Authorization request" in get_authorize(client, **params).get_data(as_text=True)
 
 
 def test_prompt_consent_always_asks(app: Flask, client: Any, authz_login: Any, user: Any,
@@ -505,13 +552,15 @@ def test_overlong_state_is_refused_without_echo(client: Any, authz_client: Any) 
 
 def test_many_open_consent_pages_keep_the_session_small(client: Any, authz_login: Any, user: Any,
                                                         authz_client: Any) -> None:
+    from flask_passport.oauth2.pending import MAX_OPEN
+
     authz_login(client, user)
     keys = []
-    for i in range(8):
+    for i in range(MAX_OPEN + 2):
         page = get_authorize(client, **code_params(authz_client, state=f"{i}" + "s" * 1000))
         keys.append(form_fields(page.get_data(as_text=True)))
         cookie = page.headers.get("Set-Cookie", "")
-        assert len(cookie) < 4000
+        assert len(cookie) < 1000  # the pending requests are not in the cookie
     # The newest page still works; the oldest were dropped.
     assert redirect_query(client.post("/oauth/authorize", data=keys[-1] | {"approve": "1"}))[
         "code"]
@@ -528,3 +577,171 @@ def test_database_fault_is_a_page_not_a_500(app: Flask, client: Any, authz_login
     resp = client.post("/oauth/authorize", data=fields | {"approve": "Authorize"})
     assert resp.status_code == 503 and "Location" not in resp.headers
     assert "Try again later" in resp.get_data(as_text=True)
+
+
+# -- consent rules: public clients, revoked approvals, single-use pending approvals ---------
+
+LOOPBACK = "http://127.0.0.1/callback"
+VERIFIER = "v" * 43
+
+
+def _pkce_params(created: Any, redirect: str, **extra: Any) -> dict[str, Any]:
+    from flask_passport.oauth2.pkce import s256
+
+    return code_params(created, redirect_uri=redirect, code_challenge=s256(VERIFIER),
+                       code_challenge_method="S256", **extra)
+
+
+def _approve(client: Any, page: Any) -> Any:
+    assert page.status_code == 200, page.get_data(as_text=True)
+    return client.post("/oauth/authorize", data=form_fields(page.get_data(as_text=True))
+                       | {"approve": "Authorize"})
+
+
+def _count(app: Flask, model: str) -> int:
+    import sqlalchemy as sa
+
+    with app.app_context():
+        state = app.extensions["passport"]
+        return int(state.db.session.scalar(
+            sa.select(sa.func.count()).select_from(getattr(state.models, model))))
+
+
+def test_a_public_client_is_never_reapproved_silently(
+        app: Flask, client: Any, authz_login: Any, user: Any, authz_make_client: Any) -> None:
+    """RFC 8252 §8.6: a native app's earlier approval does not stand for a request from any
+    loopback port: another local process could be asking."""
+    native = authz_make_client("public", name="Native CLI", redirect_uris=[LOOPBACK])
+    authz_login(client, user)
+    first = _approve(client, get_authorize(client, **_pkce_params(
+        native, "http://127.0.0.1:53123/callback")))
+    code = parse_qs(urlsplit(first.headers["Location"]).query)["code"][0]
+    token = client.post("/oauth/token", data={
+        "grant_type": "authorization_code", "code": code, "client_id": native.client.id,
+        "redirect_uri": "http://127.0.0.1:53123/callback", "code_verifier": VERIFIER})
+    assert token.status_code == 200
+    # The user holds a live token covering the scopes; a request from another port still gets
+    # the consent page, which names the port the code would go to.
+    again = get_authorize(client, **_pkce_params(native, "http://127.0.0.1:60999/callback"))
+    assert again.status_code == 200
+    assert "You will be redirected to <strong>127.0.0.1:60999</strong>" in again.get_data(
+        as_text=True)
+    assert _count(app, "AuthCode") == 1
+
+
+def test_a_first_party_public_client_still_skips_consent(
+        app: Flask, client: Any, authz_login: Any, user: Any, authz_make_client: Any) -> None:
+    native = authz_make_client("public", name="Own app", redirect_uris=[LOOPBACK],
+                               first_party=True)
+    authz_login(client, user)
+    resp = get_authorize(client, **_pkce_params(native, "http://127.0.0.1:4000/callback"))
+    assert resp.status_code == 302 and "code=" in resp.headers["Location"]
+
+
+def test_the_consent_page_names_the_redirect_host(client: Any, authz_login: Any, user: Any,
+                                                  authz_client: Any) -> None:
+    authz_login(client, user)
+    page = get_authorize(client, **code_params(authz_client)).get_data(as_text=True)
+    assert "You will be redirected to <strong>app.example.com</strong>" in page
+
+
+def test_a_revoked_token_does_not_let_consent_be_skipped(
+        app: Flask, client: Any, authz_login: Any, user: Any, authz_client: Any) -> None:
+    authz_login(client, user)
+    code = redirect_query(_approve(client, get_authorize(client, **code_params(authz_client))))[
+        "code"]
+    token = client.post("/oauth/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+        "client_id": authz_client.client.id, "client_secret": authz_client.secret}).json
+    # While the token is live, consent is skipped (a confidential client) ...
+    assert redirect_query(get_authorize(client, **code_params(authz_client)))["code"]
+    assert client.post("/oauth/revoke", data={
+        "token": token["access_token"], "client_id": authz_client.client.id,
+        "client_secret": authz_client.secret}).status_code == 200
+    # ... once revoked, it no longer stands for an approval.
+    assert get_authorize(client, **code_params(authz_client)).status_code == 200
+
+
+def test_replaying_an_approval_yields_one_code(app: Flask, client: Any, authz_login: Any,
+                                               user: Any, authz_client: Any) -> None:
+    """The same form with the same (pre-approval) session cookie, posted four times."""
+    authz_login(client, user)
+    page = get_authorize(client, **code_params(authz_client))
+    fields = form_fields(page.get_data(as_text=True)) | {"approve": "Authorize"}
+    cookie = client.get_cookie("session").value
+    codes = []
+    for _ in range(4):
+        client.set_cookie("session", cookie)
+        resp = client.post("/oauth/authorize", data=fields)
+        if resp.status_code == 302:
+            codes.append(redirect_query(resp)["code"])
+        else:
+            assert_error_page(resp)
+    assert len(codes) == 1
+    assert _count(app, "AuthCode") == 1
+    assert _count(app, "PendingAuthorization") == 0
+
+
+def test_parallel_approvals_yield_one_code(app: Flask, client: Any, authz_login: Any, user: Any,
+                                           authz_client: Any) -> None:
+    import threading
+
+    authz_login(client, user)
+    page = get_authorize(client, **code_params(authz_client))
+    fields = form_fields(page.get_data(as_text=True)) | {"approve": "Authorize"}
+    cookie = client.get_cookie("session").value
+    barrier = threading.Barrier(4)
+    statuses: list[int] = []
+
+    def answer() -> None:
+        other = app.test_client()
+        other.set_cookie("session", cookie)
+        barrier.wait()
+        statuses.append(other.post("/oauth/authorize", data=fields).status_code)
+
+    threads = [threading.Thread(target=answer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [302, 400, 400, 400]
+    assert _count(app, "AuthCode") == 1
+
+
+def test_a_pending_approval_is_bound_to_its_user(app: Flask, client: Any, authz_login: Any,
+                                                 user: Any, authz_client: Any) -> None:
+    from conftest import User, db
+
+    authz_login(client, user)
+    fields = form_fields(get_authorize(client, **code_params(authz_client)).get_data(as_text=True))
+    with app.app_context():
+        other = User(email="mallory@example.com")
+        other.set_password("x")
+        db.session.add(other)
+        db.session.commit()
+        other_id = other.id
+    mallory = app.test_client()
+    mallory.post("/test-login", data={"user_id": str(other_id)})
+    csrf = form_fields(get_authorize(mallory, **code_params(authz_client)).get_data(
+        as_text=True))["csrf_token"]
+    assert_error_page(mallory.post("/oauth/authorize", data=fields | {
+        "csrf_token": csrf, "approve": "Authorize"}))
+    # The owner's page still works.
+    assert redirect_query(client.post("/oauth/authorize", data=fields | {"approve": "1"}))["code"]
+
+
+def test_the_pending_approval_is_kept_server_side(app: Flask, client: Any, authz_login: Any,
+                                                  user: Any, authz_client: Any) -> None:
+    import sqlalchemy as sa
+
+    authz_login(client, user)
+    page = get_authorize(client, **code_params(authz_client, state="the-state"))
+    key = form_fields(page.get_data(as_text=True))["auth_token"]
+    with client.session_transaction() as sess:
+        assert "the-state" not in str(dict(sess))
+    with app.app_context():
+        state = app.extensions["passport"]
+        Pending = state.models.PendingAuthorization
+        row = state.db.session.scalars(sa.select(Pending)).one()
+        assert row.request["state"] == "the-state" and row.user_id == str(user.id)
+        assert key not in (row.id, row.secret_hash) and row.secret_hash not in key

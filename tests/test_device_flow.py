@@ -524,3 +524,45 @@ def test_use_device_code_model(app: Flask, passport: Any) -> None:
         assert passport.DeviceCode is Replacement
     finally:
         passport._model_overrides.pop("DeviceCode")
+
+
+def test_device_consent_is_server_side_and_single_use_under_cookie_replay(
+        app: Flask, client: Any, device_client: Any, user: Any, authz_login: Any) -> None:
+    """Replaying the session cookie from before the answer finds no pending approval."""
+    body = start(client, device_client.client.id).json
+    authz_login(client, user)
+    html = enter_code(client, body["user_code"]).get_data(as_text=True)
+    cookie = client.get_cookie("session").value
+    with client.session_transaction() as sess:
+        assert "_passport_device" not in sess
+    statuses = []
+    for approve in (False, True, True):
+        client.set_cookie("session", cookie)
+        statuses.append(decide(client, html, approve=approve).status_code)
+    assert statuses == [200, 400, 400]
+    with app.app_context():
+        models = app.extensions["passport"].models
+        assert db.session.scalar(sa.select(sa.func.count())
+                                 .select_from(models.PendingAuthorization)) == 0
+        assert db.session.scalars(sa.select(models.DeviceCode.status)).one() == "denied"
+
+
+def test_purge_removes_unanswered_consent_pages(app: Flask, client: Any, user: Any,
+                                                authz_login: Any, authz_client: Any) -> None:
+    from test_authorize import code_params, get_authorize
+
+    authz_login(client, user)
+    get_authorize(client, **code_params(authz_client, state="old"))
+    get_authorize(client, **code_params(authz_client, state="live"))
+    with app.app_context():
+        Pending = app.extensions["passport"].models.PendingAuthorization
+        old = next(row for row in db.session.scalars(sa.select(Pending))
+                   if row.request["state"] == "old")
+        old.expires_at = utcnow() - timedelta(days=30)
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["passport", "purge", "--expired"])
+    assert result.exit_code == 0, result.output
+    assert "Purged 1 unanswered consent pages." in result.output
+    with app.app_context():
+        states = [row.request["state"] for row in db.session.scalars(sa.select(Pending))]
+    assert states == ["live"]

@@ -341,7 +341,7 @@ def test_oversized_body_is_refused_unread(client: Any, user: Any) -> None:
     h = login(client, user)
     resp = client.post("/oauth/clients", headers={**h, "Content-Type": "application/json"},
                        data=b'{"name": "' + b"a" * 70_000 + b'"}')
-    assert resp.status_code == 422 and "too large" in resp.json["message"]
+    assert resp.status_code == 413 and "too large" in resp.json["message"]
 
 
 def test_responses_are_not_cached(client: Any, user: Any) -> None:

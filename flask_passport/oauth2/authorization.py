@@ -59,6 +59,13 @@ class AuthorizationRequest:
     max_age: int | None = None
 
     @property
+    def redirect_target(self) -> str:
+        """Where the answer goes, as the consent page names it: host and port (RFC 8252 §7.3
+        loopback redirects differ only by port), or the private-use scheme (§7.1)."""
+        parts = urlsplit(self.redirect_uri)
+        return parts.netloc.rpartition("@")[2] or f"{parts.scheme}:"
+
+    @property
     def uses_fragment(self) -> bool:
         """RFC 6749 §4.2.2: the implicit grant answers in the fragment."""
         return self.response_type == "token"
@@ -260,6 +267,15 @@ def has_covering_token(ctx: Context, client_id: str, user_id: str, scopes: list[
     )
     wanted = set(scopes)
     return any("*" in (held or ()) or wanted <= set(held or ()) for held in rows)
+
+
+def earlier_approval_stands(ctx: Context, client: Any, user_id: str, scopes: list[str]) -> bool:
+    """Whether the user's earlier approval (a live token with all of ``scopes``) lets the
+    consent page be skipped: only for confidential clients. A public client is not
+    authenticated, and a redirect URI does not prove who receives the code (any loopback port
+    matches, RFC 8252 §7.3; a private-use scheme can be claimed by another app), so RFC 8252
+    §8.6 asks for the user's consent every time."""
+    return bool(client.confidential) and has_covering_token(ctx, client.id, user_id, scopes)
 
 
 def issue_code(

@@ -13,6 +13,7 @@ blueprint = Blueprint(
 # Importing the view modules registers their routes on the blueprint.
 from . import (  # noqa: E402,F401
     authorize,
+    body_limit,
     clients_api,
     device,
     frontend,

@@ -1,18 +1,22 @@
 """``/oauth/authorize`` (RFC 6749 §3.1): the login redirect, the consent page, approve and deny.
 
 A thin adapter: validation, codes and redirects live in :mod:`flask_passport.oauth2.authorization`.
-The request shown on the consent page is kept server-side in the session under a random,
-single-use key; the form carries only that key and the CSRF token.
+The request shown on the consent page is kept server-side (:mod:`flask_passport.oauth2.pending`)
+under a random, single-use key bound to the user; the form carries only that key and the CSRF
+token.
+
+``prompt=login`` and an expired ``max_age`` never sign the user out on a GET (any cross-site
+link could): the user is sent to the login page, and the request goes on only once the
+session's login time is not older than the request that asked for it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import Response, current_app, redirect, render_template, request, session
@@ -20,11 +24,10 @@ from flask_login import current_user, logout_user
 from flask_login.utils import login_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import tokens
-from ..forms import ConsentForm
+from ..forms import ConsentForm, PassportForm
 from ..keys import KeyLoadError
-from ..login_time import login_time
-from ..oauth2 import redirect_uri
+from ..login_time import logged_in_since, login_time
+from ..oauth2 import pending, redirect_uri
 from ..oauth2.authorization import (
     AuthorizationPageError,
     AuthorizationRedirectError,
@@ -32,23 +35,17 @@ from ..oauth2.authorization import (
     approve,
     client_allows,
     deny,
-    has_covering_token,
+    earlier_approval_stands,
     validate_request,
 )
 from ..oauth2.oidc import login_too_old
 from . import blueprint
-from .pending import live_pending, take_pending
 
 log = logging.getLogger("flask_passport")
 
-PENDING_KEY = "_passport_authorizations"
 REAUTH_KEY = "_passport_reauth"
-#: How many consent pages may be open at once per session, and for how long.
-MAX_PENDING = 5
-#: The pending requests live in the (cookie) session, which browsers cap at about 4 KB: older
-#: entries are dropped to stay under this many bytes of JSON.
-MAX_PENDING_BYTES = 2500
-PENDING_TTL = 30 * 60
+#: How long a consent page stays answerable.
+PENDING_TTL = timedelta(minutes=30)
 #: How long a prompt=login re-authentication may take.
 REAUTH_TTL = 10 * 60
 
@@ -85,7 +82,7 @@ def _redirect(location: str) -> Response:
     return response
 
 
-def _login_redirect() -> Response:
+def _login_redirect(next_url: str | None = None) -> Response:
     view = getattr(current_app.login_manager, "login_view", None)  # type: ignore[attr-defined]
     if not view:
         return error_page(
@@ -94,7 +91,7 @@ def _login_redirect() -> Response:
             "login page configured (set login_manager.login_view).",
             status=401,
         )
-    return _redirect(login_url(view, next_url=request.full_path))
+    return _redirect(login_url(view, next_url=next_url or request.full_path))
 
 
 def _fingerprint() -> str:
@@ -102,14 +99,25 @@ def _fingerprint() -> str:
 
 
 def _mark_reauth() -> None:
-    session[REAUTH_KEY] = {"fp": _fingerprint(), "at": int(time.time())}
+    """Require a login newer than now for this exact request (its query string)."""
+    session[REAUTH_KEY] = {"fp": _fingerprint(), "at": time.time(),
+                           "next": request.full_path}
 
 
-def _reauthenticated() -> bool:
-    """Whether the user signed in again for exactly this request (prompt=login), recently."""
-    marker = session.pop(REAUTH_KEY, None)
-    return (isinstance(marker, dict) and marker.get("fp") == _fingerprint()
-            and int(time.time()) - int(marker.get("at", 0)) < REAUTH_TTL)
+def _reauth_marker() -> dict[str, Any] | None:
+    """The live re-authentication requirement of this exact request, if any."""
+    marker = session.get(REAUTH_KEY)
+    if (isinstance(marker, dict) and marker.get("fp") == _fingerprint()
+            and isinstance(marker.get("at"), int | float)
+            and time.time() - marker["at"] < REAUTH_TTL):
+        return marker
+    return None
+
+
+def _signed_in_since(marker: dict[str, Any]) -> bool:
+    """Whether the session's login is not older than the request that asked for a new one; a
+    session with no recorded login (remember-me) never is."""
+    return logged_in_since(float(marker["at"]))
 
 
 def _user_id() -> str:
@@ -144,38 +152,52 @@ def _authorize() -> Response:
             _mark_reauth()
         return _login_redirect()
     # OpenID Connect max_age: a login older than max_age counts as prompt=login.
-    too_old = login_too_old(login_time(), authz.max_age, ctx.now())
-    if ("login" in authz.prompt or too_old) and not _reauthenticated():
-        if "none" in authz.prompt:
-            return _redirect(authz.error("login_required", "The user must sign in again "
-                                         "(max_age).").location)
-        # prompt=login: sign in again; the marker stops the loop when the user comes back.
-        logout_user()
-        _mark_reauth()
-        return _login_redirect()
+    if "login" in authz.prompt or login_too_old(login_time(), authz.max_age, ctx.now()):
+        marker = _reauth_marker()
+        if marker is None or not _signed_in_since(marker):
+            if "none" in authz.prompt:
+                return _redirect(authz.error("login_required", "The user must sign in again "
+                                             "(max_age).").location)
+            if marker is None:
+                _mark_reauth()
+                return _login_redirect()
+            # Back from the login page without a new login (a login page that skips its form
+            # for a signed-in user): offer to sign out and in again, a POST with CSRF.
+            return _page("passport/reauthenticate.html", form=PassportForm())
+        session.pop(REAUTH_KEY, None)
 
     user = current_user._get_current_object()  # type: ignore[attr-defined]
     if "consent" not in authz.prompt and (
         client.skips_authorization(user, list(authz.scopes))
-        or has_covering_token(ctx, client.id, _user_id(), authz.scopes)
+        or earlier_approval_stands(ctx, client, _user_id(), authz.scopes)
     ):
         return _finish(ctx, lambda: approve(ctx, authz, client, user, _auth_time(ctx)))
     if "none" in authz.prompt:
         return _redirect(authz.error("consent_required", "The user has not approved this "
                                      "client yet.").location)
-    return _consent_page(authz, client, user)
+    return _consent_page(ctx, authz, client, user)
 
 
-def _consent_page(authz: AuthorizationRequest, client: Any, user: Any) -> Response:
-    key = tokens.new_secret(24)
-    pending = _live_pending()
-    pending[key] = {"request": authz.to_dict(), "user_id": _user_id(), "at": int(time.time())}
-    while len(pending) > 1 and (
-        len(pending) > MAX_PENDING or len(json.dumps(pending)) > MAX_PENDING_BYTES
-    ):
-        oldest = min((k for k in pending if k != key), key=lambda k: pending[k]["at"])
-        pending.pop(oldest)
-    session[PENDING_KEY] = pending
+@blueprint.post("/reauthenticate")
+def reauthenticate() -> Response:
+    """Sign out and go to the login page, then back to the request that asked for a new
+    login (kept in the session: no redirect target comes from the form)."""
+    form = PassportForm(request.form)
+    if not form.validate():
+        return error_page("invalid_request", "The form has expired or did not come from this "
+                          "site. Start again from the application.")
+    marker = session.get(REAUTH_KEY)
+    if not isinstance(marker, dict) or not isinstance(marker.get("next"), str):
+        return error_page("invalid_request", "There is no sign-in to repeat. Start again from "
+                          "the application.")
+    logout_user()
+    return _login_redirect(str(marker["next"]))
+
+
+def _consent_page(ctx: Any, authz: AuthorizationRequest, client: Any, user: Any) -> Response:
+    key = pending.create(ctx, pending.AUTHORIZE, _user_id(), client.id, authz.to_dict(),
+                         PENDING_TTL)
+    ctx.commit()
     form = ConsentForm(data={"auth_token": key})
     return _page(
         "passport/authorize.html",
@@ -184,18 +206,10 @@ def _consent_page(authz: AuthorizationRequest, client: Any, user: Any) -> Respon
         user=user,
         scopes=_state().passport.scopes_for(authz.scopes),
         authorization=authz,
+        redirect_target=authz.redirect_target,
         auth_token=key,
         csrf_token=form.csrf_token.current_token,
     )
-
-
-def _live_pending() -> dict[str, Any]:
-    return live_pending(PENDING_KEY, PENDING_TTL)
-
-
-def _take_pending(key: str | None) -> dict[str, Any] | None:
-    """Remove and return the pending request named ``key`` (single use)."""
-    return take_pending(PENDING_KEY, PENDING_TTL, key)
 
 
 def _finish(ctx: Any, decide: Callable[[], str]) -> Response:
@@ -241,13 +255,13 @@ def _decide() -> Response:
         if form.csrf_token.errors:
             return error_page("invalid_request", form.csrf_token.errors[0])
         return error_page("invalid_request", "The authorization form is incomplete.")
-    entry = _take_pending(form.auth_token.data)
-    if entry is None or not tokens.secrets_equal(str(entry.get("user_id")), _user_id()):
-        return error_page("invalid_request", "This authorization request has expired or was "
-                          "already answered. Start again from the application.")
-    authz = AuthorizationRequest.from_dict(entry["request"])
     state = _state()
     ctx = state.context()
+    entry = pending.take(ctx, pending.AUTHORIZE, form.auth_token.data, _user_id())
+    if entry is None:
+        return error_page("invalid_request", "This authorization request has expired or was "
+                          "already answered. Start again from the application.")
+    authz = AuthorizationRequest.from_dict(entry)
     client = ctx.session.get(ctx.models.Client, authz.client_id)
     if client is None or client.revoked:
         return error_page("invalid_client", "The client is unknown or has been revoked.")

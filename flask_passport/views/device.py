@@ -6,8 +6,8 @@
   user code (``?user_code=`` pre-fills it: ``verification_uri_complete``); the code is then bound
   to that user and the same consent screen as ``/oauth/authorize`` is shown.
 * ``POST /oauth/device/decide``: approve or deny. The request being decided is kept server-side
-  in the session under a random single-use key bound to the user; the form carries only that key
-  and the CSRF token.
+  (:mod:`flask_passport.oauth2.pending`) under a random single-use key bound to the user; the
+  form carries only that key and the CSRF token.
 
 All POSTs are rate-limited per IP by :mod:`flask_passport.ratelimit` (any ``passport.device*``
 endpoint), and a confidential client per client once authenticated; wrong user codes are also
@@ -18,29 +18,27 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Response, current_app, request, session, url_for
+from flask import Response, current_app, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import tokens
 from ..forms import ConsentForm, DeviceCodeForm
 from ..oauth2 import device as device_flow
+from ..oauth2 import pending
 from ..oauth2.errors import OAuthError, invalid_request
 from . import blueprint
 from .authorize import _login_redirect, _page, error_page
-from .pending import live_pending, take_pending
 from .responses import oauth_error, to_flask
 from .token import parse_form_request
 
 log = logging.getLogger("flask_passport")
 
-PENDING_KEY = "_passport_device"
-#: How many device consent pages may be open at once per session, and for how long.
-MAX_PENDING = 3
-PENDING_TTL = 15 * 60
+#: How long a device consent page stays answerable.
+PENDING_TTL = timedelta(minutes=15)
 
 
 def _state() -> Any:
@@ -133,6 +131,7 @@ def device() -> Response:
         if client is None or client.revoked:
             raise device_flow.UserCodeError("The application that asked for this code has been "
                                             "removed.", counts_as_failure=False)
+        page = _consent_page(ctx, row, client, form.user_code.data or "")
     except device_flow.UserCodeError as exc:
         ctx.rollback()
         if not exc.counts_as_failure:
@@ -144,18 +143,14 @@ def device() -> Response:
         log.exception("Database error while checking a user code")
         return error_page("temporarily_unavailable", "The authorization server could not "
                           "complete the request. Try again later.", status=503)
-    _user_code_refund()
-    return _consent_page(row, client, form.user_code.data or "")
+    _user_code_refund()  # a right code: only wrong ones count
+    return page
 
 
-def _consent_page(row: Any, client: Any, entered: str) -> Response:
-    key = tokens.new_secret(24)
-    pending = _live_pending()
-    pending[key] = {"device_id": row.id, "user_id": _user_id(), "at": int(time.time())}
-    while len(pending) > MAX_PENDING:
-        oldest = min((k for k in pending if k != key), key=lambda k: pending[k]["at"])
-        pending.pop(oldest)
-    session[PENDING_KEY] = pending
+def _consent_page(ctx: Any, row: Any, client: Any, entered: str) -> Response:
+    key = pending.create(ctx, pending.DEVICE, _user_id(), client.id, {"device_id": row.id},
+                         PENDING_TTL)
+    ctx.commit()
     form = ConsentForm(data={"auth_token": key})
     normalized = device_flow.normalize_user_code(entered) or ""
     user = current_user._get_current_object()  # type: ignore[attr-defined]
@@ -171,15 +166,6 @@ def _consent_page(row: Any, client: Any, entered: str) -> Response:
     )
 
 
-def _live_pending() -> dict[str, Any]:
-    return live_pending(PENDING_KEY, PENDING_TTL)
-
-
-def _take_pending(key: str | None) -> dict[str, Any] | None:
-    """Remove and return the pending request named ``key`` (single use)."""
-    return take_pending(PENDING_KEY, PENDING_TTL, key)
-
-
 @blueprint.post("/device/decide")
 def device_decide() -> Response:
     """Approve or deny the device request this user entered (and only this user)."""
@@ -191,15 +177,16 @@ def device_decide() -> Response:
         if form.csrf_token.errors:
             return error_page("invalid_request", form.csrf_token.errors[0])
         return error_page("invalid_request", "The authorization form is incomplete.")
-    entry = _take_pending(form.auth_token.data)
-    if entry is None or not tokens.secrets_equal(str(entry.get("user_id")), _user_id()):
-        return error_page("invalid_request", "This request has expired or was already "
-                          "answered. Enter the code again.")
     approved = bool(form.approve.data) and not form.deny.data
     state = _state()
     ctx = state.context()
     user = current_user._get_current_object()  # type: ignore[attr-defined]
     try:
+        entry = pending.take(ctx, pending.DEVICE, form.auth_token.data, _user_id())
+        if entry is None:
+            ctx.rollback()
+            return error_page("invalid_request", "This request has expired or was already "
+                              "answered. Enter the code again.")
         row = device_flow.decide(ctx, str(entry["device_id"]), user, approved=approved)
         if row is None:
             ctx.rollback()

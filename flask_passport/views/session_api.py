@@ -20,9 +20,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 log = logging.getLogger("flask_passport")
 
-#: JSON bodies of these APIs are a few short fields; anything larger is refused unread.
-MAX_BODY = 64 * 1024
-
 
 def json_error(status: int, message: str, errors: dict[str, list[str]] | None = None
                ) -> Response:
@@ -81,9 +78,8 @@ def session_api(view: F) -> F:
 
 
 def json_body() -> dict[str, Any]:
-    """The request's JSON object, or a 422 :class:`ValidationError` saying what is wrong."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise ValidationError({}, "The request body is too large.")
+    """The request's JSON object, or a 422 :class:`ValidationError` saying what is wrong (its
+    size is capped for every Passport endpoint by :mod:`.body_limit`)."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ValidationError({}, "The request body must be a JSON object.")

@@ -9,14 +9,10 @@ from ..oauth2.errors import OAuthError, invalid_request
 from . import blueprint
 from .responses import oauth_error, to_flask
 
-#: Token requests are a handful of short parameters; anything larger is refused unread.
-MAX_BODY = 64 * 1024
-
 
 def parse_form_request() -> TokenRequest:
-    """The form body as a :class:`TokenRequest`, or an OAuth ``invalid_request``."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise OAuthError("invalid_request", "The request body is too large.", status=413)
+    """The form body as a :class:`TokenRequest`, or an OAuth ``invalid_request`` (its size is
+    capped for every Passport endpoint by :mod:`.body_limit`)."""
     if request.mimetype != "application/x-www-form-urlencoded":
         raise invalid_request("The request must be application/x-www-form-urlencoded.")
     return TokenRequest.from_items(
