@@ -6,6 +6,7 @@ Run it with ``flask --app example_app seed`` then ``flask --app example_app run`
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import timedelta
 
@@ -98,6 +99,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(oidc_demo.bp)
     commands.register(app)
+
+    @app.template_filter("pretty_json")
+    def pretty_json(value: object) -> str:
+        """JSON for the demo pages: indented, and with "…" or "é" as such, not ``\\u2026``."""
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
 
     @app.get("/")
     def home() -> str:

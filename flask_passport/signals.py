@@ -25,7 +25,8 @@ auth_code_issued = _signals.signal("auth-code-issued")
 authorization_approved = _signals.signal("authorization-approved")
 #: ``client``, ``user``, ``scopes``.
 authorization_denied = _signals.signal("authorization-denied")
-#: ``user_id``, ``client`` (or ``None``): OpenID Connect RP-initiated logout signed a user out.
+#: ``user_id``, ``client`` (or ``None``): Passport signed a user out (OpenID Connect RP-initiated
+#: logout, or "Not you? Sign out" on the consent page).
 session_ended = _signals.signal("session-ended")
 
 __all__ = [

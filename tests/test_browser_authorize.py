@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -109,5 +110,42 @@ def test_template_override(browser: Browser, authz_serve_example: Any, tmp_path:
         page.get_by_role("button", name="Let them in").click()
         page.wait_for_url("**/callback?*")
         assert server.seed["user"]["email"] in page.locator("#user").inner_text()
+    finally:
+        context.close()
+
+
+def test_not_you_sign_out_then_the_same_request_and_a_callback_that_fits(
+        browser: Browser, authz_server: Any) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    try:
+        sign_in_from_client_page(page, authz_server, "/client/start?scope=place-orders")
+        consent_url = page.url
+        assert page.get_by_text("Not you?").is_visible()
+        page.get_by_role("button", name="Sign out").click()
+        # Signed out: the login page, whose next is this same authorization request.
+        page.wait_for_url("**/login?next=*")
+        page.get_by_label("Email").fill(authz_server.seed["user"]["email"])
+        page.get_by_label("Password").fill(authz_server.seed["user"]["password"])
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/oauth/authorize?*")
+        assert parse_qs(urlsplit(page.url).query) == parse_qs(urlsplit(consent_url).query)
+        page.get_by_role("button", name="Authorize").click()
+        page.wait_for_url("**/callback?*")
+        OUT.mkdir(exist_ok=True)
+        page.screenshot(path=str(OUT / "callback-phone.png"), full_page=True)
+        tokens = page.locator("#tokens")
+        text = tokens.inner_text()
+        # The shortened tokens end with a real ellipsis, not the JSON escape "\u2026".
+        assert "\\u2026" not in page.content() and text.count("\u2026") == 2
+        # The JSON wraps inside its card: nothing runs past it or past the phone's width.
+        for box in ("#tokens", "#user"):
+            assert page.eval_on_selector(box, "e => e.scrollWidth <= e.clientWidth")
+        card = page.locator(".passport-card").bounding_box()
+        pre = tokens.bounding_box()
+        assert card is not None and pre is not None
+        assert pre["x"] + pre["width"] <= card["x"] + card["width"]
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         context.close()

@@ -54,7 +54,11 @@ def main() -> None:
         assert skipped.status_code == 302 and skipped.location.startswith(callback + "?code=")
         asked = authorize(ids["sales"])  # the consent page (docs/samples/templates/passport)
         assert asked.status_code == 200
-        assert "Connect sales app to your shop account?" in asked.get_data(as_text=True)
+        page = asked.get_data(as_text=True)
+        assert "Connect sales app to your shop account?" in page and "Allow sales app" in page
+        # Extending passport/consent.html kept the stylesheet, the form and "Not you?".
+        assert "passport-static/authorize.css" in page and 'name="auth_token"' in page
+        assert "/oauth/authorize/switch-account" in page
         with app.app_context():
             row = db.session.get(Client, ids["it"])
             assert row is not None and row.department == "it"

@@ -77,6 +77,21 @@ class AuthorizationRequest:
     def from_dict(cls, data: dict[str, Any]) -> AuthorizationRequest:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
+    def to_query(self) -> list[tuple[str, str]]:
+        """This request as ``/oauth/authorize`` parameters, to make it again (e.g. after the
+        user switched accounts). Everything a decision acts on is here, since a decision sees
+        only these fields; ``redirect_uri`` only if the client sent it (RFC 6749 §3.1.2.3)."""
+        query = [("client_id", self.client_id), ("response_type", self.response_type)]
+        if self.redirect_uri_sent:
+            query.append(("redirect_uri", self.redirect_uri))
+        query.append(("scope", " ".join(self.scopes)))
+        optional = {"state": self.state, "code_challenge": self.code_challenge,
+                    "code_challenge_method": self.code_challenge_method, "nonce": self.nonce,
+                    "prompt": " ".join(self.prompt) or None,
+                    "max_age": None if self.max_age is None else str(self.max_age)}
+        query.extend((k, v) for k, v in optional.items() if v is not None)
+        return query
+
     def redirect(self, params: Mapping[str, str | None]) -> str:
         """The redirect back to the client with ``params`` (and ``state``)."""
         values = {k: v for k, v in params.items() if v is not None}

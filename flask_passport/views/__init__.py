@@ -20,6 +20,7 @@ from . import (  # noqa: E402,F401
     introspect,
     oidc,
     revoke,
+    switch_account,
     token,
     tokens_api,
 )

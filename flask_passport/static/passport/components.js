@@ -69,14 +69,18 @@
       --_accent: var(--passport-accent, #2563eb); --_danger: var(--passport-danger, #b91c1c);
       --_border: var(--passport-border, rgba(127,127,127,.35));
       --_muted: var(--passport-muted, rgba(127,127,127,.95)); --_radius: var(--passport-radius, 6px); }
-    .card { border: 1px solid var(--_border); border-radius: var(--_radius); padding: 1em; }
+    .card { border: 1px solid var(--_border); border-radius: var(--_radius); padding: 1em;
+      overflow-x: auto; }
     header { display: flex; justify-content: space-between; align-items: center; gap: 1em;
       margin-bottom: .75em; }
     h2 { font-size: 1.1em; margin: 0; }
     table { width: 100%; border-collapse: collapse; }
     th, td { text-align: left; padding: .4em .5em; border-top: 1px solid var(--_border);
-      vertical-align: top; overflow-wrap: anywhere; }
+      vertical-align: top; overflow-wrap: break-word; }
+    /* Ids and URIs may break anywhere; words, dates and buttons stay whole on a phone. */
+    td code, td.redirects { overflow-wrap: anywhere; }
     th { font-weight: 600; border-top: none; }
+    td button { white-space: nowrap; }
     .muted, .empty { color: var(--_muted); }
     code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .9em; }
     button { font: inherit; cursor: pointer; border-radius: var(--_radius); padding: .3em .8em;

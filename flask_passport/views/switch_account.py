@@ -1,0 +1,50 @@
+"""The consent page's "Not you? Sign out": sign out, then back to the same authorization request.
+
+It is the consent form's third button (``formaction``), so it posts the form's CSRF token and
+``auth_token``, the key of the request kept server-side; nothing about the request travels in
+the page. Signing out changes state, hence a POST checked against the session's CSRF token (a
+cross-site link or form cannot sign anyone out). The redirect always goes to
+``/oauth/authorize``, which validates the request again like any other and, the user being
+signed out, sends them to the login view with ``next`` pointing back to it.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Response, current_app, request, url_for
+from flask_login import current_user, logout_user
+
+from .. import csrf, signals, tokens
+from ..oauth2.authorization import AuthorizationRequest
+from . import blueprint
+from .authorize import _redirect, _take_pending, error_page
+
+
+@blueprint.app_template_global("passport_switch_account_url")
+def switch_account_url() -> str:
+    """The "Not you? Sign out" form action, or ``""`` when the app has no
+    ``login_manager.login_view`` to sign in again at."""
+    if not getattr(current_app.login_manager, "login_view", None):  # type: ignore[attr-defined]
+        return ""
+    return url_for("passport.switch_account")
+
+
+@blueprint.post("/authorize/switch-account")
+def switch_account() -> Response:
+    """Sign the current user out and start the pending authorization request again."""
+    if not csrf.is_valid(request.form.get("csrf_token")):
+        return error_page("invalid_request", "The form expired; go back and try again.")
+    entry = _take_pending(request.form.get("auth_token"))
+    signed_in = current_user.is_authenticated
+    if entry is None or (signed_in and not tokens.secrets_equal(
+            str(entry.get("user_id")), str(current_user.get_id()))):
+        return error_page("invalid_request", "This authorization request has expired or was "
+                          "already answered. Start again from the application.")
+    if signed_in:
+        user_id = str(current_user.get_id())
+        logout_user()
+        signals.session_ended.send(current_app._get_current_object(),  # type: ignore[attr-defined]
+                                   user_id=user_id, client=None)
+    authz = AuthorizationRequest.from_dict(entry["request"])
+    return _redirect(url_for("passport.authorize") + "?" + urlencode(authz.to_query()))
