@@ -17,7 +17,6 @@ limited per user (§5.1), each entry counted before the lookup.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit

@@ -15,10 +15,11 @@ from urllib.parse import urlencode
 from flask import Response, current_app, request, url_for
 from flask_login import current_user, logout_user
 
-from .. import csrf, signals, tokens
+from .. import csrf, signals
+from ..oauth2 import pending
 from ..oauth2.authorization import AuthorizationRequest
 from . import blueprint
-from .authorize import _redirect, _take_pending, error_page
+from .authorize import _redirect, error_page
 
 
 @blueprint.app_template_global("passport_switch_account_url")
@@ -35,16 +36,20 @@ def switch_account() -> Response:
     """Sign the current user out and start the pending authorization request again."""
     if not csrf.is_valid(request.form.get("csrf_token")):
         return error_page("invalid_request", "The form expired; go back and try again.")
-    entry = _take_pending(request.form.get("auth_token"))
-    signed_in = current_user.is_authenticated
-    if entry is None or (signed_in and not tokens.secrets_equal(
-            str(entry.get("user_id")), str(current_user.get_id()))):
+    if not current_user.is_authenticated:
+        return error_page("login_required", "Your session has ended. Sign in and start again "
+                          "from the application.", status=401)
+    user_id = str(current_user.get_id())
+    ctx = current_app.extensions["passport"].context()
+    # The consent key is bound to the signed-in user and consumed here: another user's key, an
+    # unknown one or one already answered finds nothing, and nobody is signed out.
+    entry = pending.take(ctx, pending.AUTHORIZE, request.form.get("auth_token"), user_id)
+    if entry is None:
         return error_page("invalid_request", "This authorization request has expired or was "
                           "already answered. Start again from the application.")
-    if signed_in:
-        user_id = str(current_user.get_id())
-        logout_user()
-        signals.session_ended.send(current_app._get_current_object(),  # type: ignore[attr-defined]
-                                   user_id=user_id, client=None)
-    authz = AuthorizationRequest.from_dict(entry["request"])
+    ctx.commit()
+    logout_user()
+    signals.session_ended.send(current_app._get_current_object(),  # type: ignore[attr-defined]
+                               user_id=user_id, client=None)
+    authz = AuthorizationRequest.from_dict(entry)
     return _redirect(url_for("passport.authorize") + "?" + urlencode(authz.to_query()))
