@@ -11,7 +11,6 @@ from flask import Flask
 
 from flask_passport.checks import run_checks
 
-
 #: A strong secret key and no Flask-Migrate expected: the app-wiring checks have nothing to say.
 WIRED: dict[str, Any] = {"SECRET_KEY": "k" * 48, "PASSPORT_MIGRATIONS": False}
 
@@ -145,9 +144,8 @@ def test_missing_tables_name_the_command(app_config: dict[str, Any], app: Flask)
 
 
 def test_migrations_on_without_flask_migrate(app_config: dict[str, Any], app: Flask) -> None:
-    from flask_migrate import Migrate
-
     from conftest import db
+    from flask_migrate import Migrate
 
     unregistered = make_app({**app_config, "SECRET_KEY": "k" * 48})
     finding = _finding(unregistered, "passport.E013")
