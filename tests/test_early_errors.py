@@ -63,3 +63,28 @@ def test_create_token_refuses_a_string_of_scopes(app: Flask, user: Any,
             owner.create_token("name", ["nope"])  # a real scope error is still one
         made = owner.create_token("name", (s for s in ["check-status"]))  # any iterable
         assert made.token.scopes == ["check-status"]
+
+
+def test_missing_tables_on_the_token_endpoint_are_logged_once(
+        app: Flask, client: Any, machine_client: Any, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    with app.app_context():
+        db.session.remove()
+        for table in ("oauth_refresh_tokens", "oauth_access_tokens"):
+            db.metadata.tables[table].drop(db.engine)
+    caplog.set_level(logging.INFO, logger="flask_passport")
+    for _ in range(3):
+        response = client_token(client, machine_client)
+        assert response.status_code == 503  # retry once the tables exist
+        assert response.get_json()["error"] == "temporarily_unavailable"
+        assert "oauth_" not in response.get_data(as_text=True)  # no schema detail to clients
+    records = [r for r in caplog.records if r.name == "flask_passport"]
+    assert len(records) == 1, [r.getMessage() for r in records]
+    assert records[0].levelno == logging.ERROR and records[0].exc_info is None
+    message = records[0].getMessage()
+    assert "configuration error" in message and "flask db upgrade" in message
+    assert "oauth_access_tokens" in message
+    with app.app_context():
+        db.create_all()
+    assert client_token(client, machine_client).status_code == 200
