@@ -137,3 +137,10 @@ def test_nul_in_json_api_bodies_is_422(app: Flask, client: Any, user: Any) -> No
                        ("/oauth/clients", {"name": "A", "redirect_uris": ["https://a.b/\x00"]})]:
         response = client.post(path, json=body, headers=headers)
         assert response.status_code == 422, (path, body, response.status_code)
+
+
+def test_nul_in_the_logout_client_id_is_an_error_page(app: Flask, client: Any) -> None:
+    """RP-initiated logout looks the client up: a NUL is an unknown client, not a 503."""
+    response = client.get("/oauth/logout", query_string={"client_id": "a\x00b"})
+    assert response.status_code == 400, response.status_code
+    assert "unknown" in response.get_data(as_text=True)
