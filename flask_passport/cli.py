@@ -187,7 +187,11 @@ def client_command(
     first_party: bool,
     as_json: bool,
 ) -> None:
-    """Create a client. Without a kind flag: an authorization code client."""
+    """Create a client. Without a kind flag: an authorization code client.
+
+    Give at most one kind flag; --user-id must name an existing user (as the app's Flask-Login
+    user loader finds it).
+    """
     kinds = [(flag, kind) for flag, kind, given in (
         ("--personal", "personal_access", personal), ("--password", "password", password),
         ("--client", "client_credentials", client_credentials), ("--public", "public", public),
