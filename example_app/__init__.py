@@ -1,7 +1,9 @@
 """The flask-passport example app: a small, real Flask app that shows every feature.
 
 Run it with ``flask --app example_app seed`` then ``flask --app example_app run``.
-``DATABASE_URL`` selects the database (SQLite in the instance folder by default).
+``DATABASE_URL`` selects the database (SQLite in the instance folder by default, in WAL mode
+with a busy timeout); ``SECRET_KEY`` the secret key (else a random one kept in the instance
+folder).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
 
 from flask_passport import Passport
+
+from . import web_server
 
 
 class Base(DeclarativeBase):
@@ -34,7 +38,6 @@ def create_app(config: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     default_db = "sqlite:///" + os.path.join(app.instance_path, "example.sqlite")
     app.config.update(
-        SECRET_KEY=os.environ.get("SECRET_KEY", "dev-only-change-me"),
         SQLALCHEMY_DATABASE_URI=os.environ.get("DATABASE_URL", default_db),
         # The demo offers the password grant so that client developers can try it; a new
         # production app should leave it off and use the code grant with PKCE.
@@ -57,10 +60,13 @@ def create_app(config: dict | None = None) -> Flask:
             app.config[key] = os.environ[key]
     if config:
         app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = web_server.secret_key(app.instance_path)
 
     from .models import User
 
     db.init_app(app)
+    web_server.init_app(app, db)  # SQLite in WAL mode, a busy timeout, no framing
     login.init_app(app)
     migrate.init_app(app, db)
     passport.init_app(app, user_model=User)

@@ -18,11 +18,12 @@ from flask_passport import csrf
 from flask_passport.forms import PassportForm
 
 bp = Blueprint("auth", __name__)
+_REQUIRED = "Enter your email and password."
 
 
 class LoginForm(PassportForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=255)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    email = EmailField("Email", validators=[DataRequired(_REQUIRED), Length(max=255)])
+    password = PasswordField("Password", validators=[DataRequired(_REQUIRED), Length(max=1024)])
     submit = SubmitField("Sign in")
 
 
@@ -59,7 +60,8 @@ def login() -> Response | str:
         elif form.csrf_token.errors:
             error = form.csrf_token.errors[0]
         else:
-            error = "Enter your email and password."
+            error = next((e for field in (form.email, form.password) for e in field.errors),
+                         "Enter your email and password.")
     status = 400 if error else 200
     return render_template("login.html", form=form, error=error, next=next_url), status  # type: ignore[return-value]
 

@@ -13,7 +13,7 @@ from .clients import find_personal_access_client
 from .extension import user_id_of
 from .guard import request_token
 from .oauth2.errors import OAuthError
-from .oauth2.grants.personal_access import create_personal_token
+from .oauth2.grants.personal_access import check_arguments, create_personal_token
 
 
 class PersonalAccessClientMissing(RuntimeError):
@@ -60,7 +60,12 @@ class HasApiTokens:
         return bool(token is not None and token.can(scope))
 
     def create_token(self, name: str, scopes: Iterable[str] = ()) -> PersonalAccessTokenResult:
-        """Issue a personal access token for this user and commit it."""
+        """Issue a personal access token for this user and commit it.
+
+        ``scopes`` is a list (``["check-status"]``); a bare string raises ``TypeError``, an
+        empty name ``ValueError``.
+        """
+        names = check_arguments(name, scopes)
         state = current_app.extensions["passport"]
         ctx = state.context()
         client = find_personal_access_client(
@@ -73,7 +78,7 @@ class HasApiTokens:
             )
         try:
             issued = create_personal_token(
-                ctx, client=client, user_id=user_id_of(self), name=name, scopes=scopes, user=self
+                ctx, client=client, user_id=user_id_of(self), name=name, scopes=names, user=self
             )
             ctx.commit()
         except OAuthError as exc:

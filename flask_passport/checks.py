@@ -27,6 +27,16 @@ MAX_REFRESH_TOKEN = timedelta(days=90)
 MAX_PERSONAL_TOKEN = timedelta(days=366)
 MAX_AUTH_CODE = timedelta(minutes=10)
 
+#: Secret keys copied from tutorials and templates: whoever reads them can sign sessions.
+KNOWN_SECRET_KEYS = frozenset({
+    "dev", "development", "dev-only-change-me", "change-me", "changeme", "change-this",
+    "please-change-me", "secret", "secret-key", "secretkey", "your-secret-key", "mysecret",
+    "super-secret", "supersecret", "super-secret-key", "test", "testing", "flask",
+    "not-so-secret", "default",
+})
+#: RFC 2104 §3: an HMAC key shorter than the hash output weakens it; SHA-256 gives 32 bytes.
+MIN_SECRET_KEY_BYTES = 32
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -128,6 +138,83 @@ def check_key_files(key_path: str | None, *, keys_from_env: bool) -> list[Findin
     return found
 
 
+def check_secret_key(secret_key: Any) -> list[Finding]:
+    """``SECRET_KEY`` signs the session and the API cookie: missing, known or short is an error
+    (the message names the rule that fired; it never prints a key that is not a known one)."""
+    hint = ("Set SECRET_KEY from the environment to a long random value, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'.")
+    if not secret_key:
+        return [Finding("passport.E010", ERROR, "SECRET_KEY is not set: sessions, the "
+                        "consent form and the API cookie cannot work.", hint)]
+    raw = secret_key if isinstance(secret_key, bytes) else str(secret_key).encode("utf-8")
+    if raw.decode("utf-8", "replace").strip().lower() in KNOWN_SECRET_KEYS:
+        return [Finding("passport.E010", ERROR, f"SECRET_KEY is a known development default "
+                        f"({raw.decode('utf-8', 'replace')!r}): anyone can forge sessions and "
+                        "API cookies with it.", hint)]
+    if len(raw) < MIN_SECRET_KEY_BYTES:
+        return [Finding("passport.E010", ERROR, f"SECRET_KEY is {len(raw)} bytes long, shorter "
+                        f"than {MIN_SECRET_KEY_BYTES}: short keys can be guessed offline from "
+                        "one signed cookie.", hint)]
+    return []
+
+
+def check_app_wiring(app: Any, state: Any) -> list[Finding]:
+    """What stops a new app from working at all: Flask-Login, the tables, Flask-Migrate."""
+    found: list[Finding] = []
+    login_manager = getattr(app, "login_manager", None)
+    if login_manager is None:
+        found.append(Finding(
+            "passport.E011", ERROR, "Flask-Login is not set up on this app.",
+            "Passport signs users in through Flask-Login: create LoginManager(app) and "
+            "register a @login_manager.user_loader."))
+    elif (getattr(login_manager, "_user_callback", None) is None
+          and getattr(login_manager, "_request_callback", None) is None):
+        found.append(Finding(
+            "passport.E011", ERROR, "Flask-Login has no user loader: every signed-in request "
+            "and every token's user fail to load.",
+            "Register one: @login_manager.user_loader def load_user(user_id): "
+            "return db.session.get(User, int(user_id))"))
+    migrations = state.settings.migrations
+    if migrations and "migrate" not in app.extensions:
+        found.append(Finding(
+            "passport.E013", ERROR, "PASSPORT_MIGRATIONS is on but Flask-Migrate is not "
+            "registered, so `flask db upgrade` cannot create Passport's tables.",
+            "Register it (migrate = Migrate(app, db)), or set PASSPORT_MIGRATIONS = False "
+            "if you create the tables with db.create_all() or your own migrations."))
+    missing = _missing_tables(state)
+    if missing:
+        how = ("Run `flask db upgrade`" if migrations and "migrate" in app.extensions
+               else "Run `flask db upgrade` (with Flask-Migrate) or db.create_all()")
+        found.append(Finding(
+            "passport.E012", ERROR,
+            "Passport's tables are missing from the database: " + ", ".join(missing) + ".",
+            f"{how} to create them."))
+    return found
+
+
+def _missing_tables(state: Any) -> list[str]:
+    """Passport's tables the database does not have (none if it cannot be asked)."""
+    import sqlalchemy as sa
+    from sqlalchemy.exc import SQLAlchemyError
+
+    missing: list[str] = []
+    models = state.models
+    for kind in ("Client", "AccessToken", "RefreshToken", "AuthCode", "DeviceCode"):
+        model = getattr(models, kind, None)
+        if model is None:
+            continue
+        table = model.__table__
+        try:
+            bind = state.db.session.get_bind(mapper=model)
+            with bind.connect() as connection:
+                present = sa.inspect(connection).has_table(table.name, schema=table.schema)
+        except SQLAlchemyError:
+            return []  # an unreachable database is not a missing table
+        if not present:
+            missing.append(table.name)
+    return missing
+
+
 def run_checks(app: Any) -> list[Finding]:
     """Every finding for ``app`` (needs an app context for the per-client lifetimes)."""
     state = app.extensions["passport"]
@@ -146,4 +233,6 @@ def run_checks(app: Any) -> list[Finding]:
     return (
         check_settings(settings, debug=debug, client_lifetimes=lifetimes)
         + check_key_files(settings.key_path, keys_from_env=bool(settings.private_key))
+        + check_secret_key(app.config.get("SECRET_KEY"))
+        + check_app_wiring(app, state)
     )

@@ -141,14 +141,28 @@ def _interactive() -> bool:
     return sys.stdin.isatty()
 
 
+def _check_user_exists(user_id: str) -> None:
+    """Refuse ``--user-id`` of no user (loaded as a request would: Flask-Login's loader)."""
+    from .oauth2.text import is_plain_text
+
+    if not user_id or len(user_id) > 255 or not is_plain_text(user_id):
+        raise click.BadParameter(f"{user_id[:64]!r} is not a user id.", param_hint="--user-id")
+    try:
+        user = _state().load_user(user_id)
+    except RuntimeError:  # no user loader and no user model: nothing to look the id up with
+        return
+    if user is None:
+        raise click.BadParameter(f"No user has the id {user_id!r}.", param_hint="--user-id")
+
+
 @passport_cli.command("client")
-@click.option("--personal", "kind", flag_value="personal_access", help="A personal access client.")
-@click.option("--password", "kind", flag_value="password", help="A password grant client.")
-@click.option("--client", "kind", flag_value="client_credentials",
+@click.option("--personal", is_flag=True, help="A personal access client.")
+@click.option("--password", is_flag=True, help="A password grant client.")
+@click.option("--client", "client_credentials", is_flag=True,
               help="A client credentials (machine-to-machine) client.")
-@click.option("--public", "kind", flag_value="public",
+@click.option("--public", is_flag=True,
               help="A public client (no secret; PKCE): SPAs, mobile and CLI apps.")
-@click.option("--device", "kind", flag_value="device",
+@click.option("--device", is_flag=True,
               help="A public device client (RFC 8628 device authorization grant): TVs, CLIs.")
 @click.option("--resource-server", "kind", flag_value="resource_server",
               help="A resource server (an API): may introspect any token (RFC 7662), gets no "
@@ -164,7 +178,11 @@ def _interactive() -> bool:
 @click.option("--json", "as_json", is_flag=True, help="Print the client as one JSON object.")
 @_one_line_errors
 def client_command(
-    kind: str | None,
+    personal: bool,
+    password: bool,
+    client_credentials: bool,
+    public: bool,
+    device: bool,
     name: str | None,
     redirect_uris: tuple[str, ...],
     post_logout_redirect_uris: tuple[str, ...],
@@ -172,8 +190,21 @@ def client_command(
     first_party: bool,
     as_json: bool,
 ) -> None:
-    """Create a client. Without a kind flag: an authorization code client."""
-    kind = kind or "authorization_code"
+    """Create a client. Without a kind flag: an authorization code client.
+
+    Give at most one kind flag; --user-id must name an existing user (as the app's Flask-Login
+    user loader finds it).
+    """
+    kinds = [(flag, kind) for flag, kind, given in (
+        ("--personal", "personal_access", personal), ("--password", "password", password),
+        ("--client", "client_credentials", client_credentials), ("--public", "public", public),
+        ("--device", "device", device)) if given]
+    if len(kinds) > 1:
+        raise click.UsageError(f"Choose one kind of client: {' and '.join(f for f, _ in kinds)} "
+                               "were given together.")
+    kind = kinds[0][1] if kinds else "authorization_code"
+    if user_id is not None:
+        _check_user_exists(user_id)
     if not name:
         if not _interactive():
             raise click.ClickException("--name is required (stdin is not a terminal).")

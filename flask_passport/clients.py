@@ -3,7 +3,6 @@ JSON API, callable from Python too."""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from .models import Models
+from .oauth2.text import is_plain_text
 
 #: The kinds of client ``flask passport client`` makes, and their grant types.
 CLIENT_KINDS: dict[str, list[str]] = {
@@ -30,15 +30,6 @@ CLIENT_KINDS: dict[str, list[str]] = {
 
 class ClientError(ValueError):
     """Invalid client data; the message says what to fix."""
-
-
-def is_plain_text(value: str) -> bool:
-    """Whether ``value`` has no control characters (NUL included) and no lone surrogates.
-
-    JSON escapes can carry both; no database text column stores them (SQLite cannot encode a
-    surrogate, PostgreSQL refuses NUL), so they are refused as invalid input instead.
-    """
-    return not any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value)
 
 
 @dataclass

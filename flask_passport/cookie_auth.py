@@ -3,9 +3,15 @@
 Opt in with ``passport.create_fresh_api_token(app_or_blueprint)``. Then every GET response to a
 logged-in user (Flask-Login session) carries a fresh cookie (``passport.cookie()``, default
 ``passport_token``): HttpOnly, SameSite=Lax, Secure under HTTPS, living
-``PASSPORT_COOKIE_LIFETIME`` (default one hour). Its value is
-``itsdangerous``-signed with the app's ``SECRET_KEY`` and holds only the user id, a SHA-256 digest
-of the session's CSRF token and an expiry time.
+``PASSPORT_COOKIE_LIFETIME`` (default one hour), ``Secure`` when ``SESSION_COOKIE_SECURE`` is
+set (behind a TLS-terminating proxy the request itself looks like plain HTTP) or the request is
+HTTPS. Its value is ``itsdangerous``-signed with the app's ``SECRET_KEY`` and holds only the user
+id, a SHA-256 digest of the session's CSRF token, the login session's nonce and an expiry time.
+
+Bound to the login session: :func:`login_user` puts a fresh random nonce in the Flask session,
+the cookie carries it, and each cookie-authenticated request must come with the session that
+holds the same nonce. :func:`logout_user` removes the nonce, so a cookie captured before logout
+is refused after it, however long it still has to live.
 
 Why signed, not encrypted: the value holds no secret (the user id is not one, the CSRF token is
 present only as a digest), so confidentiality adds nothing; what matters is that it cannot be
@@ -20,7 +26,8 @@ the user can already do everything the session allows; the scopes of OAuth token
 ``current_token.client_id == COOKIE_CLIENT_ID``.
 
 ``POST /oauth/token/refresh`` (CSRF header required) reissues the cookie; Flask-Login's
-``logout_user()`` clears it and ``login_user()`` replaces it, on whatever route they run.
+``logout_user()`` clears and invalidates it and ``login_user()`` replaces it (with a new
+nonce), on whatever route they run.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, current_app, g, request, session
 from flask_login import current_user, user_logged_in, user_logged_out
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -39,13 +46,15 @@ from . import csrf
 from .extension import user_id_of
 from .guard import BearerToken, request_token
 from .oauth2.errors import BearerError
-from .tokens import new_id, secrets_equal
+from .tokens import new_id, new_secret, secrets_equal
 
 SALT = "flask-passport.api-cookie"
 #: The ``client_id`` of a cookie-authenticated request: there is no OAuth client.
 COOKIE_CLIENT_ID = "passport:cookie"
 #: A readable cookie with the CSRF token, so that axios-style clients send ``X-XSRF-Token``.
 XSRF_COOKIE = "XSRF-TOKEN"
+#: The Flask-session key of the login session's nonce, which every API cookie must carry.
+NONCE_KEY = "_passport_api_cookie"
 
 
 def _serializer(app: Flask) -> URLSafeSerializer:
@@ -63,9 +72,27 @@ def _cookie_name(app: Flask) -> str:
     return str(app.extensions["passport"].settings.cookie_name)
 
 
-def make_cookie_value(app: Flask, user_id: str, csrf_token: str, expires: int) -> str:
-    """The signed cookie value binding ``user_id`` to the CSRF token until ``expires``."""
-    return str(_serializer(app).dumps({"u": user_id, "c": _digest(csrf_token), "e": expires}))
+def make_cookie_value(app: Flask, user_id: str, csrf_token: str, expires: int,
+                      nonce: str) -> str:
+    """The signed cookie value binding ``user_id`` to the CSRF token and to the login session
+    holding ``nonce`` until ``expires``."""
+    return str(_serializer(app).dumps({"u": user_id, "c": _digest(csrf_token), "e": expires,
+                                       "n": nonce}))
+
+
+def _session_nonce() -> str:
+    """The login session's nonce, made on first use (a session logged in before cookie auth
+    was enabled, or restored by a remember-me cookie, has none yet)."""
+    nonce = session.get(NONCE_KEY)
+    if not isinstance(nonce, str) or len(nonce) < 32:
+        nonce = new_secret()
+        session[NONCE_KEY] = nonce
+    return nonce
+
+
+def _secure(app: Flask) -> bool:
+    """``Secure`` as the session cookie has it, or whenever the request came over HTTPS."""
+    return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
 
 
 def set_api_cookie(response: Response) -> Response:
@@ -75,8 +102,8 @@ def set_api_cookie(response: Response) -> Response:
     lifetime = state.settings.cookie_lifetime
     token = csrf.csrf_token()
     expires = int(time.time() + lifetime.total_seconds())
-    value = make_cookie_value(app, user_id_of(current_user), token, expires)
-    secure = request.is_secure
+    value = make_cookie_value(app, user_id_of(current_user), token, expires, _session_nonce())
+    secure = _secure(app)
     max_age = int(lifetime.total_seconds())
     response.set_cookie(_cookie_name(app), value, max_age=max_age, httponly=True,
                         samesite="Lax", secure=secure, path="/")
@@ -87,8 +114,10 @@ def set_api_cookie(response: Response) -> Response:
 
 def clear_api_cookie(response: Response) -> Response:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    response.delete_cookie(_cookie_name(app), path="/", httponly=True, samesite="Lax")
-    response.delete_cookie(XSRF_COOKIE, path="/", samesite="Lax")
+    secure = _secure(app)
+    response.delete_cookie(_cookie_name(app), path="/", httponly=True, samesite="Lax",
+                           secure=secure)
+    response.delete_cookie(XSRF_COOKIE, path="/", samesite="Lax", secure=secure)
     return response
 
 
@@ -118,12 +147,14 @@ def _on_logout(sender: Any, **_: Any) -> None:
     with contextlib.suppress(RuntimeError):  # logout outside a request: nothing to clear
         g._passport_cookie_cleared = True
         g.pop("_passport_cookie_login", None)
+        session.pop(NONCE_KEY, None)  # every cookie of this login session dies now
 
 
 def _on_login(sender: Any, **_: Any) -> None:
     with contextlib.suppress(RuntimeError):
         g._passport_cookie_login = True
         g.pop("_passport_cookie_cleared", None)
+        session[NONCE_KEY] = new_secret()  # a new login session: earlier cookies die
 
 
 def authenticate() -> BearerToken | None:
@@ -142,10 +173,15 @@ def authenticate() -> BearerToken | None:
     except BadSignature:
         raise BearerError("invalid_token", "The API cookie is invalid.") from None
     if (not isinstance(data, dict) or not isinstance(data.get("u"), str)
-            or not isinstance(data.get("c"), str) or not isinstance(data.get("e"), int)):
+            or not isinstance(data.get("c"), str) or not isinstance(data.get("e"), int)
+            or not isinstance(data.get("n"), str)):
         raise BearerError("invalid_token", "The API cookie is invalid.")
     if data["e"] <= time.time():
         raise BearerError("invalid_token", "The API cookie has expired; reload the page.")
+    nonce = session.get(NONCE_KEY)
+    if not isinstance(nonce, str) or not secrets_equal(data["n"], nonce):
+        raise BearerError("invalid_token",
+                          "The API cookie belongs to a session that has ended; sign in again.")
     header = csrf.header_value()
     if not header or not secrets_equal(_digest(header), data["c"]):
         raise BearerError(

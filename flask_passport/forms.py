@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from wtforms import Form, HiddenField, StringField, SubmitField
+from wtforms import Form, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.csrf.core import CSRF
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from . import csrf
+from .oauth2.text import is_plain_text
 
 
 class SessionCSRF(CSRF):
@@ -23,11 +25,23 @@ class SessionCSRF(CSRF):
 
 
 class PassportForm(Form):
-    """Base form: a ``csrf_token`` hidden field checked against the session."""
+    """Base form: a ``csrf_token`` hidden field checked against the session, and no control
+    characters in any text field (see :mod:`flask_passport.oauth2.text`), so a form's data
+    is safe to query with."""
 
     class Meta:
         csrf = True
         csrf_class = SessionCSRF
+
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field.data, str) and not is_plain_text(
+                    field.data, allow_tab=isinstance(field, PasswordField)):
+                field.errors = [*field.errors, f"The {field.label.text.lower() or field.name} "
+                                "may not contain control characters."]
+                valid = False
+        return valid
 
 
 class ConsentForm(PassportForm):

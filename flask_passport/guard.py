@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, TypeAlias, TypeVar, cast
+from typing import Any, NamedTuple, TypeAlias, TypeVar, cast, overload
 
 import sqlalchemy as sa
 from flask import Response, current_app, g, has_request_context, jsonify, request
@@ -291,7 +291,7 @@ def _dialect_name(state: Any, session: Any) -> str:
     if name is None:
         name = session.get_bind(mapper=state.models.AccessToken).dialect.name
         state._passport_dialect = name
-    return name  # type: ignore[no-any-return]
+    return name
 
 
 def _token_query(models: Any, user_model: Any = None, dialect: str = "sqlite"
@@ -332,7 +332,7 @@ def _authenticate() -> BearerToken:
     request, not on ``g``: an app context, and ``g`` with it, may outlive several requests)."""
     token = getattr(request, "_passport_token", None)
     if token is not None:
-        return token  # type: ignore[no-any-return]
+        return token
     state = current_app.extensions.get("passport") or _resource_server()
     value = bearer_from_header(request.headers.get("Authorization"))
     user: Any = None
@@ -474,30 +474,58 @@ def _need_any(names: tuple[str, ...]) -> Callable[[BearerToken], None]:
     return check
 
 
-def require_oauth(*scopes: str) -> Callable[[F], F]:
+def _route_decorator(names: tuple[Any, ...], need: Callable[[tuple[str, ...]], Any], *,
+                     require_user: bool, decorator: str) -> Any:
+    """The decorator for scope ``names``, or, when written without parentheses like
+    ``@login_required`` (``names`` is then the view itself), the view protected with no scope.
+
+    Anything else that is not a scope name fails at import time, not with a 500 per request.
+    """
+    if len(names) == 1 and callable(names[0]):
+        return _protect(need(()), require_user=require_user)(names[0])
+    wrong = [n for n in names if not isinstance(n, str) or not n]
+    if wrong:
+        raise TypeError(f"@{decorator}() takes scope names as strings, e.g. "
+                        f"@{decorator}(\"place-orders\"); got {wrong[0]!r}.")
+    return _protect(need(names), require_user=require_user)
+
+
+@overload
+def require_oauth(view: F, /) -> F: ...
+@overload
+def require_oauth(*scopes: str) -> Callable[[F], F]: ...
+def require_oauth(*scopes: Any) -> Any:
     """A valid user token (never a client-credentials token) with all of ``scopes``.
 
-    ``current_user`` is the token's user for the request.
+    ``current_user`` is the token's user for the request. ``@require_oauth`` without
+    parentheses is the same as ``@require_oauth()``.
     """
-    return _protect(_need_all(scopes), require_user=True)
+    return _route_decorator(scopes, _need_all, require_user=True, decorator="require_oauth")
 
 
 def scopes(*names: str) -> Callable[[F], F]:
     """A valid token carrying all of ``names``. Stack under ``@require_oauth()`` to need a user."""
-    return _protect(_need_all(names), require_user=False)
+    return _route_decorator(names, _need_all, require_user=False,
+                            decorator="scopes")
 
 
 def scope(*names: str) -> Callable[[F], F]:
     """A valid token carrying at least one of ``names``."""
-    return _protect(_need_any(names), require_user=False)
+    return _route_decorator(names, _need_any, require_user=False,
+                            decorator="scope")
 
 
-def client(*names: str) -> Callable[[F], F]:
+@overload
+def client(view: F, /) -> F: ...
+@overload
+def client(*names: str) -> Callable[[F], F]: ...
+def client(*names: Any) -> Any:
     """A machine-to-machine route: any valid token, client credentials included, with all
-    scopes."""
-    return _protect(_need_all(names), require_user=False)
+    scopes (``@client`` without parentheses: any valid token)."""
+    return _route_decorator(names, _need_all, require_user=False, decorator="client")
 
 
 def client_any(*names: str) -> Callable[[F], F]:
     """Like :func:`client`, with at least one of ``names``."""
-    return _protect(_need_any(names), require_user=False)
+    return _route_decorator(names, _need_any, require_user=False,
+                            decorator="client_any")

@@ -13,7 +13,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .clients import ClientError, CreatedClient, create_client, find_personal_access_client
+from .clients import (
+    ClientError,
+    CreatedClient,
+    create_client,
+    find_personal_access_client,
+    is_plain_text,
+)
 from .oauth2.context import Context
 from .oauth2.errors import OAuthError
 from .oauth2.grants.personal_access import create_personal_token
@@ -48,8 +54,6 @@ def _check_name(value: Any, errors: dict[str, list[str]]) -> str:
         errors.setdefault("name", []).append("The name field is required.")
         return ""
     value = value.strip()
-    from .clients import is_plain_text
-
     if not is_plain_text(value):
         errors.setdefault("name", []).append("The name may not contain control characters.")
     if len(value) > MAX_NAME:
@@ -119,7 +123,7 @@ def list_clients(ctx: Context, user_id: str) -> list[Any]:
 def find_client(ctx: Context, user_id: str, client_id: str) -> Any:
     """The user's client ``client_id``, or :class:`NotFound` (also for another user's client)."""
     Client = ctx.models.Client
-    if not isinstance(client_id, str) or len(client_id) > 64 or "\x00" in client_id:
+    if not isinstance(client_id, str) or len(client_id) > 64 or not is_plain_text(client_id):
         raise NotFound(client_id)
     client = ctx.session.scalars(_user_clients(ctx, user_id).where(Client.id == client_id)).first()
     if client is None:

@@ -11,10 +11,35 @@ from flask import Flask
 
 from flask_passport.checks import run_checks
 
+#: A strong secret key and no Flask-Migrate expected: the app-wiring checks have nothing to say.
+WIRED: dict[str, Any] = {"SECRET_KEY": "k" * 48, "PASSPORT_MIGRATIONS": False}
+
+
+def _run(app: Flask) -> list[Any]:
+    """The findings for ``app``; its connections are closed afterwards (PostgreSQL's would
+    otherwise be garbage-collected open)."""
+    from conftest import db
+
+    with app.app_context():
+        try:
+            return run_checks(app)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _cli_check(app: Flask, *options: str) -> Any:
+    """``flask passport check`` on ``app``, its connections closed afterwards."""
+    from conftest import db
+
+    result = app.test_cli_runner().invoke(args=["passport", "check", *options])
+    with app.app_context():
+        db.engine.dispose()
+    return result
+
 
 def _ids(app: Flask) -> set[str]:
-    with app.app_context():
-        return {f.id for f in run_checks(app)}
+    return {f.id for f in _run(app)}
 
 
 def test_insecure_settings_are_reported(app_config: dict[str, Any], app: Flask) -> None:
@@ -25,17 +50,16 @@ def test_insecure_settings_are_reported(app_config: dict[str, Any], app: Flask) 
     ids = _ids(loose)
     assert {"passport.W001", "passport.W002", "passport.W003", "passport.W004",
             "passport.E001", "passport.W008"} <= ids
-    result = loose.test_cli_runner().invoke(args=["passport", "check"])
+    result = _cli_check(loose)
     assert result.exit_code == 1
     assert "passport.E001 (error)" in result.output and "HINT:" in result.output
 
 
 def test_hardened_settings_pass(app_config: dict[str, Any], app: Flask) -> None:
-    strict = make_app({**app_config, "PASSPORT_PASSWORD_GRANT": False,
+    strict = make_app({**app_config, **WIRED, "PASSPORT_PASSWORD_GRANT": False,
                        "PASSPORT_ISSUER": "https://auth.example.com"})
     assert _ids(strict) == set()
-    result = strict.test_cli_runner().invoke(args=["passport", "check", "--fail-level",
-                                                   "warning"])
+    result = _cli_check(strict, "--fail-level", "warning")
     assert result.exit_code == 0, result.output
     assert "identified 0 issue(s)" in result.output
 
@@ -52,7 +76,7 @@ def test_http_issuer_is_fine_on_loopback_or_in_debug(app_config: dict[str, Any],
 def test_key_file_modes_and_client_lifetimes(app_config: dict[str, Any], app: Flask,
                                              tmp_path: Path) -> None:
     key_dir = tmp_path / "keys"
-    files = make_app({**app_config, "PASSPORT_PRIVATE_KEY": None,
+    files = make_app({**app_config, **WIRED, "PASSPORT_PRIVATE_KEY": None,
                       "PASSPORT_KEY_PATH": str(key_dir), "PASSPORT_PASSWORD_GRANT": False,
                       "PASSPORT_ISSUER": "https://auth.example.com"})
     assert "passport.E004" in _ids(files)  # no key at all
@@ -63,5 +87,69 @@ def test_key_file_modes_and_client_lifetimes(app_config: dict[str, Any], app: Fl
     os.chmod(key_dir / "oauth-private.key", 0o600)
     new_client(files, "client_credentials", access_token_lifetime=7 * 86400)
     assert _ids(files) == {"passport.W005"}
-    result = files.test_cli_runner().invoke(args=["passport", "check"])
+    result = _cli_check(files)
     assert result.exit_code == 0  # warnings only
+
+
+def _finding(app: Flask, id_: str) -> Any:
+    findings = _run(app)
+    found = [f for f in findings if f.id == id_]
+    assert len(found) == 1, findings
+    return found[0]
+
+
+def test_secret_key_missing_known_or_short(app_config: dict[str, Any], app: Flask) -> None:
+    for key, rule in [(None, "not set"), ("", "not set"),
+                      ("dev-only-change-me", "known development default"),
+                      ("dev", "known development default"), ("Change-Me", "known development"),
+                      ("x" * 31, "31 bytes long, shorter than 32"),
+                      (b"y" * 20, "20 bytes long")]:
+        checked = make_app({**app_config, **WIRED, "SECRET_KEY": key})
+        finding = _finding(checked, "passport.E010")
+        assert finding.level == "error" and rule in finding.message, (key, finding.message)
+        assert "secrets.token_urlsafe" in finding.hint
+    fine = make_app({**app_config, **WIRED, "SECRET_KEY": "z" * 32})
+    assert "passport.E010" not in _ids(fine)
+    hidden = make_app({**app_config, **WIRED, "SECRET_KEY": "my-private-" + "q" * 10})
+    assert "my-private" not in str(_finding(hidden, "passport.E010"))  # never echoed
+
+
+def test_no_user_loader_is_an_error(app_config: dict[str, Any], app: Flask) -> None:
+    no_loader = make_app({**app_config, **WIRED})
+    no_loader.login_manager._user_callback = None  # type: ignore[attr-defined]
+    finding = _finding(no_loader, "passport.E011")
+    assert "user loader" in finding.message and "@login_manager.user_loader" in finding.hint
+    del no_loader.login_manager  # type: ignore[attr-defined]
+    assert "LoginManager(app)" in _finding(no_loader, "passport.E011").hint
+
+
+def test_missing_tables_name_the_command(app_config: dict[str, Any], app: Flask) -> None:
+    from conftest import db
+
+    wired = make_app({**app_config, **WIRED})
+    assert "passport.E012" not in _ids(wired)
+    with wired.app_context():
+        db.session.remove()
+        wired.extensions["passport"].models.AuthCode.__table__.drop(db.engine)
+    try:
+        finding = _finding(wired, "passport.E012")
+        assert "oauth_auth_codes" in finding.message
+        assert "flask db upgrade" in finding.hint and "db.create_all()" in finding.hint
+        result = _cli_check(wired)
+        assert result.exit_code == 1 and "passport.E012" in result.output
+    finally:
+        with wired.app_context():
+            db.create_all()
+            db.engine.dispose()
+
+
+def test_migrations_on_without_flask_migrate(app_config: dict[str, Any], app: Flask) -> None:
+    from conftest import db
+    from flask_migrate import Migrate
+
+    unregistered = make_app({**app_config, "SECRET_KEY": "k" * 48})
+    finding = _finding(unregistered, "passport.E013")
+    assert "Migrate(app, db)" in finding.hint and "PASSPORT_MIGRATIONS = False" in finding.hint
+    registered = make_app({**app_config, "SECRET_KEY": "k" * 48})
+    Migrate(registered, db)
+    assert "passport.E013" not in _ids(registered)

@@ -110,10 +110,30 @@ def test_public_client_has_no_secret(app: Flask) -> None:
     assert "Client secret" not in text.output
 
 
-def test_personal_client_and_user_id(app: Flask) -> None:
-    result = run(app, "client", "--personal", "--name", "PAT", "--user-id", "42", "--json")
+def test_personal_client_and_user_id(app: Flask, user: Any) -> None:
+    result = run(app, "client", "--personal", "--name", "PAT", "--user-id", str(user.id),
+                 "--json")
     data = json.loads(result.output)
-    assert data["grant_types"] == ["personal_access"] and data["user_id"] == "42"
+    assert data["grant_types"] == ["personal_access"] and data["user_id"] == str(user.id)
+
+
+@pytest.mark.parametrize("user_id", ["42", "nobody", "4\x002"])
+def test_unknown_user_id_is_refused(app: Flask, user: Any, user_id: str) -> None:
+    result = run(app, "client", "--personal", "--name", "PAT", "--user-id", user_id)
+    assert result.exit_code == 2, result.output
+    assert "--user-id" in result.output and "Traceback" not in result.output
+    assert _clients(app) == []
+
+
+@pytest.mark.parametrize("flags", [("--client", "--password"), ("--public", "--device"),
+                                   ("--personal", "--client", "--public")])
+def test_two_kind_flags_are_refused(app: Flask, flags: tuple[str, ...]) -> None:
+    result = run(app, "client", *flags, "--name", "Two kinds",
+                 "--redirect-uri", "https://app.example.com/cb")
+    assert result.exit_code == 2, result.output
+    assert "Choose one kind of client" in result.output
+    assert all(flag in result.output.split("Choose one kind")[1] for flag in flags)
+    assert _clients(app) == []
 
 
 def test_missing_name_without_terminal_is_one_line_error(app: Flask) -> None:

@@ -13,7 +13,15 @@ from flask_login import current_user, login_user, logout_user
 from management_helpers import CSRF, login
 
 from flask_passport import current_token, require_oauth, scopes
-from flask_passport.cookie_auth import make_cookie_value
+from flask_passport.cookie_auth import NONCE_KEY, make_cookie_value
+
+NONCE = "n" * 43
+
+
+def _with_nonce(client: Any) -> None:
+    """Give ``client`` a login session holding :data:`NONCE`."""
+    with client.session_transaction() as sess:
+        sess[NONCE_KEY] = NONCE
 
 
 def _routes(app: Flask) -> None:
@@ -100,35 +108,70 @@ def test_cookie_without_matching_csrf_header_is_refused(spa: Flask, client: Any,
     assert resp.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_cookie_alone_works_without_the_session(spa: Flask, client: Any, user: Any) -> None:
-    """The cookie is bound to the CSRF token, not to the server-side session."""
+def test_cookie_alone_without_its_login_session_is_refused(spa: Flask, client: Any,
+                                                           user: Any) -> None:
+    """The cookie is bound to the CSRF token and to the login session that received it."""
     login(client, user)
     client.get("/page")
     value = client.get_cookie("passport_token").value
+    assert client.get("/api/user", headers={"X-CSRF-Token": CSRF}).json["id"] == user.id
     other = spa.test_client()
+    login(other, user)  # the same user and CSRF token, but another login session
     other.set_cookie("passport_token", value)
-    assert other.get("/api/user", headers={"X-CSRF-Token": CSRF}).json["id"] == user.id
+    resp = other.get("/api/user", headers={"X-CSRF-Token": CSRF})
+    assert resp.status_code == 401 and "session" in resp.json["error_description"]
+
+
+def test_a_cookie_captured_before_logout_is_refused_after_it(spa: Flask, client: Any,
+                                                             user: Any) -> None:
+    h = login(client, user)
+    client.get("/page")
+    captured = client.get_cookie("passport_token").value
+    assert client.get("/api/user", headers=h).status_code == 200
+    client.get("/logout")
+    with client.session_transaction() as sess:  # the CSRF token outlives the login
+        assert sess.get("_passport_csrf") == CSRF
+    client.set_cookie("passport_token", captured)  # put back, as a thief would
+    resp = client.get("/api/user", headers=h)
+    assert resp.status_code == 401
+    assert "session that has ended" in resp.json["error_description"]
+
+
+def test_secure_follows_session_cookie_secure_behind_a_proxy(spa: Flask, client: Any,
+                                                             user: Any) -> None:
+    """Behind a TLS-terminating proxy the app sees plain HTTP; the cookies are Secure anyway
+    when the session cookie is."""
+    spa.config["SESSION_COOKIE_SECURE"] = True
+    login(client, user)
+    resp = client.get("/page")  # http://localhost: what the app sees behind the proxy
+    for name in ("passport_token", "XSRF-TOKEN"):
+        header = _set_cookie_header(resp, name)
+        assert header is not None and "Secure" in header, name
 
 
 def test_forged_expired_and_foreign_cookies_are_refused(spa: Flask, client: Any, user: Any
                                                         ) -> None:
     h = {"X-CSRF-Token": CSRF}
     with spa.app_context():
-        expired = make_cookie_value(spa, str(user.id), CSRF, int(time.time()) - 1)
-        valid = make_cookie_value(spa, str(user.id), CSRF, int(time.time()) + 60)
+        expired = make_cookie_value(spa, str(user.id), CSRF, int(time.time()) - 1, NONCE)
+        valid = make_cookie_value(spa, str(user.id), CSRF, int(time.time()) + 60, NONCE)
         other_app = make_app({"SECRET_KEY": "another", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     with other_app.app_context():
-        foreign = make_cookie_value(other_app, str(user.id), CSRF, int(time.time()) + 60)
+        foreign = make_cookie_value(other_app, str(user.id), CSRF, int(time.time()) + 60,
+                                    NONCE)
     for value, fragment in [(expired, "expired"), (foreign, "invalid"),
                             (valid[:-2] + "AA", "invalid"), ("garbage", "invalid"),
                             ("a" * 3000, "invalid")]:
         c = spa.test_client()
+        _with_nonce(c)
         c.set_cookie("passport_token", value)
         resp = c.get("/api/user", headers=h)
         assert resp.status_code == 401, value
         assert fragment in resp.json["error_description"]
     c = spa.test_client()
     c.set_cookie("passport_token", valid)
+    assert c.get("/api/user", headers=h).status_code == 401  # no login session with the nonce
+    _with_nonce(c)
     assert c.get("/api/user", headers=h).status_code == 200
 
 
@@ -167,7 +210,9 @@ def test_without_opt_in_the_cookie_is_ignored(app: Flask, client: Any, user: Any
     assert _set_cookie_header(client.get("/page"), "passport_token") is None
     with app.app_context():
         client.set_cookie("passport_token",
-                          make_cookie_value(app, str(user.id), CSRF, int(time.time()) + 60))
+                          make_cookie_value(app, str(user.id), CSRF, int(time.time()) + 60,
+                                            NONCE))
+    _with_nonce(client)
     assert client.get("/api/user", headers={"X-CSRF-Token": CSRF}).status_code == 401
 
 

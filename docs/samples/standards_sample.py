@@ -21,7 +21,10 @@ def basic(client_id: str, secret: str) -> dict[str, str]:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         app = installed_app(tmp, PASSPORT_RATELIMIT_ENABLED=False, PASSPORT_PASSWORD_GRANT=True,
-                            PASSPORT_ISSUER="https://shop.example")
+                            PASSPORT_ISSUER="https://shop.example",
+                            # What `flask passport check` needs besides the settings below:
+                            # a long random key, and no Flask-Migrate expected (create_all).
+                            SECRET_KEY="s" * 48, PASSPORT_MIGRATIONS=False)
         add_user(app, "taylor@example.com", "my-password")
 
         # [claims]

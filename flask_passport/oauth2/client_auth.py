@@ -12,6 +12,7 @@ from .. import tokens
 from .context import Context, TokenRequest
 from .errors import invalid_client, invalid_request
 from .rows import get_by_id
+from .text import is_plain_text
 
 
 @dataclass
@@ -38,10 +39,14 @@ def read_credentials(request: TokenRequest) -> ClientCredentials | None:
                                  basic_attempted=True)
         if body_secret:
             raise invalid_request("Use one client authentication method, not two.")
-        client_id = unquote_plus(raw_id)
+        client_id, secret = unquote_plus(raw_id), unquote_plus(raw_secret)
+        if not is_plain_text(client_id) or not is_plain_text(secret):
+            # RFC 6749 §2.3.1: both are VSCHAR; a control character can match no client.
+            raise invalid_client("The Basic authorization header is malformed.",
+                                 basic_attempted=True)
         if body_id and not tokens.secrets_equal(body_id, client_id):
             raise invalid_request("client_id in the body does not match the Basic header.")
-        return ClientCredentials(client_id, unquote_plus(raw_secret), basic=True)
+        return ClientCredentials(client_id, secret, basic=True)
     if body_id:
         return ClientCredentials(body_id, body_secret, basic=False)
     return None

@@ -14,6 +14,7 @@ from ..models import Models, utcnow
 from ..scopes import ScopeRegistry
 from ..settings import Settings
 from .errors import invalid_request
+from .text import is_plain_param, is_plain_text
 
 #: Parameter values longer than this are refused (a cheap guard against oversized input).
 MAX_PARAM_LENGTH = 4096
@@ -92,9 +93,8 @@ class TokenRequest:
                 raise invalid_request(f"The {key!r} parameter was sent more than once.")
             if len(value) > MAX_PARAM_LENGTH:
                 raise invalid_request(f"The {key!r} parameter is too long.")
-            if "\x00" in value or "\x00" in key:
-                # No text column stores NUL (PostgreSQL refuses it): invalid input, not a fault.
-                raise invalid_request(f"The {key!r} parameter contains a NUL character.")
+            if not is_plain_param(key, value) or not is_plain_text(key):
+                raise invalid_request(f"The {key[:32]!r} parameter contains a control character.")
             params[key] = value
         return cls(params, authorization)
 

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from ..keys import KeySet
 from ..tokens import MAX_TOKEN_LENGTH
 from .context import Context
+from .text import is_plain_text
 
 #: The OIDC scopes and the descriptions the consent screen shows.
 SCOPE_DESCRIPTIONS: dict[str, str] = {
@@ -333,7 +334,8 @@ def validate_logout(ctx: Context, items: Iterable[tuple[str, str]]) -> LogoutReq
     if params.get("client_id") and hint_client is not None and client_id != hint_client:
         raise LogoutError("The client_id does not match the id_token_hint's audience.")
     if client_id:
-        client = ctx.session.get(ctx.models.Client, client_id) if len(client_id) <= 64 else None
+        well_formed = len(client_id) <= 64 and is_plain_text(client_id)  # PostgreSQL refuses NUL
+        client = ctx.session.get(ctx.models.Client, client_id) if well_formed else None
         if client is None or client.revoked:
             raise LogoutError("The client is unknown or has been revoked.")
         result.client = client

@@ -42,11 +42,42 @@ DEFAULT_GRANTS: dict[str, Grant] = {
 }
 
 
+#: "Undefined table" as PostgreSQL (SQLSTATE 42P01), MySQL (1146) and SQLite report it.
+_UNDEFINED_TABLE_SQLSTATE = "42P01"
+_MYSQL_NO_SUCH_TABLE = 1146
+
+
+def is_missing_table(exc: SQLAlchemyError) -> bool:
+    """Whether ``exc`` says a table does not exist (the schema was never created)."""
+    orig = getattr(exc, "orig", None)
+    if orig is None:
+        return False
+    if (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) == \
+            _UNDEFINED_TABLE_SQLSTATE:
+        return True
+    args = getattr(orig, "args", ())
+    if args and args[0] == _MYSQL_NO_SUCH_TABLE:
+        return True
+    return "no such table" in str(orig)  # SQLite has no error code for it
+
+
 class TokenEndpoint:
     """Dispatches token requests to the registered grants."""
 
     def __init__(self, grants: dict[str, Grant] | None = None) -> None:
         self.grants: dict[str, Grant] = dict(DEFAULT_GRANTS if grants is None else grants)
+        self._missing_table_reported = False
+
+    def _report_missing_table(self, exc: SQLAlchemyError) -> None:
+        """A configuration error, not a fault: say what to run, once, not a traceback per
+        request (the answer stays a 503 so clients retry once the tables exist)."""
+        if self._missing_table_reported:
+            return
+        self._missing_table_reported = True
+        detail = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
+        log.error("flask-passport: configuration error: Passport's tables are missing (%s). "
+                  "Run `flask db upgrade` (or db.create_all() without migrations); "
+                  "`flask passport check` lists what is missing.", detail)
 
     def register(self, grant_type: str, handler: Grant) -> None:
         self.grants[grant_type] = handler
@@ -68,9 +99,12 @@ class TokenEndpoint:
                 "The server's signing keys are missing; its administrator should run "
                 "`flask passport keys`."
             ).to_response()
-        except SQLAlchemyError:
+        except SQLAlchemyError as exc:
             ctx.rollback()
-            log.exception("Database error while issuing a token")
+            if is_missing_table(exc):
+                self._report_missing_table(exc)
+            else:
+                log.exception("Database error while issuing a token")
             return OAuthError(
                 "temporarily_unavailable",
                 "The authorization server could not complete the request. Try again later.",
