@@ -244,6 +244,7 @@ def serve_example_app(tmp_dir: Any, private_key_pem: str,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_dir}/example.sqlite",
         "PASSPORT_PRIVATE_KEY": private_key_pem,
         "PASSPORT_KEY_PATH": str(tmp_dir),
+        "PASSPORT_ISSUER": f"http://127.0.0.1:{port}",
     })
     if templates:
         app.jinja_loader = ChoiceLoader([FileSystemLoader(templates), app.jinja_loader])
