@@ -177,3 +177,61 @@ def test_seeded_token_verifies_with_iss_and_aud(tmp_path: Any, private_key_pem: 
     claims = jwt.decode(pat, key.key, algorithms=[header["alg"]], issuer=issuer,
                         audience=issuer, options={"require": ["iss", "aud", "exp", "sub"]})
     assert resp.json == {"user_id": claims["sub"]}
+
+
+@pytest.fixture
+def bystander() -> Iterator[tuple[str, list[str]]]:
+    """An HTTP server on another loopback port that records every request it gets: the
+    server a forged Host header would point the demos' fetches at."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+
+    class Record(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            seen.append(f"{self.command} {self.path}")
+            body = b'{"issuer": "http://attacker.example"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Record)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_demo_clients_never_fetch_from_the_host_header(
+        authz_server: Any, bystander: tuple[str, list[str]]) -> None:
+    """The demos' server-side calls (discovery, token, JWKS, userinfo, /api/user) go to the
+    configured issuer whatever Host the request names."""
+    host, seen = bystander
+    forged = f"http://{host}"
+    seed = authz_server.seed
+    http = authz_server.app.test_client()
+    with http.session_transaction(base_url=forged) as sess:
+        sess["oidc_demo_pending"] = {"state": "s1", "nonce": "n1", "verifier": "v" * 43,
+                                     "client_id": seed["oidc_client"]["id"]}
+        sess["demo_client"] = {"state": "s2", "verifier": "v" * 43,
+                               "client_id": seed["clients"]["public"]["id"]}
+    oidc = http.get("/oidc-demo/callback?state=s1&code=forged.code", base_url=forged)
+    client = http.get("/callback?state=s2&code=forged.code", base_url=forged)
+    page = http.get("/oidc-demo", base_url=forged).get_data(as_text=True)
+    assert seen == []
+    # Both reached the real token endpoint, which refused the made-up code.
+    assert oidc.status_code == 400 and "invalid_grant" in oidc.get_data(as_text=True)
+    assert client.status_code == 400 and "invalid_grant" in client.get_data(as_text=True)
+    assert seed["oidc_client"]["redirect_uri"] in page and host not in page
