@@ -84,6 +84,11 @@ def build_metadata(
         doc["authorization_endpoint"] = urls.authorization
         doc["response_modes_supported"] = ["query", "fragment"] if "token" in response_types \
             else ["query"]
+        # RFC 9207 §3: every authorization response names the issuer.
+        doc["authorization_response_iss_parameter_supported"] = True
+        # Request objects (RFC 9101) are refused with request_not_supported.
+        doc["request_parameter_supported"] = False
+        doc["request_uri_parameter_supported"] = False
     if "authorization_code" in grants:
         doc["code_challenge_methods_supported"] = ["S256", "plain"] if settings.pkce_plain \
             else ["S256"]
