@@ -69,6 +69,7 @@ class PassportState:
                         private_pem_text=settings.private_key,
                         public_pem_text=settings.public_key,
                         key_path=settings.key_path,
+                        id_token_pem_text=settings.id_token_private_key,
                     )
                     add_retired_keys(loaded, settings)  # rotation: old keys keep verifying
                     self._keys = loaded

@@ -18,6 +18,9 @@ DEFAULTS: dict[str, Any] = {
     "PASSPORT_KEY_PATH": None,  # None: the app's instance folder
     "PASSPORT_PRIVATE_KEY": None,  # PEM text; also read from the environment
     "PASSPORT_PUBLIC_KEY": None,
+    # PEM text of the RSA key that signs ID tokens when the key above is EC or EdDSA (else the
+    # file oauth-id-token-private.key in the key path); also read from the environment.
+    "PASSPORT_ID_TOKEN_PRIVATE_KEY": None,
     "PASSPORT_ACCESS_TOKEN_LIFETIME": timedelta(hours=1),
     "PASSPORT_REFRESH_TOKEN_LIFETIME": timedelta(days=14),
     "PASSPORT_PERSONAL_ACCESS_TOKEN_LIFETIME": timedelta(days=90),
@@ -88,6 +91,11 @@ _LIFETIMES = (
 )
 
 
+#: Key contents that may come from the environment (platforms that keep secrets there).
+_KEYS_FROM_ENVIRON = ("PASSPORT_PRIVATE_KEY", "PASSPORT_PUBLIC_KEY",
+                      "PASSPORT_ID_TOKEN_PRIVATE_KEY")
+
+
 def to_timedelta(value: Any, key: str) -> timedelta:
     """Accept a timedelta or a number of seconds; refuse anything else with a clear message."""
     if isinstance(value, timedelta):
@@ -108,6 +116,7 @@ class Settings:
     key_path: str | None
     private_key: str | None
     public_key: str | None
+    id_token_private_key: str | None
     access_token_lifetime: timedelta
     refresh_token_lifetime: timedelta
     personal_access_token_lifetime: timedelta
@@ -160,7 +169,7 @@ class Settings:
         for f in fields(cls):
             key = "PASSPORT_" + f.name.upper()
             value = overrides.get(key, config.get(key, DEFAULTS[key]))
-            if key in ("PASSPORT_PRIVATE_KEY", "PASSPORT_PUBLIC_KEY") and not value:
+            if key in _KEYS_FROM_ENVIRON and not value:
                 value = environ.get(key) or None
             values[f.name] = value
         for name in _LIFETIMES:

@@ -127,7 +127,7 @@ def build_openid_configuration(
     doc.update({
         "userinfo_endpoint": userinfo,
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": sorted(set(id_token_algorithms)),
+        "id_token_signing_alg_values_supported": list(dict.fromkeys(id_token_algorithms)),
         "claims_supported": list(dict.fromkeys([*ID_TOKEN_CLAIMS, *claims])),
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "claims_parameter_supported": False,

@@ -97,7 +97,7 @@ def openid_configuration(issuer_path: str | None = None) -> Response:
 
     base = issuer_origin(issuer)
     try:
-        algorithms = [state.keys().signing_key.algorithm]
+        algorithms = state.keys().id_token_algorithms()
     except KeyLoadError:
         algorithms = []
     scopes = state.passport.scope_ids()
