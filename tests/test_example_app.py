@@ -132,29 +132,22 @@ def test_seeded_token_verifies_with_iss_and_aud(tmp_path: Any, private_key_pem: 
     """The seed runs outside any request, with no PASSPORT_ISSUER in the environment: its
     personal access token still names the example app's issuer and audience, so the package's
     own JWKS ResourceServer and a standard verifier (PyJWT with iss+aud) accept it."""
-    import threading
-
     import jwt
     import requests
+    from conftest import serve_example_app
     from flask import jsonify
-    from werkzeug.serving import make_server
 
     from flask_passport import current_token, require_oauth
     from flask_passport.resource_server import ResourceServer
 
     monkeypatch.delenv("PASSPORT_ISSUER", raising=False)
-    app = example_app.create_app({
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'example.sqlite'}",
-        "PASSPORT_PRIVATE_KEY": private_key_pem, "PASSPORT_KEY_PATH": str(tmp_path)})
-    issuer = "http://127.0.0.1:5000"
-    assert app.config["PASSPORT_ISSUER"] == issuer == example_app.DEFAULT_ISSUER
-    with app.app_context():
-        pat = seed_data(5000)["personal_access_token"]
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    running = serve_example_app(tmp_path, private_key_pem, own_issuer=False)
+    server = next(running)
     try:
-        jwks_uri = f"http://127.0.0.1:{server.server_port}/.well-known/jwks.json"
+        issuer = "http://127.0.0.1:5000"
+        assert server.app.config["PASSPORT_ISSUER"] == issuer == example_app.DEFAULT_ISSUER
+        pat = server.seed["personal_access_token"]
+        jwks_uri = server.base_url + "/.well-known/jwks.json"
         service = Flask("orders_service")
         ResourceServer(service, issuer=issuer, audience=issuer, jwks_uri=jwks_uri)
 
@@ -167,11 +160,7 @@ def test_seeded_token_verifies_with_iss_and_aud(tmp_path: Any, private_key_pem: 
         assert resp.status_code == 200, resp.get_data(as_text=True)
         keys = requests.get(jwks_uri, timeout=10).json()["keys"]
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        with app.app_context():
-            example_app.db.session.remove()
-            example_app.db.engine.dispose()
+        next(running, None)
     header = jwt.get_unverified_header(pat)
     key = jwt.PyJWK(next(k for k in keys if k["kid"] == header["kid"]))
     claims = jwt.decode(pat, key.key, algorithms=[header["alg"]], issuer=issuer,
