@@ -32,6 +32,9 @@ login = LoginManager()
 migrate = Migrate()
 passport = Passport(db=db)
 
+#: Where ``flask --app example_app run`` serves; set PASSPORT_ISSUER when it serves elsewhere.
+DEFAULT_ISSUER = "http://127.0.0.1:5000"
+
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
@@ -46,8 +49,9 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE") == "1",
         SESSION_COOKIE_SAMESITE="Lax",
     )
-    if os.environ.get("PASSPORT_ISSUER"):
-        app.config["PASSPORT_ISSUER"] = os.environ["PASSPORT_ISSUER"]
+    # A fixed issuer, never the request's Host: the seeded token carries it, and the demo
+    # clients fetch the server's endpoints from it.
+    app.config["PASSPORT_ISSUER"] = os.environ.get("PASSPORT_ISSUER") or DEFAULT_ISSUER
     # Rate limits and the refresh reuse grace are deploy-time settings: e.g. acceptance tests
     # relax them with PASSPORT_RATELIMIT_PER_IP=10000/minute or PASSPORT_RATELIMIT_ENABLED=0.
     for key, value in os.environ.items():

@@ -5,7 +5,8 @@ authorization code flow with PKCE (RFC 7636):
    session, and redirects to ``/oauth/authorize`` with the S256 ``code_challenge``.
 2. The server logs the user in, shows the consent page and redirects to ``/callback``.
 3. ``/callback`` checks ``state``, exchanges the code (with the verifier) at ``/oauth/token``
-   over real HTTP, and calls ``/api/user`` with the access token.
+   over real HTTP, and calls ``/api/user`` with the access token (both on the configured
+   issuer's origin, ``PASSPORT_ISSUER``, never the request's Host).
 
 It uses the seed's public client "Demo SPA", whose redirect URI is
 ``http://127.0.0.1:<port>/callback``: open the app at that address (``flask --app example_app run
@@ -27,6 +28,8 @@ from flask import Blueprint, Response, redirect, render_template, request, sessi
 from flask_passport.oauth2.pkce import s256
 from flask_passport.tokens import secrets_equal
 
+from .urls import server_url
+
 bp = Blueprint("demo_client", __name__)
 
 SESSION_KEY = "demo_client"
@@ -34,7 +37,7 @@ DEMO_CLIENT_NAME = "Demo SPA"
 
 
 def _redirect_uri() -> str:
-    return url_for("demo_client.callback", _external=True)
+    return server_url("demo_client.callback")
 
 
 def find_demo_client() -> Any:
@@ -101,7 +104,7 @@ def callback() -> tuple[str, int]:
     if "error" in request.args:
         return render_template("callback.html", error=request.args["error"],
                                description=request.args.get("error_description", "")), 200
-    status, tokens = _http(url_for("passport.token", _external=True), data={
+    status, tokens = _http(server_url("passport.token"), data={
         "grant_type": "authorization_code",
         "client_id": pending["client_id"],
         "redirect_uri": _redirect_uri(),
@@ -111,7 +114,7 @@ def callback() -> tuple[str, int]:
     if status != 200:
         return render_template("callback.html", error=tokens.get("error"),
                                description=tokens.get("error_description")), 400
-    api_status, user = _http(url_for("api.user", _external=True), token=tokens["access_token"])
+    api_status, user = _http(server_url("api.user"), token=tokens["access_token"])
     shown = dict(tokens)
     for key in ("access_token", "refresh_token"):
         if shown.get(key):

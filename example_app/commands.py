@@ -68,7 +68,8 @@ def seed_data(port: int) -> dict[str, object]:
 
     pat = user.create_token("Seeded token", ["check-status", "place-orders"])
     # An expired token the server really signed, for client developers' error handling.
-    keyset = current_app.extensions["passport"].keys()
+    ctx = current_app.extensions["passport"].context()
+    keyset = ctx.keys()
     past = utcnow() - timedelta(hours=2)
     expired = models.AccessToken(id=tokens.new_id(), user_id=str(user.id), client_id=personal.id,
                                  name="Expired demo token", scopes=["check-status"],
@@ -77,9 +78,9 @@ def seed_data(port: int) -> dict[str, object]:
     db.session.add(expired)
     db.session.commit()
     expired_jwt = tokens.encode_access_token(
-        keyset, jti=expired.id, issuer=current_app.extensions["passport"].settings.issuer,
-        audience=None, subject=str(user.id), client_id=personal.id, scopes=["check-status"],
-        issued_at=past, expires_at=expired.expires_at,
+        keyset, jti=expired.id, issuer=ctx.issuer, audience=ctx.audience, subject=str(user.id),
+        client_id=personal.id, scopes=["check-status"], issued_at=past,
+        expires_at=expired.expires_at,
     )
     return {
         "user": {"id": user.id, "email": DEMO_EMAIL, "password": DEMO_PASSWORD},

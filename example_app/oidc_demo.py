@@ -4,7 +4,9 @@
    browser's session, and redirects to ``/oauth/authorize`` with ``scope=openid profile email``.
 2. ``/oidc-demo/callback`` checks ``state``, exchanges the code over real HTTP, verifies the ID
    token as a relying party must (signature from the JWKS in the discovery document, ``iss``,
-   ``aud``, ``exp``, ``nonce``, ``at_hash``), and calls ``/oauth/userinfo``.
+   ``aud``, ``exp``, ``nonce``, ``at_hash``), and calls ``/oauth/userinfo``. Every URL it
+   fetches comes from the discovery document of the configured issuer (``PASSPORT_ISSUER``),
+   never from the request's Host header.
 3. ``/oidc-demo`` shows who signed in, and a sign-out link to the ``end_session_endpoint`` with
    ``id_token_hint``, ``post_logout_redirect_uri`` (back here) and ``state``.
 
@@ -29,6 +31,8 @@ from flask_passport.oauth2.oidc import token_hash
 from flask_passport.oauth2.pkce import s256
 from flask_passport.tokens import secrets_equal
 
+from .urls import server_url
+
 bp = Blueprint("oidc_demo", __name__)
 
 PENDING_KEY = "oidc_demo_pending"
@@ -38,11 +42,11 @@ OIDC_CLIENT_NAME = "Demo OIDC RP"
 
 
 def callback_uri() -> str:
-    return url_for("oidc_demo.callback", _external=True)
+    return server_url("oidc_demo.callback")
 
 
 def home_uri() -> str:
-    return url_for("oidc_demo.index", _external=True)
+    return server_url("oidc_demo.index")
 
 
 def find_oidc_client() -> Any:
@@ -74,10 +78,15 @@ def _http(url: str, *, data: dict[str, str] | None = None,
 
 
 def _discovery() -> dict[str, Any]:
-    status, config = _http(url_for("passport_well_known.openid_configuration", _external=True))
-    if status != 200:
+    """OpenID Connect Discovery §4 from the configured issuer, whose ``issuer`` must be that
+    same string (§4.3); every other endpoint the demo calls comes from this document."""
+    from . import passport
+
+    issuer = passport.state().issuer()
+    status, config = _http(issuer + "/.well-known/openid-configuration")
+    if status != 200 or not isinstance(config, dict) or config.get("issuer") != issuer:
         raise ValueError("The discovery document is unavailable.")
-    return dict(config)
+    return config
 
 
 def verify_id_token(config: dict[str, Any], id_token: str, client_id: str, nonce: str,
@@ -150,7 +159,11 @@ def callback() -> Response | tuple[str, int]:
         return _error("state_mismatch", "The state does not match: start again.")
     if "error" in request.args:
         return _error(request.args["error"], request.args.get("error_description", ""), 200)
-    config = _discovery()
+    try:
+        config = _discovery()
+    except (ValueError, OSError):
+        return _error("temporarily_unavailable", "The server's discovery document is "
+                      "unavailable.", 502)
     status, tokens = _http(config["token_endpoint"], data={
         "grant_type": "authorization_code", "client_id": pending["client_id"],
         "redirect_uri": callback_uri(), "code": request.args.get("code", ""),

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from . import keys as keys_mod
 from .key_rotation import retired_dir
+from .settings import DEVELOPMENT_ISSUER, configured_issuer
 
 ERROR = "error"
 WARNING = "warning"
@@ -53,9 +54,10 @@ def _is_loopback(host: str | None) -> bool:
     return host in ("localhost", "127.0.0.1", "::1") or bool(host and host.startswith("127."))
 
 
-def check_settings(settings: Any, *, debug: bool, client_lifetimes: Sequence[tuple[str, int]] = ()
-                   ) -> list[Finding]:
-    """The findings for ``settings`` (pure: no app, no database)."""
+def check_settings(settings: Any, *, debug: bool, client_lifetimes: Sequence[tuple[str, int]] = (),
+                   issuer: str | None = None) -> list[Finding]:
+    """The findings for ``settings`` (pure: no app, no database); ``issuer`` is the one
+    configured (PASSPORT_ISSUER or from SERVER_NAME), if any."""
     found: list[Finding] = []
 
     def add(id_: str, level: str, message: str, hint: str) -> None:
@@ -90,17 +92,23 @@ def check_settings(settings: Any, *, debug: bool, client_lifetimes: Sequence[tup
     if settings.leeway > 60:
         add("passport.W006", WARNING, f"PASSPORT_LEEWAY is {settings.leeway} seconds.",
             "A minute of clock skew is plenty; more keeps expired tokens working.")
-    if settings.issuer:
-        parts = urlsplit(settings.issuer)
+    issuer = settings.issuer if issuer is None else issuer
+    if issuer:
+        parts = urlsplit(issuer)
         if parts.scheme != "https" and not debug and not _is_loopback(parts.hostname):
-            add("passport.E001", ERROR, f"The issuer {settings.issuer} is not HTTPS.",
+            add("passport.E001", ERROR, f"The issuer {issuer} is not HTTPS.",
                 "OAuth requires TLS (RFC 6749 §1.6): set PASSPORT_ISSUER to an https:// URL.")
         if parts.query or parts.fragment:
             add("passport.E002", ERROR, "The issuer has a query or fragment.",
                 "RFC 8414 §2: the issuer is an https URL with no query or fragment.")
-    elif not debug:
+    elif debug:
         add("passport.W007", WARNING, "PASSPORT_ISSUER is not set.",
-            "Without it the issuer comes from each request's Host header; set it explicitly.")
+            f"Debug mode names {DEVELOPMENT_ISSUER} as every token's issuer; set "
+            "PASSPORT_ISSUER to the URL clients reach this server at.")
+    else:
+        add("passport.E006", ERROR, "PASSPORT_ISSUER is not set (nor SERVER_NAME).",
+            "Tokens cannot be issued without a fixed issuer: set PASSPORT_ISSUER to this "
+            "server's https:// URL.")
     if not settings.ratelimit_enabled:
         add("passport.W008", WARNING, "Rate limiting is disabled.",
             "Set PASSPORT_RATELIMIT_ENABLED = True to slow down credential guessing.")
@@ -231,7 +239,8 @@ def run_checks(app: Any) -> list[Finding]:
         state.db.session.rollback()
     debug = bool(app.debug or os.environ.get("FLASK_DEBUG") in ("1", "true"))
     return (
-        check_settings(settings, debug=debug, client_lifetimes=lifetimes)
+        check_settings(settings, debug=debug, client_lifetimes=lifetimes,
+                       issuer=configured_issuer(settings, app.config))
         + check_key_files(settings.key_path, keys_from_env=bool(settings.private_key))
         + check_secret_key(app.config.get("SECRET_KEY"))
         + check_app_wiring(app, state)

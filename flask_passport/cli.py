@@ -54,8 +54,25 @@ def write_keys(*, force: bool, length: int, kind: str = "RSA") -> tuple[Path, Pa
     state = _state()
     private_key = keys_mod.generate_private_key(kind, length)
     paths = keys_mod.write_key_pair(state.settings.key_path, private_key, force=force)
+    _ensure_id_token_key(force=force, length=length)
     state.reset_keys()
     return paths
+
+
+def _ensure_id_token_key(*, force: bool, length: int) -> None:
+    """With an EC or EdDSA signing key, an RSA key for ID tokens next to it (Discovery §3
+    requires RS256); an existing one is kept unless ``force``."""
+    settings = _state().settings
+    if settings.id_token_private_key:
+        return
+    current = keys_mod.load_keys(private_pem_text=settings.private_key,
+                                 public_pem_text=settings.public_key,
+                                 key_path=settings.key_path).signing_key
+    if current.algorithm == keys_mod.DEFAULT_ID_TOKEN_ALGORITHM:
+        return
+    written = keys_mod.write_id_token_key(settings.key_path, force=force, bits=length)
+    if written is not None:
+        click.echo(f"RSA key for RS256 ID tokens written to {written} (mode 0600).")
 
 
 @passport_cli.command("keys")
@@ -71,7 +88,8 @@ def write_keys(*, force: bool, length: int, kind: str = "RSA") -> tuple[Path, Pa
               help="Drop retired keys whose tokens have all expired (all of them with --force).")
 @_one_line_errors
 def keys_command(force: bool, length: int, kind: str | None, rotate: bool, prune: bool) -> None:
-    """Create, rotate or prune the encryption keys that sign access tokens."""
+    """Create, rotate or prune the keys that sign tokens (with an EC or EdDSA key, also the
+    RSA key for RS256 ID tokens)."""
     if rotate or prune:
         _rotate_or_prune(rotate=rotate, prune=prune, force=force, length=length, kind=kind)
         return
@@ -175,6 +193,8 @@ def _check_user_exists(user_id: str) -> None:
                    "repeat it or give a comma-separated list.")
 @click.option("--user-id", help="The id of the user who owns the client.")
 @click.option("--first-party", is_flag=True, help="Skip the consent screen for this client.")
+@click.option("--id-token-alg", type=click.Choice(keys_mod.ID_TOKEN_ALGORITHMS), default=None,
+              help="The client's id_token_signed_response_alg [default: RS256].")
 @click.option("--json", "as_json", is_flag=True, help="Print the client as one JSON object.")
 @_one_line_errors
 def client_command(
@@ -188,6 +208,7 @@ def client_command(
     post_logout_redirect_uris: tuple[str, ...],
     user_id: str | None,
     first_party: bool,
+    id_token_alg: str | None,
     as_json: bool,
 ) -> None:
     """Create a client. Without a kind flag: an authorization code client.
@@ -219,7 +240,8 @@ def client_command(
     state = _state()
     created = create_client(state.db.session, state.models, name=name or "", kind=kind,
                             redirect_uris=uris, user_id=user_id, first_party=first_party,
-                            post_logout_redirect_uris=post_logout_redirect_uris or None)
+                            post_logout_redirect_uris=post_logout_redirect_uris or None,
+                            id_token_signed_response_alg=id_token_alg)
     state.db.session.commit()
     if as_json:
         click.echo(json.dumps(created.to_dict()))
@@ -391,6 +413,7 @@ def _rotate_or_prune(*, rotate: bool, prune: bool, force: bool, length: int,
     settings = state.settings
     if rotate:
         old_kid, new_kid = rotate_keys(settings.key_path, kind=kind, bits=length)
+        _ensure_id_token_key(force=False, length=length)
         state.reset_keys()
         click.echo(f"Rotated: new signing key {new_kid}; retired key {old_kid} keeps verifying "
                    "until its tokens expire. Restart running processes to sign with the new key.")

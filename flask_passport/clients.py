@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from .keys import ID_TOKEN_ALGORITHMS
 from .models import Models
 from .oauth2.text import is_plain_text
 
@@ -95,6 +96,7 @@ def create_client(
     access_token_lifetime: int | None = None,
     refresh_token_lifetime: int | None = None,
     post_logout_redirect_uris: Iterable[str] | str | None = None,
+    id_token_signed_response_alg: str | None = None,
 ) -> CreatedClient:
     """Create a client of ``kind`` (see :data:`CLIENT_KINDS`); the caller commits."""
     name = (name or "").strip()
@@ -103,6 +105,9 @@ def create_client(
                           "characters.")
     if kind not in CLIENT_KINDS:
         raise ClientError(f"Unknown client kind {kind!r}; use one of {', '.join(CLIENT_KINDS)}.")
+    if id_token_signed_response_alg not in (None, *ID_TOKEN_ALGORITHMS):
+        raise ClientError("id_token_signed_response_alg must be one of "
+                          f"{', '.join(ID_TOKEN_ALGORITHMS)}.")
     uris = normalize_redirect_uris(redirect_uris)
     grants = list(grant_types) if grant_types is not None else list(CLIENT_KINDS[kind])
     if "authorization_code" in grants and not uris:
@@ -119,6 +124,8 @@ def create_client(
         refresh_token_lifetime=refresh_token_lifetime,
         post_logout_redirect_uris=normalize_redirect_uris(post_logout_redirect_uris) or None,
     )
+    if id_token_signed_response_alg is not None:  # a replaced model may lack the column
+        client.id_token_signed_response_alg = id_token_signed_response_alg
     # Public (SPA, mobile, CLI) and personal access clients have no secret: personal tokens
     # are issued in-process and never authenticate the client over HTTP.
     secret = None if kind in ("public", "personal_access", "device") else client.set_secret()

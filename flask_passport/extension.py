@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app, request
+from flask import Flask, current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .key_rotation import add_retired_keys
@@ -18,7 +18,7 @@ from .models import Models, build_models
 from .oauth2.context import Context
 from .oauth2.server import TokenEndpoint
 from .scopes import Scope, ScopeRegistry
-from .settings import Settings
+from .settings import DEVELOPMENT_ISSUER, Settings, resolve_issuer
 
 if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
@@ -47,6 +47,7 @@ class PassportState:
         self.acting_token: Any = None
         #: This app's rate-limit counters (``init_app``); None when limiting is off.
         self.rate_limiter: RateLimiter | None = None
+        self._warned_issuer = False
 
     @property
     def settings(self) -> Settings:
@@ -73,6 +74,7 @@ class PassportState:
                         private_pem_text=settings.private_key,
                         public_pem_text=settings.public_key,
                         key_path=settings.key_path,
+                        id_token_pem_text=settings.id_token_private_key,
                     )
                     add_retired_keys(loaded, settings)  # rotation: old keys keep verifying
                     self._keys = loaded
@@ -82,15 +84,15 @@ class PassportState:
     def reset_keys(self) -> None:
         self._keys = None
 
-    def issuer(self) -> str | None:
-        """The configured issuer, else the root URL of the current request (if any)."""
-        configured = self.settings.issuer
-        if configured:
-            return configured
-        try:
-            return request.url_root.rstrip("/")
-        except RuntimeError:
-            return None
+    def issuer(self) -> str:
+        """The app's fixed issuer (:func:`~flask_passport.settings.resolve_issuer`), the same in
+        a request, a CLI command or a background job; never the request's Host."""
+        issuer = resolve_issuer(self.settings, self.app.config)
+        if issuer == DEVELOPMENT_ISSUER and self.app.debug and not self._warned_issuer:
+            self._warned_issuer = True
+            log.warning("flask-passport: PASSPORT_ISSUER is not set; debug mode uses %s. Set "
+                        "it to the URL clients reach this server at.", DEVELOPMENT_ISSUER)
+        return issuer
 
     def context(self) -> Context:
         """The protocol's view of this app, for one unit of work."""

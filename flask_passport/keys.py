@@ -21,6 +21,13 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, Pub
 
 PRIVATE_KEY_FILE = "oauth-private.key"
 PUBLIC_KEY_FILE = "oauth-public.key"
+#: The RSA key that signs ID tokens when the access-token key is EC or EdDSA: OpenID Connect
+#: Discovery 1.0 §3 requires RS256 among ``id_token_signing_alg_values_supported``.
+ID_TOKEN_KEY_FILE = "oauth-id-token-private.key"
+#: What ID tokens are signed with unless the client registered another algorithm.
+DEFAULT_ID_TOKEN_ALGORITHM = "RS256"
+#: The algorithms of the keys this package makes (see :func:`algorithm_for`).
+ID_TOKEN_ALGORITHMS = ("RS256", "ES256", "ES384", "EdDSA")
 
 #: 2048-bit RSA is NIST's floor through 2030 and signs ~4x faster than 4096; choose 4096 with
 #: ``--length 4096`` if policy asks for it.
@@ -131,10 +138,12 @@ class SigningKey:
 
 @dataclass
 class KeySet:
-    """The current signing key plus any older public keys that still verify."""
+    """The current signing key plus any older public keys that still verify, and the RSA key
+    that signs ID tokens when the current key is not RSA (published, never an access key)."""
 
     signing: SigningKey | None
     verifying: dict[str, SigningKey] = field(default_factory=dict)
+    id_token_signing: SigningKey | None = None
 
     def __post_init__(self) -> None:
         if self.signing is not None:
@@ -150,10 +159,48 @@ class KeySet:
         return self.signing
 
     def verifying_key(self, kid: str) -> SigningKey | None:
+        """The key that verifies an access token with this ``kid`` (never the ID-token key)."""
+        return self.verifying.get(kid)
+
+    def _id_token_keys(self) -> list[SigningKey]:
+        return [k for k in (self.signing, self.id_token_signing)
+                if k is not None and k.private_key is not None]
+
+    def id_token_algorithms(self) -> list[str]:
+        """The algorithms ID tokens can be signed with (Discovery §3), RS256 first."""
+        algorithms = {k.algorithm for k in self._id_token_keys()}
+        return sorted(algorithms, key=lambda a: (a != DEFAULT_ID_TOKEN_ALGORITHM, a))
+
+    def id_token_key(self, algorithm: str | None = None) -> SigningKey:
+        """The key that signs ID tokens with ``algorithm`` (a client's registered
+        ``id_token_signed_response_alg``), by default RS256 (OIDC Core §2), else the current
+        key for key sets from before the RSA ID-token key existed."""
+        candidates = self._id_token_keys()
+        wanted = algorithm or DEFAULT_ID_TOKEN_ALGORITHM
+        for key in candidates:
+            if key.algorithm == wanted:
+                return key
+        if algorithm is None and candidates:
+            return candidates[0]
+        if not candidates:
+            return self.signing_key  # raises the "run flask passport keys" error
+        raise KeyLoadError(
+            f"No key signs {wanted} ID tokens; a client registered that algorithm. Run "
+            f"`flask passport keys --type {wanted}` or change the client's "
+            "id_token_signed_response_alg."
+        )
+
+    def id_token_verifying_key(self, kid: str) -> SigningKey | None:
+        """The key that verifies an ID token we signed (an ``id_token_hint``)."""
+        if self.id_token_signing is not None and self.id_token_signing.kid == kid:
+            return self.id_token_signing
         return self.verifying.get(kid)
 
     def jwks(self) -> dict[str, Any]:
-        return {"keys": [k.jwk() for k in self.verifying.values()]}
+        keys = list(self.verifying.values())
+        if self.id_token_signing is not None and self.id_token_signing.kid not in self.verifying:
+            keys.append(self.id_token_signing)
+        return {"keys": [k.jwk() for k in keys]}
 
 
 def generate_private_key(kind: str = "RSA", bits: int = DEFAULT_RSA_BITS) -> PrivateKeyTypes:
@@ -197,14 +244,29 @@ def write_key_pair(
             f"Encryption keys already exist in {directory}. Use --force to overwrite them "
             "(every token they signed stops working)."
         )
-    # Create with the final mode so the private key is never readable by others, even briefly.
-    private_path.unlink(missing_ok=True)
-    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(private_pem(key))
+    _write_private(private_path, key)
     public_path.write_bytes(public_pem(key))
     public_path.chmod(0o644)
     return private_path, public_path
+
+
+def _write_private(path: Path, key: PrivateKeyTypes) -> None:
+    # Create with the final mode so the private key is never readable by others, even briefly.
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(private_pem(key))
+
+
+def write_id_token_key(directory: str | os.PathLike[str], *, force: bool = False,
+                       bits: int = DEFAULT_RSA_BITS) -> Path | None:
+    """Write the RSA ID-token key (:data:`ID_TOKEN_KEY_FILE`, mode 0600) unless one exists;
+    returns its path, or ``None`` when an existing one was kept."""
+    path = Path(directory) / ID_TOKEN_KEY_FILE
+    if path.exists() and not force:
+        return None
+    _write_private(path, generate_private_key("RSA", bits))
+    return path
 
 
 def _pem_from_env(value: str) -> bytes:
@@ -237,8 +299,10 @@ def load_keys(
     private_pem_text: str | None,
     public_pem_text: str | None,
     key_path: str | os.PathLike[str] | None,
+    id_token_pem_text: str | None = None,
 ) -> KeySet:
-    """Load the key pair: environment/config contents first, then files in ``key_path``."""
+    """Load the key pair: environment/config contents first, then files in ``key_path``; and,
+    when the pair is not RSA, the RSA ID-token key the same way."""
     private_key: PrivateKeyTypes | None = None
     public_key: PublicKeyTypes | None = None
     if private_pem_text:
@@ -274,4 +338,27 @@ def load_keys(
             "PASSPORT_PRIVATE_KEY and PASSPORT_PUBLIC_KEY are not one pair. Export both halves "
             "of the same key."
         )
-    return KeySet(SigningKey.from_keys(public_key, private_key))
+    signing = SigningKey.from_keys(public_key, private_key)
+    id_key = None
+    if signing.algorithm != DEFAULT_ID_TOKEN_ALGORITHM and private_key is not None:
+        id_key = _load_id_token_key(id_token_pem_text, key_path)
+    return KeySet(signing, id_token_signing=id_key)
+
+
+def _load_id_token_key(pem_text: str | None, key_path: str | os.PathLike[str] | None
+                       ) -> SigningKey | None:
+    """The RSA ID-token key from ``PASSPORT_ID_TOKEN_PRIVATE_KEY`` or its file, if any."""
+    if pem_text:
+        private_key = load_private_key(_pem_from_env(pem_text))
+    else:
+        path = Path(key_path) / ID_TOKEN_KEY_FILE if key_path is not None else None
+        if path is None or not path.exists():
+            return None
+        try:
+            private_key = load_private_key(path.read_bytes())
+        except OSError as exc:
+            raise KeyLoadError(f"{path} cannot be read ({exc.strerror}).") from exc
+    if not isinstance(private_key, rsa.RSAPrivateKey):
+        raise KeyLoadError("The ID-token key must be an RSA key (ID tokens are signed RS256). "
+                           "Run `flask passport keys --force` to write a new one.")
+    return SigningKey.from_keys(private_key.public_key(), private_key)

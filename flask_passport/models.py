@@ -83,6 +83,9 @@ class ClientMixin:
     #: OpenID Connect RP-Initiated Logout: where /oauth/logout may send the user afterwards
     #: (exact match, like redirect URIs); ``None`` or empty allows none.
     post_logout_redirect_uris: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    #: OpenID Connect Dynamic Client Registration §2: the algorithm of this client's ID
+    #: tokens (RS256, ES256, ES384 or EdDSA); ``None`` is RS256.
+    id_token_signed_response_alg: Mapped[str | None] = mapped_column(sa.String(16))
 
     @property
     def confidential(self) -> bool:

@@ -18,12 +18,17 @@ DEFAULTS: dict[str, Any] = {
     "PASSPORT_KEY_PATH": None,  # None: the app's instance folder
     "PASSPORT_PRIVATE_KEY": None,  # PEM text; also read from the environment
     "PASSPORT_PUBLIC_KEY": None,
+    # PEM text of the RSA key that signs ID tokens when the key above is EC or EdDSA (else the
+    # file oauth-id-token-private.key in the key path); also read from the environment.
+    "PASSPORT_ID_TOKEN_PRIVATE_KEY": None,
     "PASSPORT_ACCESS_TOKEN_LIFETIME": timedelta(hours=1),
     "PASSPORT_REFRESH_TOKEN_LIFETIME": timedelta(days=14),
     "PASSPORT_PERSONAL_ACCESS_TOKEN_LIFETIME": timedelta(days=90),
     "PASSPORT_CLIENT_CREDENTIALS_TOKEN_LIFETIME": timedelta(hours=1),
     "PASSPORT_AUTH_CODE_LIFETIME": timedelta(minutes=10),
-    "PASSPORT_ISSUER": None,  # None: the request's root URL when a token is issued
+    # None: SERVER_NAME with PREFERRED_URL_SCHEME, else (debug/testing only) DEVELOPMENT_ISSUER;
+    # never the request's Host (see resolve_issuer).
+    "PASSPORT_ISSUER": None,
     "PASSPORT_AUDIENCE": None,  # None: tokens carry the issuer as audience, not checked
     "PASSPORT_PASSWORD_GRANT": False,
     "PASSPORT_IMPLICIT_GRANT": False,
@@ -86,6 +91,11 @@ _LIFETIMES = (
 )
 
 
+#: Key contents that may come from the environment (platforms that keep secrets there).
+_KEYS_FROM_ENVIRON = ("PASSPORT_PRIVATE_KEY", "PASSPORT_PUBLIC_KEY",
+                      "PASSPORT_ID_TOKEN_PRIVATE_KEY")
+
+
 def to_timedelta(value: Any, key: str) -> timedelta:
     """Accept a timedelta or a number of seconds; refuse anything else with a clear message."""
     if isinstance(value, timedelta):
@@ -106,6 +116,7 @@ class Settings:
     key_path: str | None
     private_key: str | None
     public_key: str | None
+    id_token_private_key: str | None
     access_token_lifetime: timedelta
     refresh_token_lifetime: timedelta
     personal_access_token_lifetime: timedelta
@@ -158,7 +169,7 @@ class Settings:
         for f in fields(cls):
             key = "PASSPORT_" + f.name.upper()
             value = overrides.get(key, config.get(key, DEFAULTS[key]))
-            if key in ("PASSPORT_PRIVATE_KEY", "PASSPORT_PUBLIC_KEY") and not value:
+            if key in _KEYS_FROM_ENVIRON and not value:
                 value = environ.get(key) or None
             values[f.name] = value
         for name in _LIFETIMES:
@@ -194,6 +205,47 @@ class Settings:
             raise ValueError("PASSPORT_TOKEN_CACHE_TTL must be >= 0 and "
                              "PASSPORT_TOKEN_CACHE_SIZE >= 1.")
         return cls(**values)
+
+
+#: The issuer of an app in debug or testing mode with none configured: the host Flask's test
+#: client and ``url_for`` use without SERVER_NAME. Production apps must configure theirs.
+DEVELOPMENT_ISSUER = "http://localhost"
+
+
+class IssuerNotConfigured(RuntimeError):
+    """No issuer is configured outside debug and testing mode."""
+
+
+def configured_issuer(settings: Settings, config: Mapping[str, Any]) -> str | None:
+    """``PASSPORT_ISSUER``, else ``PREFERRED_URL_SCHEME://SERVER_NAME`` (+ ``APPLICATION_ROOT``)."""
+    if settings.issuer:
+        return settings.issuer
+    server_name = config.get("SERVER_NAME")
+    if not server_name:
+        return None
+    scheme = config.get("PREFERRED_URL_SCHEME") or "http"
+    root = str(config.get("APPLICATION_ROOT") or "/").rstrip("/")
+    return f"{scheme}://{server_name}{root}"
+
+
+def resolve_issuer(settings: Settings, config: Mapping[str, Any]) -> str:
+    """The app's one issuer: every token's ``iss`` and the base of every published URL.
+
+    Fixed per app, whether a token is made in a request, a CLI command or a background job:
+    a Host header is chosen by the client, so an issuer read from it could be made to name any
+    server (and would be cached by every proxy in front of the discovery documents). In debug or
+    testing mode an app without one gets :data:`DEVELOPMENT_ISSUER`; otherwise this raises.
+    """
+    issuer = configured_issuer(settings, config)
+    if issuer:
+        return issuer
+    if config.get("DEBUG") or config.get("TESTING"):
+        return DEVELOPMENT_ISSUER
+    raise IssuerNotConfigured(
+        "flask-passport has no issuer: set PASSPORT_ISSUER to this server's public URL (for "
+        "example https://auth.example.com), or SERVER_NAME. It is never taken from the "
+        "request's Host header."
+    )
 
 
 def _to_bool(value: Any) -> bool:

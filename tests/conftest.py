@@ -225,9 +225,10 @@ class ExampleServer:
         self.base_url = f"http://127.0.0.1:{port}"
 
 
-def serve_example_app(tmp_dir: Any, private_key_pem: str,
-                      templates: str | None = None) -> Iterator[ExampleServer]:
-    """Start the example app on a free loopback port with a temp SQLite DB; stop it after."""
+def serve_example_app(tmp_dir: Any, private_key_pem: str, templates: str | None = None,
+                      own_issuer: bool = True) -> Iterator[ExampleServer]:
+    """Start the example app on a free loopback port with a temp SQLite DB; stop it after.
+    Its PASSPORT_ISSUER is its own URL, unless ``own_issuer`` is false (the app's default)."""
     import socket
     import threading
 
@@ -240,11 +241,14 @@ def serve_example_app(tmp_dir: Any, private_key_pem: str,
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    app = example_app.create_app({
+    config = {
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_dir}/example.sqlite",
         "PASSPORT_PRIVATE_KEY": private_key_pem,
         "PASSPORT_KEY_PATH": str(tmp_dir),
-    })
+    }
+    if own_issuer:
+        config["PASSPORT_ISSUER"] = f"http://127.0.0.1:{port}"
+    app = example_app.create_app(config)
     if templates:
         app.jinja_loader = ChoiceLoader([FileSystemLoader(templates), app.jinja_loader])
     with app.app_context():

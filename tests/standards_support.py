@@ -72,12 +72,16 @@ def bearer(token: str) -> dict[str, str]:
 
 @contextmanager
 def live_server(app: Flask) -> Iterator[str]:
-    """Serve ``app`` on a loopback port in a thread; yields its base URL."""
+    """Serve ``app`` on a loopback port in a thread; yields its base URL, which is also the
+    app's issuer (as a deployment configures it: never taken from the Host header)."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    app.config["PASSPORT_ISSUER"] = base
+    app.extensions["passport"]._settings = None  # re-read the configuration
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield base
     finally:
         server.shutdown()
         thread.join(timeout=10)

@@ -421,7 +421,7 @@ def test_approve_redirects_with_code_and_state(app: Flask, client: Any, authz_lo
                            | {"approve": "Authorize"})
     query = redirect_query(resp)
     assert query["code"] and query["state"] == "xyz-state"
-    assert set(query) == {"code", "state"}
+    assert set(query) == {"code", "state", "iss"} and query["iss"] == "http://localhost"
     assert seen == ["approved", "issued"]
 
 

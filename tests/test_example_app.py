@@ -21,6 +21,7 @@ def demo(tmp_path: Any, private_key_pem: str) -> Iterator[Flask]:
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'example.sqlite'}",
         "PASSPORT_KEY_PATH": str(tmp_path / "keys"),
         "SERVER_NAME": "127.0.0.1:5099",
+        "PASSPORT_ISSUER": "http://127.0.0.1:5099",
     })
     (tmp_path / "keys").mkdir()
     yield app
@@ -124,3 +125,102 @@ def test_client_demo_starts_a_pkce_request(demo: Flask) -> None:
     assert urlsplit(login.headers["Location"]).path == "/login"
     bad = client.get("/callback?code=x&state=forged")
     assert bad.status_code == 400 and "state" in bad.get_data(as_text=True)
+
+
+def test_seeded_token_verifies_with_iss_and_aud(tmp_path: Any, private_key_pem: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seed runs outside any request, with no PASSPORT_ISSUER in the environment: its
+    personal access token still names the example app's issuer and audience, so the package's
+    own JWKS ResourceServer and a standard verifier (PyJWT with iss+aud) accept it."""
+    import jwt
+    import requests
+    from conftest import serve_example_app
+    from flask import jsonify
+
+    from flask_passport import current_token, require_oauth
+    from flask_passport.resource_server import ResourceServer
+
+    monkeypatch.delenv("PASSPORT_ISSUER", raising=False)
+    running = serve_example_app(tmp_path, private_key_pem, own_issuer=False)
+    server = next(running)
+    try:
+        issuer = "http://127.0.0.1:5000"
+        assert server.app.config["PASSPORT_ISSUER"] == issuer == example_app.DEFAULT_ISSUER
+        pat = server.seed["personal_access_token"]
+        jwks_uri = server.base_url + "/.well-known/jwks.json"
+        service = Flask("orders_service")
+        ResourceServer(service, issuer=issuer, audience=issuer, jwks_uri=jwks_uri)
+
+        @service.get("/me")
+        @require_oauth()
+        def me() -> Any:
+            return jsonify(user_id=current_token.user_id)
+
+        resp = service.test_client().get("/me", headers={"Authorization": f"Bearer {pat}"})
+        assert resp.status_code == 200, resp.get_data(as_text=True)
+        keys = requests.get(jwks_uri, timeout=10).json()["keys"]
+    finally:
+        next(running, None)
+    header = jwt.get_unverified_header(pat)
+    key = jwt.PyJWK(next(k for k in keys if k["kid"] == header["kid"]))
+    claims = jwt.decode(pat, key.key, algorithms=[header["alg"]], issuer=issuer,
+                        audience=issuer, options={"require": ["iss", "aud", "exp", "sub"]})
+    assert resp.json == {"user_id": claims["sub"]}
+
+
+@pytest.fixture
+def bystander() -> Iterator[tuple[str, list[str]]]:
+    """An HTTP server on another loopback port that records every request it gets: the
+    server a forged Host header would point the demos' fetches at."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str] = []
+
+    class Record(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            seen.append(f"{self.command} {self.path}")
+            body = b'{"issuer": "http://attacker.example"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Record)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_demo_clients_never_fetch_from_the_host_header(
+        authz_server: Any, bystander: tuple[str, list[str]]) -> None:
+    """The demos' server-side calls (discovery, token, JWKS, userinfo, /api/user) go to the
+    configured issuer whatever Host the request names."""
+    host, seen = bystander
+    forged = f"http://{host}"
+    seed = authz_server.seed
+    http = authz_server.app.test_client()
+    with http.session_transaction(base_url=forged) as sess:
+        sess["oidc_demo_pending"] = {"state": "s1", "nonce": "n1", "verifier": "v" * 43,
+                                     "client_id": seed["oidc_client"]["id"]}
+        sess["demo_client"] = {"state": "s2", "verifier": "v" * 43,
+                               "client_id": seed["clients"]["public"]["id"]}
+    oidc = http.get("/oidc-demo/callback?state=s1&code=forged.code", base_url=forged)
+    client = http.get("/callback?state=s2&code=forged.code", base_url=forged)
+    page = http.get("/oidc-demo", base_url=forged).get_data(as_text=True)
+    assert seen == []
+    # Both reached the real token endpoint, which refused the made-up code.
+    assert oidc.status_code == 400 and "invalid_grant" in oidc.get_data(as_text=True)
+    assert client.status_code == 400 and "invalid_grant" in client.get_data(as_text=True)
+    assert seed["oidc_client"]["redirect_uri"] in page and host not in page

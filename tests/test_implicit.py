@@ -57,7 +57,9 @@ def test_enabled_puts_the_token_in_the_fragment(app: Flask, signed_in: Any,
         assert location._replace(fragment="").geturl() == REDIRECT
         assert not location.query
         frag = {k: v[0] for k, v in parse_qs(location.fragment).items()}
-        assert set(frag) == {"access_token", "token_type", "expires_in", "scope", "state"}
+        assert set(frag) == {"access_token", "token_type", "expires_in", "scope", "state",
+                             "iss"}
+        assert frag["iss"] == "http://localhost"  # RFC 9207, in the fragment too
         assert frag["token_type"] == "Bearer" and frag["expires_in"] == "3600"
         assert frag["scope"] == "check-status" and frag["state"] == "st-1"
         me = signed_in.get("/me", headers={"Authorization": f"Bearer {frag['access_token']}"})

@@ -56,7 +56,10 @@ def test_rotate_then_prune(file_app: Flask) -> None:
     new_token = cc_token(http, mc)["access_token"]
     header = jwt.get_unverified_header(new_token)
     assert header["alg"] == "ES256" and header["kid"] != old_kid
-    assert _jwks_kids(http) == [header["kid"], old_kid]  # current key first
+    # Current key first; an ES256 key brings an RSA key for RS256 ID tokens, published last.
+    id_key = file_app.extensions["passport"].keys().id_token_signing
+    assert id_key is not None and id_key.algorithm == "RS256"
+    assert _jwks_kids(http) == [header["kid"], old_kid, id_key.kid]
     # The old token still verifies, here and in a fresh process reading the same key path.
     assert http.get("/t/jobs", headers=bearer(old_token)).status_code == 200
     assert http.get("/t/jobs", headers=bearer(new_token)).status_code == 200
@@ -78,7 +81,7 @@ def test_rotate_then_prune(file_app: Flask) -> None:
     # ...and --force drops them now: the old token stops verifying, the new one still works.
     result = _cli(file_app, "keys", "--prune", "--force")
     assert result.exit_code == 0 and old_kid in result.output
-    assert _jwks_kids(http) == [header["kid"]]
+    assert _jwks_kids(http) == [header["kid"], id_key.kid]
     denied = http.get("/t/jobs", headers=bearer(old_token))
     assert denied.status_code == 401 and "invalid_token" in denied.headers["WWW-Authenticate"]
     assert http.get("/t/jobs", headers=bearer(new_token)).status_code == 200
@@ -95,7 +98,9 @@ def test_rotation_keeps_the_key_type_and_supports_eddsa(file_app: Flask) -> None
     assert jwt.get_unverified_header(second)["alg"] == "EdDSA"
     for token in (first, second):
         assert http.get("/t/jobs", headers=bearer(token)).status_code == 200
-    assert len(_jwks_kids(http)) == 2
+    id_key = file_app.extensions["passport"].keys().id_token_signing
+    assert id_key is not None and id_key.algorithm == "RS256"
+    assert _jwks_kids(http)[2:] == [id_key.kid] and len(_jwks_kids(http)) == 3
 
 
 def test_prune_waits_for_the_longest_token_lifetime(tmp_path: Path, file_app: Flask) -> None:

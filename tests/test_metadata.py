@@ -122,3 +122,80 @@ def test_issuer_with_a_path_is_served_at_the_rfc_8414_location(app_config: dict[
     assert http.get("/.well-known/oauth-authorization-server/other").status_code == 404
     # Without a path in the issuer, only the root location answers.
     assert app.test_client().get("/.well-known/oauth-authorization-server/x").status_code == 404
+
+
+def test_issuer_never_comes_from_the_host_header(app_config: dict[str, Any], app: Flask,
+                                                 machine_client: Any) -> None:
+    """A client chooses the Host header: the issuer, every published URL and every token's
+    ``iss``/``aud`` stay the app's own (the testing fallback here, the configured one below)."""
+    from conftest import new_client
+
+    forged = app.test_client()
+    for path in ("/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"):
+        doc = forged.get(path, base_url="http://attacker.example").json
+        assert doc["issuer"] == "http://localhost"
+        assert not [v for v in doc.values() if "attacker" in str(v)]
+    device_client = new_client(app, "device")
+    device = forged.post("/oauth/device/code", data={"client_id": device_client.client.id},
+                         base_url="http://attacker.example")
+    assert device.json["verification_uri"] == "http://localhost/oauth/device"
+    token = forged.post("/oauth/token", base_url="http://attacker.example", data={
+        "grant_type": "client_credentials"}, auth=(machine_client.client.id,
+                                                   machine_client.secret)).json["access_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["iss"] == claims["aud"] == "http://localhost"
+
+    configured = make_app({**app_config, "PASSPORT_ISSUER": "https://auth.example.com"})
+    mc = new_client(configured, "client_credentials")
+    http = configured.test_client()
+    assert _meta(http)["issuer"] == "https://auth.example.com"
+    doc = http.get("/.well-known/openid-configuration", base_url="http://attacker.example").json
+    assert doc["issuer"] == "https://auth.example.com"
+    assert doc["token_endpoint"] == "https://auth.example.com/oauth/token"
+    token = http.post("/oauth/token", base_url="http://attacker.example", data={
+        "grant_type": "client_credentials"}, auth=(mc.client.id, mc.secret)).json["access_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["iss"] == claims["aud"] == "https://auth.example.com"
+
+
+def test_issuer_from_server_name_and_an_error_in_production(app_config: dict[str, Any],
+                                                            app: Flask) -> None:
+    import pytest
+
+    from flask_passport.checks import run_checks
+    from flask_passport.settings import IssuerNotConfigured
+
+    named = make_app({**app_config, "SERVER_NAME": "auth.example.com",
+                      "PREFERRED_URL_SCHEME": "https", "APPLICATION_ROOT": "/id"})
+    assert named.extensions["passport"].issuer() == "https://auth.example.com/id"
+    production = make_app({**app_config, "TESTING": False})
+    with pytest.raises(IssuerNotConfigured, match="PASSPORT_ISSUER"):
+        production.extensions["passport"].issuer()
+    with production.app_context():
+        with pytest.raises(IssuerNotConfigured, match="PASSPORT_ISSUER"):
+            production.extensions["passport"].context()
+        found = {f.id: f for f in run_checks(production)}
+    assert found["passport.E006"].level == "error"
+    assert "PASSPORT_ISSUER" in str(found["passport.E006"])
+    debug = make_app({**app_config, "TESTING": False, "DEBUG": True})
+    assert debug.extensions["passport"].issuer() == "http://localhost"
+    with debug.app_context():
+        assert "passport.W007" in {f.id for f in run_checks(debug)}
+
+
+def test_a_token_made_outside_a_request_has_iss_and_aud(app: Flask, user: Any,
+                                                        personal_client: Any) -> None:
+    """``user.create_token`` in a CLI command or a job: the same ``iss`` and ``aud`` as in a
+    request, and the app's own guard and PyJWT with ``iss``+``aud`` accept it."""
+    from flask_passport.guard import verify_bearer
+
+    with app.app_context():
+        owner = db.session.get(type(user), user.id)
+        token = owner.create_token("job token", ["check-status"]).access_token
+        state = app.extensions["passport"]
+        assert verify_bearer(state, token).user_id == str(user.id)
+        key = state.keys().signing_key
+    claims = jwt.decode(token, key.public_key, algorithms=["RS256"], issuer="http://localhost",
+                        audience="http://localhost",
+                        options={"require": ["iss", "aud", "exp", "sub", "jti"]})
+    assert claims["sub"] == str(user.id)

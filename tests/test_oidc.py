@@ -632,3 +632,97 @@ def test_pkce_public_client_gets_an_id_token(signed_in: Any, authz_public_client
     body = exchange(signed_in, authz_public_client, code, code_verifier=VERIFIER).json
     claims = verify_id_token(signed_in, body["id_token"], authz_public_client.client.id)
     assert claims["nonce"] == "n-0S6_WzA2Mj"
+
+
+# -- ID-token signing keys: RS256 whatever signs access tokens ----------------------------------
+
+
+def _use_keys(app: Flask, private: Any, id_token_private: Any = None) -> None:
+    """Sign with ``private`` (and ``id_token_private`` for ID tokens) from configuration."""
+    app.config["PASSPORT_PRIVATE_KEY"] = keys_mod.private_pem(private).decode()
+    app.config["PASSPORT_ID_TOKEN_PRIVATE_KEY"] = (
+        keys_mod.private_pem(id_token_private).decode() if id_token_private else None)
+    app.extensions["passport"]._settings = None  # re-read the configuration (and keys)
+
+
+@pytest.mark.parametrize("kind", ["ES256", "EdDSA"])
+def test_id_tokens_are_rs256_when_access_tokens_are_not(app: Flask, signed_in: Any,
+                                                        oidc_client: Any, kind: str) -> None:
+    """Discovery §3 requires RS256 in id_token_signing_alg_values_supported: with an EC or
+    EdDSA signing key, ID tokens are signed by the RSA ID-token key, published in the JWKS."""
+    _use_keys(app, keys_mod.generate_private_key(kind), keys_mod.generate_private_key("RSA"))
+    config = signed_in.get("/.well-known/openid-configuration").json
+    assert config["id_token_signing_alg_values_supported"] == ["RS256", kind]
+    assert config["access_token_signing_alg_values_supported"] == [kind]
+    body = exchange(signed_in, oidc_client, obtain_code(signed_in, oidc_client)).json
+    assert jwt.get_unverified_header(body["access_token"])["alg"] == kind
+    assert jwt.get_unverified_header(body["id_token"])["alg"] == "RS256"
+    claims = verify_id_token(signed_in, body["id_token"], oidc_client.client.id)
+    assert claims["at_hash"] == token_hash(body["access_token"], "RS256")
+    # The ID-token key signs ID tokens only: it never verifies an access token.
+    with app.app_context():
+        keyset = app.extensions["passport"].keys()
+        assert keyset.id_token_signing is not None
+        assert keyset.verifying_key(keyset.id_token_signing.kid) is None
+    # And an id_token_hint it signed is ours (RP-initiated logout without confirmation).
+    out = signed_in.get("/oauth/logout?" + urlencode({
+        "id_token_hint": body["id_token"], "post_logout_redirect_uri": LOGOUT_URI}))
+    assert out.status_code == 302 and out.headers["Location"] == LOGOUT_URI
+
+
+def test_a_client_gets_its_registered_id_token_algorithm(app: Flask, signed_in: Any) -> None:
+    _use_keys(app, keys_mod.generate_private_key("ES256"), keys_mod.generate_private_key("RSA"))
+    es_client = new_client(app, "authorization_code", name="ES RP",
+                           id_token_signed_response_alg="ES256")
+    body = exchange(signed_in, es_client, obtain_code(signed_in, es_client)).json
+    assert jwt.get_unverified_header(body["id_token"])["alg"] == "ES256"
+    claims = verify_id_token(signed_in, body["id_token"], es_client.client.id)
+    assert claims["at_hash"] == token_hash(body["access_token"], "ES256")
+    # An algorithm no key of this server has: a clear server_error, no token, no 500.
+    ed_client = new_client(app, "authorization_code", name="Ed RP",
+                           id_token_signed_response_alg="EdDSA")
+    resp = exchange(signed_in, ed_client, obtain_code(signed_in, ed_client))
+    assert resp.status_code == 500 and resp.json["error"] == "server_error"
+    assert "access_token" not in resp.json
+
+
+def test_id_token_algorithm_is_validated_at_registration(app: Flask) -> None:
+    from flask_passport.clients import ClientError
+
+    for bad in ("none", "HS256", "rs256"):
+        with pytest.raises(ClientError, match="id_token_signed_response_alg"):
+            new_client(app, "authorization_code", id_token_signed_response_alg=bad)
+    result = app.test_cli_runner().invoke(args=[
+        "passport", "client", "--name", "RP", "--redirect-uri", REDIRECT, "--id-token-alg",
+        "ES256", "--json"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        state = app.extensions["passport"]
+        row = state.db.session.get(state.models.Client, __import__("json").loads(
+            result.output)["id"])
+        assert row.id_token_signed_response_alg == "ES256"
+
+
+@pytest.mark.parametrize("kind", ["ES256", "EdDSA"])
+def test_keys_command_writes_an_rsa_id_token_key_next_to_an_ec_pair(
+        app: Flask, tmp_path: Path, kind: str) -> None:
+    app.config.update(PASSPORT_PRIVATE_KEY=None, PASSPORT_KEY_PATH=str(tmp_path))
+    app.extensions["passport"]._settings = None
+    result = app.test_cli_runner().invoke(args=["passport", "keys", "--type", kind])
+    assert result.exit_code == 0, result.output
+    id_file = tmp_path / keys_mod.ID_TOKEN_KEY_FILE
+    assert id_file.stat().st_mode & 0o777 == 0o600
+    assert "RS256 ID tokens" in result.output
+    http = app.test_client()
+    config = http.get("/.well-known/openid-configuration").json
+    assert config["id_token_signing_alg_values_supported"] == ["RS256", kind]
+    jwks = http.get("/.well-known/jwks.json").json["keys"]
+    assert sorted(k["alg"] for k in jwks) == sorted(["RS256", kind])
+    # An existing ID-token key is kept (ID tokens it signed keep verifying) unless --force.
+    before = id_file.read_bytes()
+    assert app.test_cli_runner().invoke(args=["passport", "keys", "--type", kind,
+                                              "--force"]).exit_code == 0
+    after = id_file.read_bytes()
+    assert after != before
+    assert app.test_cli_runner().invoke(args=["passport", "keys", "--rotate"]).exit_code == 0
+    assert id_file.read_bytes() == after

@@ -33,6 +33,10 @@ DESCRIPTIONS: dict[str, str] = {
     "Takes precedence over the key files.",
     "PASSPORT_PUBLIC_KEY": "The public key's PEM text (also read from the environment). "
     "Optional when the private key is given: it is derived from it. Must match the private key.",
+    "PASSPORT_ID_TOKEN_PRIVATE_KEY": "PEM text of the RSA key that signs RS256 ID tokens when "
+    "the signing key is EC or EdDSA (also read from the environment); else the file "
+    "``oauth-id-token-private.key`` that ``flask passport keys --type ES256`` writes next to "
+    "the pair. Published in the JWKS; never verifies an access token.",
     "PASSPORT_ACCESS_TOKEN_LIFETIME": "Lifetime of access tokens from the authorization code, "
     "password and refresh token grants. A ``timedelta`` or a number of seconds. "
     "Same as :meth:`Passport.tokens_expire_in`.",
@@ -46,9 +50,12 @@ DESCRIPTIONS: dict[str, str] = {
     "Same as :meth:`Passport.client_credentials_tokens_expire_in`.",
     "PASSPORT_AUTH_CODE_LIFETIME": "Lifetime of authorization codes. "
     "Same as :meth:`Passport.auth_codes_expire_in`.",
-    "PASSPORT_ISSUER": "The ``iss`` claim of every token, e.g. ``https://auth.example.com``. "
-    "``None`` uses the request's root URL when a token is issued and skips the ``iss`` check when "
-    "verifying. Set it in production: behind a proxy the request URL may not be the public one.",
+    "PASSPORT_ISSUER": "The ``iss`` claim of every token and the base of every published URL, "
+    "e.g. ``https://auth.example.com``; fixed per app, never taken from the request's Host "
+    "header. ``None``: ``PREFERRED_URL_SCHEME://SERVER_NAME`` (+ ``APPLICATION_ROOT``) when "
+    "``SERVER_NAME`` is set; else ``http://localhost`` in debug or testing mode; else the "
+    "first token or discovery request raises ``IssuerNotConfigured`` (and ``flask passport "
+    "check`` reports ``passport.E006``). Protected routes check ``iss`` only when it is set.",
     "PASSPORT_AUDIENCE": "The ``aud`` claim. When set, tokens carry it and protected routes "
     "require it. ``None``: tokens carry the issuer as audience and the claim is not checked.",
     "PASSPORT_PASSWORD_GRANT": "Turn on the password grant (off by default, see "

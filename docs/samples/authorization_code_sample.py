@@ -125,7 +125,7 @@ def main() -> None:
             "scope": "check-status", "state": "s1", "prompt": "none"}))
         assert redirect_params(silent.location) == {
             "error": "consent_required", "error_description": "The user has not approved this "
-            "client yet.", "state": "s1"}
+            "client yet.", "state": "s1", "iss": "http://localhost:5000"}
         # [/prompt-none]
 
         # [deny]

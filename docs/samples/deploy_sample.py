@@ -43,6 +43,7 @@ def main() -> None:
         machine = json.loads(cli.invoke(args=["passport", "client", "--client", "--name",
                                               "Billing", "--json"]).output)
         port = free_port()
+        env["PASSPORT_ISSUER"] = "https://auth.example.com"  # the public URL the proxy serves
         # gunicorn's own output goes to a file, shown if anything below fails (a missing
         # gunicorn or a worker that cannot boot reads as "connection refused" otherwise).
         log = open(os.path.join(tmp, "gunicorn.log"), "w+")  # noqa: SIM115
@@ -64,7 +65,8 @@ def main() -> None:
                     if time.monotonic() > deadline or server.poll() is not None:
                         raise
                     time.sleep(0.1)
-            # As the proxy would forward a request for https://auth.example.com/oauth/token:
+            # As the proxy would forward a request for https://auth.example.com/oauth/token (the
+            # issuer is the configured one whatever the forwarded headers say):
             forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "auth.example.com"}
             answer = requests.post(f"{base}/oauth/token", headers=forwarded, data={
                 "grant_type": "client_credentials", "client_id": machine["id"],

@@ -122,6 +122,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(
         SECRET_KEY="change-me",
         SQLALCHEMY_DATABASE_URI="sqlite:///app.sqlite",
+        # Where clients reach this server: every token's ``iss`` (https:// in production).
+        PASSPORT_ISSUER="http://localhost:5000",
     )
     app.config.update(config or {})
 

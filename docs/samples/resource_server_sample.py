@@ -33,6 +33,7 @@ def create_orders_service(issuer: str, **options: Any) -> Flask:
 
 import base64
 import logging
+import socket
 import tempfile
 import threading
 
@@ -48,7 +49,12 @@ logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log in the o
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        auth = installed_app(tmp, PASSPORT_RATELIMIT_ENABLED=False, PASSPORT_PASSWORD_GRANT=True)
+        with socket.socket() as sock:  # a free port for the authorization server
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        issuer = f"http://127.0.0.1:{port}"  # its PASSPORT_ISSUER: every token's iss
+        auth = installed_app(tmp, PASSPORT_RATELIMIT_ENABLED=False, PASSPORT_PASSWORD_GRANT=True,
+                             PASSPORT_ISSUER=issuer)
         add_user(auth, "taylor@example.com", "my-password")
         with auth.app_context():
             mobile = create_client(db.session, passport.models, name="Mobile", kind="password")
@@ -58,10 +64,9 @@ def main() -> None:
             mobile_id, mobile_secret = mobile.client.id, mobile.secret
             rs_id, rs_secret = rs.client.id, rs.secret
 
-        server = make_server("127.0.0.1", 0, auth, threaded=True)
+        server = make_server("127.0.0.1", port, auth, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
-        issuer = f"http://127.0.0.1:{server.port}"  # iss = the request's root URL here
         try:
             def token() -> str:
                 answer = requests.post(f"{issuer}/oauth/token", timeout=10, data={

@@ -13,9 +13,9 @@ app = create_app({
     "SECRET_KEY": os.environ["SECRET_KEY"],
     "SQLALCHEMY_DATABASE_URI": os.environ["DATABASE_URL"],  # postgresql+psycopg://...
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-    # The public URL; tokens carry it as `iss`. PASSPORT_PRIVATE_KEY and PASSPORT_PUBLIC_KEY
-    # are read from the environment by Passport itself.
-    "PASSPORT_ISSUER": os.environ.get("PASSPORT_ISSUER"),
+    # The public URL (required): tokens carry it as `iss`, never the request's Host header.
+    # PASSPORT_PRIVATE_KEY and PASSPORT_PUBLIC_KEY are read from the environment by Passport.
+    "PASSPORT_ISSUER": os.environ["PASSPORT_ISSUER"],
 })
 # Behind one reverse proxy (nginx, a load balancer) that sets X-Forwarded-For/-Proto/-Host:
 app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]

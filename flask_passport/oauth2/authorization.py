@@ -57,6 +57,9 @@ class AuthorizationRequest:
     prompt: list[str] = field(default_factory=list)
     #: OpenID Connect Core §3.1.2.1: the oldest login (in seconds) the client accepts.
     max_age: int | None = None
+    #: RFC 9207: the issuer named in every response, so a client talking to several servers
+    #: can tell which one answered (the mix-up attack, RFC 9700 §4.4).
+    issuer: str | None = None
 
     @property
     def redirect_target(self) -> str:
@@ -93,10 +96,13 @@ class AuthorizationRequest:
         return query
 
     def redirect(self, params: Mapping[str, str | None]) -> str:
-        """The redirect back to the client with ``params`` (and ``state``)."""
+        """The redirect back to the client with ``params``, ``state`` and (RFC 9207 §2, on
+        success and error alike) ``iss``: every authorization response is built here."""
         values = {k: v for k, v in params.items() if v is not None}
         if self.state is not None:
             values["state"] = self.state
+        if self.issuer is not None:
+            values["iss"] = self.issuer
         return build_redirect(self.redirect_uri, values, fragment=self.uses_fragment)
 
     def error(self, error: str, description: str) -> AuthorizationRedirectError:
@@ -195,7 +201,16 @@ def validate_request(
         response_type="token" if fragment else "code",
         scopes=[],
         state=state if state is not None and len(state) <= MAX_STATE_LENGTH else None,
+        issuer=ctx.issuer,
     )
+    # OpenID Connect Core §6: request objects (JAR) are not supported, so say so rather than
+    # act on the plain parameters alone while the client meant the signed ones.
+    if "request" in params:
+        raise request.error("request_not_supported",
+                            "The request parameter (request objects) is not supported.")
+    if "request_uri" in params:
+        raise request.error("request_uri_not_supported",
+                            "The request_uri parameter is not supported.")
     if duplicated:
         raise request.error("invalid_request",
                             f"The {sorted(duplicated)[0]} parameter was sent more than once.")

@@ -40,7 +40,8 @@ class Context:
     settings: Settings
     scopes: ScopeRegistry
     keys: Callable[[], KeySet]
-    issuer: str | None
+    #: The app's fixed issuer (``iss`` of every token, RFC 9207 ``iss`` of every redirect).
+    issuer: str
     find_user: Callable[[str], Any]
     check_password: Callable[[Any, str], bool]
     user_id_of: Callable[[Any], str]
@@ -71,7 +72,8 @@ class Context:
         self.events.clear()
 
     @property
-    def audience(self) -> str | None:
+    def audience(self) -> str:
+        """RFC 9068 ``aud`` when no resource was asked for: PASSPORT_AUDIENCE, else the issuer."""
         return self.settings.audience or self.issuer
 
 

@@ -84,6 +84,11 @@ def build_metadata(
         doc["authorization_endpoint"] = urls.authorization
         doc["response_modes_supported"] = ["query", "fragment"] if "token" in response_types \
             else ["query"]
+        # RFC 9207 §3: every authorization response names the issuer.
+        doc["authorization_response_iss_parameter_supported"] = True
+        # Request objects (RFC 9101) are refused with request_not_supported.
+        doc["request_parameter_supported"] = False
+        doc["request_uri_parameter_supported"] = False
     if "authorization_code" in grants:
         doc["code_challenge_methods_supported"] = ["S256", "plain"] if settings.pkce_plain \
             else ["S256"]
@@ -122,7 +127,7 @@ def build_openid_configuration(
     doc.update({
         "userinfo_endpoint": userinfo,
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": sorted(set(id_token_algorithms)),
+        "id_token_signing_alg_values_supported": list(dict.fromkeys(id_token_algorithms)),
         "claims_supported": list(dict.fromkeys([*ID_TOKEN_CLAIMS, *claims])),
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "claims_parameter_supported": False,

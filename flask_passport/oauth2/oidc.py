@@ -1,7 +1,8 @@
 """OpenID Connect Core 1.0 rules, free of Flask globals.
 
 - ID tokens (§2, §3.1.3.6): ``iss``, ``sub``, ``aud`` (the client), ``exp``, ``iat``,
-  ``auth_time``, ``nonce`` and ``at_hash``, signed with the server's current key.
+  ``auth_time``, ``nonce`` and ``at_hash``, signed RS256 (Discovery §3 requires it) unless the
+  client registered another ``id_token_signed_response_alg``.
 - ``at_hash`` (§3.1.3.6): the left half of the access token's hash, with the hash function of
   the signing algorithm (SHA-256 for RS256/ES256, SHA-384 for ES384, SHA-512 for EdDSA).
 - ``max_age`` (§3.1.2.1) and the login time it is compared with.
@@ -89,10 +90,12 @@ def encode_id_token(
     nonce: str | None = None,
     access_token: str | None = None,
     extra_claims: Mapping[str, Any] | None = None,
+    algorithm: str | None = None,
 ) -> str:
-    """Sign an ID token (§2) with the current signing key; ``aud`` is the client alone, so
-    ``azp`` is not needed (§2: only when there are several audiences)."""
-    key = keys.signing_key
+    """Sign an ID token (§2) with ``algorithm`` (RS256 by default, whatever signs access
+    tokens); ``aud`` is the client alone, so ``azp`` is not needed (§2: only when there are
+    several audiences)."""
+    key = keys.id_token_key(algorithm)
     claims: dict[str, Any] = {
         k: v for k, v in (extra_claims or {}).items() if k not in _ID_TOKEN_RESERVED
     }
@@ -126,9 +129,9 @@ def issue_id_token(
     nonce: str | None,
     auth_time: datetime | None,
 ) -> str:
-    """The ID token of a token response, from the protocol context."""
-    if not ctx.issuer:
-        raise ValueError("An ID token needs an issuer: set PASSPORT_ISSUER.")
+    """The ID token of a token response, signed with the client's registered
+    ``id_token_signed_response_alg`` (OpenID Connect Dynamic Client Registration §2), else
+    RS256."""
     return encode_id_token(
         ctx.keys(),
         issuer=ctx.issuer,
@@ -139,6 +142,8 @@ def issue_id_token(
         auth_time=auth_time,
         nonce=nonce,
         access_token=access_token,
+        # A replaced client model may lack the column: the default then.
+        algorithm=getattr(client, "id_token_signed_response_alg", None),
     )
 
 
@@ -251,7 +256,7 @@ def verify_id_token_hint(keys: KeySet, token: str, *, issuer: str | None) -> dic
     except jwt.PyJWTError:
         raise InvalidHint("The id_token_hint is malformed.") from None
     kid = header.get("kid")
-    key = keys.verifying_key(kid) if isinstance(kid, str) else None
+    key = keys.id_token_verifying_key(kid) if isinstance(kid, str) else None
     if key is None or header.get("alg") != key.algorithm or header.get("crit"):
         raise InvalidHint("The id_token_hint was not issued by this server.")
     if header.get("typ") == "at+jwt":  # RFC 9068 §2.1: an access token is not an ID token

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Response, current_app, request, url_for
 from flask_login import current_user
@@ -33,6 +32,7 @@ from . import blueprint
 from .authorize import _login_redirect, _page, error_page
 from .responses import oauth_error, to_flask
 from .token import parse_form_request
+from .well_known import issuer_origin
 
 log = logging.getLogger("flask_passport")
 
@@ -45,13 +45,9 @@ def _state() -> Any:
 
 
 def verification_uri() -> str:
-    """The absolute URL of the verification page, on the configured issuer's host if any."""
-    path = url_for("passport.device")
-    issuer = _state().settings.issuer
-    if issuer:
-        parts = urlsplit(issuer)
-        return f"{parts.scheme}://{parts.netloc}{path}"
-    return request.host_url.rstrip("/") + path
+    """The absolute URL of the verification page, on the issuer's host (never the Host
+    header: a device shows this URL to its user)."""
+    return issuer_origin(_state().issuer()) + url_for("passport.device")
 
 
 @blueprint.route("/device/code", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, url_for
 
 from ..keys import KeyLoadError
 from ..oauth2.metadata import EndpointUrls, build_metadata
@@ -19,12 +19,11 @@ METADATA_PATH = "/.well-known/oauth-authorization-server"
 JWKS_PATH = "/.well-known/jwks.json"
 
 
-def _base_url(issuer: str | None) -> str:
-    """Scheme and host for absolute URLs: the configured issuer's, else the request's."""
-    if issuer:
-        parts = urlsplit(issuer)
-        return f"{parts.scheme}://{parts.netloc}"
-    return request.host_url.rstrip("/")
+def issuer_origin(issuer: str) -> str:
+    """Scheme and host of absolute URLs: the issuer's, never the request's Host (a client
+    chooses that header, and these documents are cached by proxies)."""
+    parts = urlsplit(issuer)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _url(base: str, endpoint: str) -> str | None:
@@ -37,8 +36,8 @@ def metadata_document() -> dict[str, object]:
     """The metadata of the current app (needs a request context for the URLs)."""
     state = current_app.extensions["passport"]
     settings = state.settings
-    issuer = state.issuer() or request.url_root.rstrip("/")
-    base = _base_url(settings.issuer)
+    issuer = state.issuer()
+    base = issuer_origin(issuer)
     token_url = _url(base, "passport.token") or base + settings.url_prefix + "/token"
     authorize = _url(base, "passport.authorize") or base + settings.url_prefix + "/authorize"
     try:
@@ -67,8 +66,7 @@ def metadata_document() -> dict[str, object]:
 def metadata(issuer_path: str | None = None) -> Response:
     """RFC 8414 §3.1: an issuer with a path (``https://host/tenant``) is served at
     ``/.well-known/oauth-authorization-server/tenant``; any other path is not ours."""
-    configured = current_app.extensions["passport"].settings.issuer
-    expected = urlsplit(configured).path.strip("/") if configured else ""
+    expected = urlsplit(current_app.extensions["passport"].issuer()).path.strip("/")
     if (issuer_path or "").strip("/") != expected:
         response = jsonify(error="not_found", error_description="No such issuer here.")
         response.status_code = 404
@@ -88,7 +86,8 @@ def openid_configuration(issuer_path: str | None = None) -> Response:
     issuer's path comes *before* the well-known part, unlike RFC 8414)."""
     state = current_app.extensions["passport"]
     settings = state.settings
-    expected = urlsplit(settings.issuer).path.strip("/") if settings.issuer else ""
+    issuer = state.issuer()
+    expected = urlsplit(issuer).path.strip("/")
     if not settings.oidc_enabled or (issuer_path or "").strip("/") != expected:
         response = jsonify(error="not_found", error_description="No such issuer here.")
         response.status_code = 404
@@ -96,9 +95,9 @@ def openid_configuration(issuer_path: str | None = None) -> Response:
     from ..oauth2.metadata import build_openid_configuration
     from ..oauth2.oidc import SCOPE_CLAIMS
 
-    base = _base_url(settings.issuer)
+    base = issuer_origin(issuer)
     try:
-        algorithms = [state.keys().signing_key.algorithm]
+        algorithms = state.keys().id_token_algorithms()
     except KeyLoadError:
         algorithms = []
     scopes = state.passport.scope_ids()
