@@ -186,13 +186,13 @@ def check_app_wiring(app: Any, state: Any) -> list[Finding]:
     if migrations and "migrate" not in app.extensions:
         found.append(Finding(
             "passport.E013", ERROR, "PASSPORT_MIGRATIONS is on but Flask-Migrate is not "
-            "registered, so `flask db upgrade` cannot create Passport's tables.",
+            "registered, so `flask db upgrade heads` cannot create Passport's tables.",
             "Register it (migrate = Migrate(app, db)), or set PASSPORT_MIGRATIONS = False "
             "if you create the tables with db.create_all() or your own migrations."))
     missing = _missing_tables(state)
     if missing:
-        how = ("Run `flask db upgrade`" if migrations and "migrate" in app.extensions
-               else "Run `flask db upgrade` (with Flask-Migrate) or db.create_all()")
+        how = ("Run `flask db upgrade heads`" if migrations and "migrate" in app.extensions
+               else "Run `flask db upgrade heads` (with Flask-Migrate) or db.create_all()")
         found.append(Finding(
             "passport.E012", ERROR,
             "Passport's tables are missing from the database: " + ", ".join(missing) + ".",

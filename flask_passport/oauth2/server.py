@@ -76,7 +76,7 @@ class TokenEndpoint:
         self._missing_table_reported = True
         detail = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
         log.error("flask-passport: configuration error: Passport's tables are missing (%s). "
-                  "Run `flask db upgrade` (or db.create_all() without migrations); "
+                  "Run `flask db upgrade heads` (or db.create_all() without migrations); "
                   "`flask passport check` lists what is missing.", detail)
 
     def register(self, grant_type: str, handler: Grant) -> None:
