@@ -182,7 +182,7 @@ def _check_user_exists(user_id: str) -> None:
               help="A public client (no secret; PKCE): SPAs, mobile and CLI apps.")
 @click.option("--device", is_flag=True,
               help="A public device client (RFC 8628 device authorization grant): TVs, CLIs.")
-@click.option("--resource-server", "kind", flag_value="resource_server",
+@click.option("--resource-server", is_flag=True,
               help="A resource server (an API): may introspect any token (RFC 7662), gets no "
                    "tokens itself.")
 @click.option("--name", help="The client's name.")
@@ -203,6 +203,7 @@ def client_command(
     client_credentials: bool,
     public: bool,
     device: bool,
+    resource_server: bool,
     name: str | None,
     redirect_uris: tuple[str, ...],
     post_logout_redirect_uris: tuple[str, ...],
@@ -219,7 +220,8 @@ def client_command(
     kinds = [(flag, kind) for flag, kind, given in (
         ("--personal", "personal_access", personal), ("--password", "password", password),
         ("--client", "client_credentials", client_credentials), ("--public", "public", public),
-        ("--device", "device", device)) if given]
+        ("--device", "device", device),
+        ("--resource-server", "resource_server", resource_server)) if given]
     if len(kinds) > 1:
         raise click.UsageError(f"Choose one kind of client: {' and '.join(f for f, _ in kinds)} "
                                "were given together.")

@@ -52,8 +52,8 @@ def is_missing_table(exc: SQLAlchemyError) -> bool:
     orig = getattr(exc, "orig", None)
     if orig is None:
         return False
-    if (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) == \
-            _UNDEFINED_TABLE_SQLSTATE:
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)  # psycopg 3, 2
+    if sqlstate == _UNDEFINED_TABLE_SQLSTATE:
         return True
     args = getattr(orig, "args", ())
     if args and args[0] == _MYSQL_NO_SUCH_TABLE:
