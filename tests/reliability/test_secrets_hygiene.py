@@ -264,6 +264,7 @@ MODEL_NAMES = {"AccessToken", "RefreshToken", "AuthCode", "Client", "DeviceCode"
 ALLOWED: dict[tuple[str, str], str] = {
     ("api_tokens.py", "token.user_id == user_id_of(self)"): "user ids are not secrets",
     ("management.py", "token.id == token_id"): "a token's row id is its jti, a public claim",
+    ("keys.py", "self.id_token_signing.kid == kid"): "a key id, public (the JWKS lists it)",
     ("oauth2/authorization.py", 'response_type == "code"'): "protocol parameter value",
     ("oauth2/authorization.py", 'response_type == "token"'): "protocol parameter value",
     ("oauth2/authorization.py", 'self.response_type == "token"'): "protocol parameter value",
