@@ -166,9 +166,9 @@ class KeySet:
         if not candidates:
             return self.signing_key  # raises the "run flask passport keys" error
         raise KeyLoadError(
-            f"No key signs {wanted} ID tokens; a client registered that algorithm. Run "
-            f"`flask passport keys --type {wanted}` or change the client's "
-            "id_token_signed_response_alg."
+            f"A client registered {wanted} ID tokens (id_token_signed_response_alg) but no key "
+            "of this server has that algorithm: change the client's algorithm, or sign with "
+            "such a key."
         )
 
     def id_token_verifying_key(self, kid: str) -> SigningKey | None:
