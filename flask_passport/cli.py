@@ -68,7 +68,7 @@ def _ensure_id_token_key(*, force: bool, length: int) -> None:
     current = keys_mod.load_keys(private_pem_text=settings.private_key,
                                  public_pem_text=settings.public_key,
                                  key_path=settings.key_path).signing_key
-    if current.algorithm == keys_mod.DEFAULT_ID_TOKEN_ALGORITHM:
+    if current.algorithm == keys_mod.OIDC_REQUIRED_ALGORITHM:
         return
     written = keys_mod.write_id_token_key(settings.key_path, force=force, bits=length)
     if written is not None:

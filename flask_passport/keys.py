@@ -24,8 +24,9 @@ PUBLIC_KEY_FILE = "oauth-public.key"
 #: The RSA key that signs ID tokens when the access-token key is EC or EdDSA: OpenID Connect
 #: Discovery 1.0 §3 requires RS256 among ``id_token_signing_alg_values_supported``.
 ID_TOKEN_KEY_FILE = "oauth-id-token-private.key"
-#: What ID tokens are signed with unless the client registered another algorithm.
-DEFAULT_ID_TOKEN_ALGORITHM = "RS256"
+#: What ID tokens are signed with unless the client registered another algorithm (OpenID
+#: Connect Discovery 1.0 §3 requires every provider to support it).
+OIDC_REQUIRED_ALGORITHM = "RS256"
 #: The algorithms of the keys this package makes (see :func:`algorithm_for`).
 ID_TOKEN_ALGORITHMS = ("RS256", "ES256", "ES384", "EdDSA")
 
@@ -169,14 +170,14 @@ class KeySet:
     def id_token_algorithms(self) -> list[str]:
         """The algorithms ID tokens can be signed with (Discovery §3), RS256 first."""
         algorithms = {k.algorithm for k in self._id_token_keys()}
-        return sorted(algorithms, key=lambda a: (a != DEFAULT_ID_TOKEN_ALGORITHM, a))
+        return sorted(algorithms, key=lambda a: (a != OIDC_REQUIRED_ALGORITHM, a))
 
     def id_token_key(self, algorithm: str | None = None) -> SigningKey:
         """The key that signs ID tokens with ``algorithm`` (a client's registered
         ``id_token_signed_response_alg``), by default RS256 (OIDC Core §2), else the current
         key for key sets from before the RSA ID-token key existed."""
         candidates = self._id_token_keys()
-        wanted = algorithm or DEFAULT_ID_TOKEN_ALGORITHM
+        wanted = algorithm or OIDC_REQUIRED_ALGORITHM
         for key in candidates:
             if key.algorithm == wanted:
                 return key
@@ -185,9 +186,9 @@ class KeySet:
         if not candidates:
             return self.signing_key  # raises the "run flask passport keys" error
         raise KeyLoadError(
-            f"No key signs {wanted} ID tokens; a client registered that algorithm. Run "
-            f"`flask passport keys --type {wanted}` or change the client's "
-            "id_token_signed_response_alg."
+            f"A client registered {wanted} ID tokens (id_token_signed_response_alg) but no key "
+            "of this server has that algorithm: change the client's algorithm, or sign with "
+            "such a key."
         )
 
     def id_token_verifying_key(self, kid: str) -> SigningKey | None:
@@ -340,7 +341,7 @@ def load_keys(
         )
     signing = SigningKey.from_keys(public_key, private_key)
     id_key = None
-    if signing.algorithm != DEFAULT_ID_TOKEN_ALGORITHM and private_key is not None:
+    if signing.algorithm != OIDC_REQUIRED_ALGORITHM and private_key is not None:
         id_key = _load_id_token_key(id_token_pem_text, key_path)
     return KeySet(signing, id_token_signing=id_key)
 

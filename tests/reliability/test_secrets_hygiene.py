@@ -271,6 +271,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("keys.py", "self.id_token_signing.kid == kid"): "key ids are public (the JWKS lists them)",
 
     ("management.py", "token.id == token_id"): "a token's row id is its jti, a public claim",
+    ("keys.py", "self.id_token_signing.kid == kid"): "a key id, public (the JWKS lists it)",
     ("oauth2/authorization.py", 'response_type == "code"'): "protocol parameter value",
     ("oauth2/authorization.py", 'response_type == "token"'): "protocol parameter value",
     ("oauth2/authorization.py", 'self.response_type == "token"'): "protocol parameter value",
