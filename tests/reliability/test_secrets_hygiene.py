@@ -263,13 +263,6 @@ MODEL_NAMES = {"AccessToken", "RefreshToken", "AuthCode", "Client", "DeviceCode"
 #: Python comparisons that involve a secret-looking *name* but no secret value.
 ALLOWED: dict[tuple[str, str], str] = {
     ("api_tokens.py", "token.user_id == user_id_of(self)"): "user ids are not secrets",
-    ("cli.py", "current.algorithm == keys_mod.DEFAULT_ID_TOKEN_ALGORITHM"):
-        "a key's algorithm name (public, in the JWKS)",
-    ("keys.py", "signing.algorithm != DEFAULT_ID_TOKEN_ALGORITHM"):
-        "a key's algorithm name (public, in the JWKS)",
-    ("keys.py", "a != DEFAULT_ID_TOKEN_ALGORITHM"): "an algorithm name (public, in the JWKS)",
-    ("keys.py", "self.id_token_signing.kid == kid"): "key ids are public (the JWKS lists them)",
-
     ("management.py", "token.id == token_id"): "a token's row id is its jti, a public claim",
     ("keys.py", "self.id_token_signing.kid == kid"): "a key id, public (the JWKS lists it)",
     ("oauth2/authorization.py", 'response_type == "code"'): "protocol parameter value",
