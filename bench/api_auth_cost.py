@@ -16,10 +16,10 @@ from conftest import User, db, make_app
 from flask import jsonify
 from flask_login import current_user
 
-from flask_passport import keys as keys_mod
 from flask_passport import require_oauth
-from flask_passport.clients import create_client
-from flask_passport.csrf import SESSION_KEY
+from flask_passport.jose import keys as keys_mod
+from flask_passport.storage.clients import create_client
+from flask_passport.web.csrf import SESSION_KEY
 
 N = 500
 

@@ -226,8 +226,7 @@ def redis_reachable(url: str) -> bool:
 
 
 def private_key_pem(kind: str) -> str:
-    from flask_passport import keys
-
+    from flask_passport.jose import keys
     return keys.private_pem(keys.generate_private_key(kind)).decode()
 
 

@@ -60,8 +60,7 @@ def fill(url: str, rows: int, client_id: str, user_id: int, chunk: int = 50_000)
     """Bulk-load ``rows`` expired access tokens and refresh tokens; returns seconds taken."""
     import sqlalchemy as sa
 
-    from flask_passport import tokens
-
+    from flask_passport.jose import tokens
     started = time.time()
     old = datetime.now(UTC) - timedelta(days=31)
     exp = old + timedelta(hours=1)

@@ -37,7 +37,7 @@ class Ours:
 
     def seed(self) -> dict[str, Any]:
         from example_app.models import User
-        from flask_passport.clients import create_client
+        from flask_passport.storage.clients import create_client
 
         with self.app.app_context():
             self.db.drop_all()
@@ -71,8 +71,8 @@ class Ours:
 
     def mint_refresh_tokens(self, n: int, user_id: int, client_id: str) -> list[str]:
         """``n`` live refresh tokens (with their access-token rows), bulk-inserted."""
-        from flask_passport import tokens
-        from flask_passport.models import utcnow
+        from flask_passport.jose import tokens
+        from flask_passport.storage.models import utcnow
 
         models = self.state.models
         now = utcnow()
@@ -97,8 +97,8 @@ class Ours:
                         ) -> list[str]:
         """``n`` unused auth codes, assuming the code grant stores codes like refresh tokens
         (``<id>.<verifier>``, SHA-256 digest of the verifier)."""
-        from flask_passport import tokens
-        from flask_passport.models import utcnow
+        from flask_passport.jose import tokens
+        from flask_passport.storage.models import utcnow
 
         models = self.state.models
         now = utcnow()

@@ -54,8 +54,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         url = f"sqlite:///{tmp / 'bench.sqlite'}"
-        from flask_passport import keys
-
+        from flask_passport.jose import keys
         pem = keys.private_pem(keys.generate_private_key("RSA", 2048)).decode()
         env = {"DATABASE_URL": url, "SECRET_KEY": "b" * 48, "PASSPORT_RATELIMIT_ENABLED": "0",
                "PASSPORT_ISSUER": "http://127.0.0.1", "PASSPORT_PRIVATE_KEY": pem}

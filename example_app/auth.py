@@ -14,8 +14,8 @@ from flask_login import login_user, logout_user
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired, Length
 
-from flask_passport import csrf
-from flask_passport.forms import PassportForm
+from flask_passport.web import csrf
+from flask_passport.web.forms import PassportForm
 
 bp = Blueprint("auth", __name__)
 _REQUIRED = "Enter your email and password."

@@ -25,8 +25,8 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 
+from flask_passport.jose.tokens import secrets_equal
 from flask_passport.oauth2.pkce import s256
-from flask_passport.tokens import secrets_equal
 
 from .urls import server_url
 

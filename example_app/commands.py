@@ -15,10 +15,10 @@ import requests
 import sqlalchemy as sa
 from flask import Flask, current_app
 
-from flask_passport import keys as keys_mod
-from flask_passport import tokens
-from flask_passport.clients import create_client, find_personal_access_client
-from flask_passport.models import utcnow
+from flask_passport.jose import keys as keys_mod
+from flask_passport.jose import tokens
+from flask_passport.storage.clients import create_client, find_personal_access_client
+from flask_passport.storage.models import utcnow
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password"  # a demo account, printed on purpose

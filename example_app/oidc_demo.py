@@ -27,9 +27,9 @@ import jwt
 import sqlalchemy as sa
 from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 
+from flask_passport.jose.tokens import secrets_equal
 from flask_passport.oauth2.oidc import token_hash
 from flask_passport.oauth2.pkce import s256
-from flask_passport.tokens import secrets_equal
 
 from .urls import server_url
 

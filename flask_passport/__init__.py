@@ -1,18 +1,30 @@
 """flask-passport: a complete OAuth2 authorization server for Flask, after Laravel Passport."""
 
 from . import signals
-from .api_tokens import HasApiTokens, PersonalAccessClientMissing, PersonalAccessTokenResult
 from .extension import Passport
-from .guard import BearerToken, client, client_any, current_token, require_oauth, scope, scopes
-from .keys import KeyLoadError
-from .models import (
+from .jose.keys import KeyLoadError
+from .resource.guard import (
+    BearerToken,
+    client,
+    client_any,
+    current_token,
+    require_oauth,
+    scope,
+    scopes,
+)
+from .scopes import Scope
+from .storage.api_tokens import (
+    HasApiTokens,
+    PersonalAccessClientMissing,
+    PersonalAccessTokenResult,
+)
+from .storage.models import (
     AccessTokenMixin,
     AuthCodeMixin,
     ClientMixin,
     DeviceCodeMixin,
     RefreshTokenMixin,
 )
-from .scopes import Scope
 
 __version__ = "0.1.0"
 

@@ -12,18 +12,18 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .key_rotation import add_retired_keys
-from .keys import KeySet, load_keys
-from .models import Models, build_models
+from .jose.key_rotation import add_retired_keys
+from .jose.keys import KeySet, load_keys
 from .oauth2.context import Context
 from .oauth2.server import TokenEndpoint
 from .scopes import Scope, ScopeRegistry
 from .settings import DEVELOPMENT_ISSUER, Settings, resolve_issuer
+from .storage.models import Models, build_models
 
 if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
 
-    from .ratelimit import RateLimiter
+    from .web.ratelimit import RateLimiter
 
 log = logging.getLogger("flask_passport")
 
@@ -265,18 +265,18 @@ class Passport:
             from .migrations import register_with_flask_migrate
 
             register_with_flask_migrate(app)
-        from .ratelimit import init_rate_limiting
+        from .web.ratelimit import init_rate_limiting
 
         init_rate_limiting(app, state)
-        from .guard import end_of_request
+        from .resource.guard import end_of_request
 
         app.teardown_request(end_of_request)
         if state.user_model is not None:
-            from .user_deletion import watch
+            from .storage.user_deletion import watch
 
             watch(state.user_model)
         if settings.token_cache_broadcast_url:
-            from .cache_broadcast import check_url
+            from .resource.cache_broadcast import check_url
 
             check_url(settings.token_cache_broadcast_url)
         self._init_oidc(app, settings)
@@ -403,7 +403,7 @@ class Passport:
         model); call it with bulk deletes (``db.session.execute(sa.delete(User)...)``), which
         bypass ORM events.
         """
-        from .user_deletion import revoke
+        from .storage.user_deletion import revoke
 
         state = self.state()
         ids = [u if isinstance(u, str) else user_id_of(u) if hasattr(u, "get_id") else str(u)
@@ -448,8 +448,9 @@ class Passport:
     def create_fresh_api_token(self, target: Any) -> None:
         """Opt ``target`` (an app or a blueprint) into SPA cookie auth: its GET responses to a
         logged-in user carry the API cookie, which protected routes then accept with a matching
-        CSRF header (Passport's ``CreateFreshApiToken``; see :mod:`flask_passport.cookie_auth`)."""
-        from . import cookie_auth
+        CSRF header (Passport's ``CreateFreshApiToken``; see
+        :mod:`flask_passport.web.cookie_auth`)."""
+        from .web import cookie_auth
 
         cookie_auth.enable(target)
 
@@ -488,7 +489,7 @@ class Passport:
     def _init_oidc(self, app: Flask, settings: Settings) -> None:
         """Record login times (``prompt=login`` and ``max_age`` need them with or without OIDC)
         and define the OIDC scopes (an app's own description wins)."""
-        from .login_time import connect
+        from .web.login_time import connect
 
         connect(app)
         if not settings.oidc_enabled:

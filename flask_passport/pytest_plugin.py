@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from flask import Flask, has_app_context
 
-from .guard import BearerToken
+from .resource.guard import BearerToken
 from .testing import ActingAs, resolve_app, start_acting_as, start_acting_as_client
 
 __all__ = ["acting_as_oauth_client", "acting_as_user"]

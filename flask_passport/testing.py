@@ -25,9 +25,9 @@ from typing import Any
 from flask import Flask, current_app, has_app_context
 
 from .extension import user_id_of
-from .guard import BearerToken
-from .models import utcnow
-from .tokens import new_id
+from .jose.tokens import new_id
+from .resource.guard import BearerToken
+from .storage.models import utcnow
 
 
 def _fake_token(user_id: str | None, client_id: str, scopes: Iterable[str]) -> BearerToken:

@@ -25,7 +25,7 @@ def main() -> None:
     if os.environ.get("PASSPORT_TEST_ROUTES") == "1":
         from helpers import add_routes
 
-        from flask_passport.guard import token_cache
+        from flask_passport.resource.guard import token_cache
 
         add_routes(app)
 

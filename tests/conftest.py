@@ -18,8 +18,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from flask_passport import HasApiTokens, Passport
-from flask_passport import keys as keys_mod
-from flask_passport.clients import CreatedClient, create_client
+from flask_passport.jose import keys as keys_mod
+from flask_passport.storage.clients import CreatedClient, create_client
 
 PG_URL = os.environ.get("PASSPORT_TEST_DATABASE_URL")
 PG_SCHEMA = f"passport_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"

@@ -8,7 +8,7 @@ from typing import Any
 from conftest import User, db
 from flask import Flask
 
-from flask_passport.csrf import SESSION_KEY
+from flask_passport.web.csrf import SESSION_KEY
 
 CSRF = "x" * 43  # the session's CSRF token in these tests
 

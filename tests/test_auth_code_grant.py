@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from flask import Flask, jsonify
 
 from flask_passport import require_oauth
-from flask_passport.models import utcnow
 from flask_passport.oauth2.pkce import s256
+from flask_passport.storage.models import utcnow
 
 REDIRECT = "https://app.example.com/callback"
 VERIFIER = "A1b2-C3d4.E5f6_G7h8~" * 3  # 63 characters of the unreserved set

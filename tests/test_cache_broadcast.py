@@ -15,8 +15,8 @@ from conftest import db
 from flask import Flask
 from helpers import add_routes, app_processes, basic, bearer, password_token, sql_statements
 
-from flask_passport.guard import token_cache
-from flask_passport.token_cache import VerifiedTokenCache
+from flask_passport.resource.guard import token_cache
+from flask_passport.resource.token_cache import VerifiedTokenCache
 
 redis = pytest.importorskip("redis")
 
@@ -170,7 +170,7 @@ def test_publishing_never_waits_and_catches_up_after_an_outage(
 ) -> None:
     """Revocations while the publisher can't reach Redis cost the request nothing; they are
     logged once, kept, and broadcast in order when Redis answers again."""
-    from flask_passport.cache_broadcast import Publisher
+    from flask_passport.resource.cache_broadcast import Publisher
 
     proxy = FreezableProxy()
     heard: list[str] = []
@@ -286,9 +286,9 @@ def test_a_silent_link_failure_stops_the_cache_being_trusted(
     DEAD_AFTER_SECONDS: from then on the cache is not trusted until a new subscription."""
     from datetime import UTC, datetime, timedelta
 
-    from flask_passport import cache_broadcast
-    from flask_passport.cache_broadcast import Listener
-    from flask_passport.guard import BearerToken
+    from flask_passport.resource import cache_broadcast
+    from flask_passport.resource.cache_broadcast import Listener
+    from flask_passport.resource.guard import BearerToken
 
     monkeypatch.setattr(cache_broadcast, "PING_SECONDS", 0.1)
     monkeypatch.setattr(cache_broadcast, "DEAD_AFTER_SECONDS", 0.5)

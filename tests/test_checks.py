@@ -9,7 +9,7 @@ from typing import Any
 from conftest import make_app, new_client
 from flask import Flask
 
-from flask_passport.checks import run_checks
+from flask_passport.cli.checks import run_checks
 
 #: A strong secret key and no Flask-Migrate expected: the app-wiring checks have nothing to say.
 WIRED: dict[str, Any] = {"SECRET_KEY": "k" * 48, "PASSPORT_MIGRATIONS": False}

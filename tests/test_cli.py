@@ -15,8 +15,8 @@ from flask import Flask
 from helpers import client_token, password_token
 
 from flask_passport import cli as cli_mod
-from flask_passport import tokens
-from flask_passport.models import utcnow
+from flask_passport.jose import tokens
+from flask_passport.storage.models import utcnow
 
 
 def run(app: Flask, *args: str, input: str | None = None) -> Any:

@@ -15,7 +15,7 @@ from flask import Flask
 from helpers import password_token, refresh
 
 from flask_passport import signals
-from flask_passport.models import utcnow
+from flask_passport.storage.models import utcnow
 
 pytestmark = [
     pytest.mark.postgres_only,

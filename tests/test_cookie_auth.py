@@ -13,7 +13,7 @@ from flask_login import current_user, login_user, logout_user
 from management_helpers import CSRF, login
 
 from flask_passport import current_token, require_oauth, scopes
-from flask_passport.cookie_auth import NONCE_KEY, make_cookie_value
+from flask_passport.web.cookie_auth import NONCE_KEY, make_cookie_value
 
 NONCE = "n" * 43
 

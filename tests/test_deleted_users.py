@@ -17,10 +17,10 @@ from standards_support import add_routes, bearer, password_token, refresh
 from test_user_join import Customer, Person, serve_sti_app, sti_db
 
 from flask_passport import Passport, signals
-from flask_passport.guard import verify_bearer
-from flask_passport.models import utcnow
+from flask_passport.jose.tokens import hash_secret, new_id
 from flask_passport.oauth2.grants import refresh_token
-from flask_passport.tokens import hash_secret, new_id
+from flask_passport.resource.guard import verify_bearer
+from flask_passport.storage.models import utcnow
 
 
 def _new_user(app: Flask, email: str, user_id: int | None = None) -> Any:
@@ -207,7 +207,7 @@ def person_app(app_config: dict[str, Any], tmp_path: Any) -> Iterator[Flask]:
 
 
 def test_deleting_a_subclass_instance_revokes(person_app: Flask) -> None:
-    from flask_passport.clients import create_client
+    from flask_passport.storage.clients import create_client
 
     with person_app.app_context():
         create_client(sti_db.session, person_app.extensions["passport"].models, name="pat",
@@ -261,8 +261,7 @@ def test_guard_refuses_a_token_whose_user_row_is_gone(
 ) -> None:
     """Bulk-deleted (no revocation): the token row is live, its user is not. Every way the
     guard finds the user says 401, and so does ``verify_bearer``."""
-    from flask_passport import guard
-
+    from flask_passport.resource import guard
     config = dict(app_config)
     if path == "cache":
         config.update(PASSPORT_TOKEN_CACHE_TTL=300, PASSPORT_TOKEN_CACHE_USERS=False)

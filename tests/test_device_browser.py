@@ -17,7 +17,7 @@ import requests
 import sqlalchemy as sa
 from playwright.sync_api import Browser, sync_playwright
 
-from flask_passport.clients import create_client
+from flask_passport.storage.clients import create_client
 
 OUT = Path(__file__).resolve().parent.parent / "test-output"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

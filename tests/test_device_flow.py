@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from conftest import User, db, make_app, new_client
 from flask import Flask
 
-from flask_passport.models import utcnow
 from flask_passport.oauth2.device import USER_CODE_ALPHABET, normalize_user_code
+from flask_passport.storage.models import utcnow
 
 GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 

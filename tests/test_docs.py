@@ -170,7 +170,7 @@ def test_installation_names_every_passport_table() -> None:
     """The installation page counts and names the tables ``init_app`` creates."""
     from flask_sqlalchemy import SQLAlchemy
 
-    from flask_passport.models import build_models
+    from flask_passport.storage.models import build_models
 
     db = SQLAlchemy()
     build_models(db)

@@ -138,7 +138,7 @@ def test_seeded_token_verifies_with_iss_and_aud(tmp_path: Any, private_key_pem: 
     from flask import jsonify
 
     from flask_passport import current_token, require_oauth
-    from flask_passport.resource_server import ResourceServer
+    from flask_passport.resource.resource_server import ResourceServer
 
     monkeypatch.delenv("PASSPORT_ISSUER", raising=False)
     running = serve_example_app(tmp_path, private_key_pem, own_issuer=False)

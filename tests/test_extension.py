@@ -11,8 +11,8 @@ from flask_sqlalchemy import SQLAlchemy
 from helpers import add_routes, bearer, client_token
 
 from flask_passport import Passport, Scope
-from flask_passport import keys as keys_mod
 from flask_passport.extension import PassportState
+from flask_passport.jose import keys as keys_mod
 
 
 def _second_config(app_config: dict[str, Any], tmp_path: Any) -> dict[str, Any]:

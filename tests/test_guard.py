@@ -16,10 +16,10 @@ from conftest import User, db
 from flask import Flask
 from helpers import add_routes, bearer, client_token, password_token
 
-from flask_passport import keys as keys_mod
 from flask_passport import scope as scope_route
-from flask_passport import tokens
-from flask_passport.models import utcnow
+from flask_passport.jose import keys as keys_mod
+from flask_passport.jose import tokens
+from flask_passport.storage.models import utcnow
 
 
 @pytest.fixture

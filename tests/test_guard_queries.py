@@ -68,8 +68,7 @@ def test_a_custom_get_id_means_no_join(app: Flask, client: Any, password_client:
     query leaves the user out and the loader queries as it likes (two statements)."""
     from conftest import User
 
-    from flask_passport import guard
-
+    from flask_passport.resource import guard
     monkeypatch.setattr(guard, "_TOKEN_QUERIES", {})
     monkeypatch.setattr(User, "get_id", lambda self: str(self.id), raising=False)
     add_routes(app)

@@ -16,8 +16,8 @@ from conftest import db, make_app, new_client
 from flask import Flask
 from standards_support import basic, bearer, cc_token, password_token, refresh
 
-from flask_passport import keys as keys_mod
-from flask_passport.models import utcnow
+from flask_passport.jose import keys as keys_mod
+from flask_passport.storage.models import utcnow
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from conftest import db, make_app, new_client
 from flask import Flask
 from standards_support import add_routes, bearer, cc_token
 
-from flask_passport.key_rotation import prune_keys, retired_dir
-from flask_passport.models import utcnow
-from flask_passport.tokens import decode_access_token
+from flask_passport.jose.key_rotation import prune_keys, retired_dir
+from flask_passport.jose.tokens import decode_access_token
+from flask_passport.storage.models import utcnow
 
 
 @pytest.fixture
@@ -123,8 +123,7 @@ def test_rotate_refuses_when_keys_come_from_the_environment(app: Flask, tmp_path
 def test_retired_public_keys_from_configuration(app_config: dict[str, Any], app: Flask,
                                                 private_key_pem: str) -> None:
     """Keys kept in the environment rotate by configuration: the old public key keeps verifying."""
-    from flask_passport import keys as keys_mod
-
+    from flask_passport.jose import keys as keys_mod
     mc = new_client(app, "client_credentials")
     old_token = cc_token(app.test_client(), mc)["access_token"]
     old_public = keys_mod.public_pem(keys_mod.load_private_key(private_key_pem.encode())).decode()

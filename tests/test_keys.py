@@ -14,7 +14,7 @@ from flask import Flask
 from helpers import client_token
 
 from flask_passport import KeyLoadError
-from flask_passport import keys as keys_mod
+from flask_passport.jose import keys as keys_mod
 
 
 @pytest.fixture(scope="module")

@@ -162,7 +162,7 @@ def test_issuer_from_server_name_and_an_error_in_production(app_config: dict[str
                                                             app: Flask) -> None:
     import pytest
 
-    from flask_passport.checks import run_checks
+    from flask_passport.cli.checks import run_checks
     from flask_passport.settings import IssuerNotConfigured
 
     named = make_app({**app_config, "SERVER_NAME": "auth.example.com",
@@ -187,7 +187,7 @@ def test_a_token_made_outside_a_request_has_iss_and_aud(app: Flask, user: Any,
                                                         personal_client: Any) -> None:
     """``user.create_token`` in a CLI command or a job: the same ``iss`` and ``aud`` as in a
     request, and the app's own guard and PyJWT with ``iss``+``aud`` accept it."""
-    from flask_passport.guard import verify_bearer
+    from flask_passport.resource.guard import verify_bearer
 
     with app.app_context():
         owner = db.session.get(type(user), user.id)

@@ -237,7 +237,7 @@ def test_migration_matches_the_models_and_downgrades(tmp_path: Path, database: d
     """The migration builds the columns db.create_all() would, and downgrades cleanly."""
     from conftest import db as test_db
 
-    from flask_passport.models import build_models
+    from flask_passport.storage.models import build_models
 
     project = AppDir(tmp_path / "project", None, database)
     _ok(project.flask("db", "init"))

@@ -120,7 +120,7 @@ def test_overrides_end_to_end(app: Flask) -> None:
         row = db.session.scalars(sa.select(Client).where(Client.id == created["id"])).one()
         assert row.department == "it" and row.skips_authorization(None, ["read"]) is True
         # A password client of the app's class, then the whole token flow through it.
-        from flask_passport.clients import create_client
+        from flask_passport.storage.clients import create_client
 
         pwc = create_client(db.session, passport.models, name="pw", kind="password")
         db.session.commit()

@@ -19,8 +19,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from flask_passport import HasApiTokens, Passport, require_oauth
-from flask_passport.clients import create_client
-from flask_passport.models import UTCDateTime
+from flask_passport.storage.clients import create_client
+from flask_passport.storage.models import UTCDateTime
 
 # -- an app whose users have UUID string keys ------------------------------------------------
 

@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from conftest import db, make_app, new_client
 from flask import Flask
 
-from flask_passport import keys as keys_mod
 from flask_passport import signals
+from flask_passport.jose import keys as keys_mod
 from flask_passport.oauth2.oidc import token_hash
 from flask_passport.oauth2.pkce import s256
 
@@ -687,7 +687,7 @@ def test_a_client_gets_its_registered_id_token_algorithm(app: Flask, signed_in: 
 
 
 def test_id_token_algorithm_is_validated_at_registration(app: Flask) -> None:
-    from flask_passport.clients import ClientError
+    from flask_passport.storage.clients import ClientError
 
     for bad in ("none", "HS256", "rs256"):
         with pytest.raises(ClientError, match="id_token_signed_response_alg"):

@@ -8,9 +8,9 @@ from typing import Any
 
 from flask import Flask
 
-from flask_passport import tokens
 from flask_passport.cli import count_purgeable, purge_tokens
-from flask_passport.models import utcnow
+from flask_passport.jose import tokens
+from flask_passport.storage.models import utcnow
 
 
 def _fill(app: Flask, client_id: str) -> None:

@@ -13,7 +13,7 @@ from standards_support import basic, bearer, live_server
 
 from flask_passport import client as client_route
 from flask_passport import current_token, require_oauth, scopes
-from flask_passport.resource_server import ResourceServer
+from flask_passport.resource.resource_server import ResourceServer
 
 
 def _service(**kwargs: Any) -> tuple[Flask, ResourceServer]:
@@ -125,7 +125,7 @@ def test_misconfiguration_is_explained() -> None:
 
 
 def test_metadata_url_follows_rfc_8414() -> None:
-    from flask_passport.resource_server import metadata_url
+    from flask_passport.resource.resource_server import metadata_url
 
     assert metadata_url("https://a.example") == \
         "https://a.example/.well-known/oauth-authorization-server"

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from flask_passport import tokens
+from flask_passport.jose import tokens
 
 
 def test_ids_are_version_7_uuids_carrying_the_time() -> None:

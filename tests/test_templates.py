@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask, render_template, render_template_string
 
-from flask_passport.forms import ConsentForm, DeviceCodeForm
+from flask_passport.web.forms import ConsentForm, DeviceCodeForm
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "flask_passport" / "templates" / "passport"
 PAGES = {

@@ -11,10 +11,10 @@ import pytest
 from flask import Flask, jsonify
 
 from flask_passport import scope
-from flask_passport.guard import BearerToken, token_cache
-from flask_passport.models import utcnow
 from flask_passport.oauth2.revocation import revoke_access_tokens
-from flask_passport.token_cache import VerifiedTokenCache
+from flask_passport.resource.guard import BearerToken, token_cache
+from flask_passport.resource.token_cache import VerifiedTokenCache
+from flask_passport.storage.models import utcnow
 
 
 class Clock:
@@ -29,7 +29,7 @@ class Clock:
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    import flask_passport.token_cache as module
+    import flask_passport.resource.token_cache as module
 
     fake = Clock()
     monkeypatch.setattr(module, "time", fake)
@@ -191,7 +191,7 @@ def test_user_changes_elsewhere_show_within_the_ttl(
 
 
 def test_only_clean_mapped_users_are_snapshotted(app: Flask, user: Any) -> None:
-    from flask_passport.token_cache import snapshot_user
+    from flask_passport.resource.token_cache import snapshot_user
 
     assert snapshot_user(object()) is None  # not a SQLAlchemy model: loaded on every request
     with app.app_context():
@@ -231,8 +231,7 @@ def test_the_guard_reads_the_generation_before_verifying(
 ) -> None:
     """Through the guard: a revocation that evicts the token while its row is being read keeps
     that read out of the cache (the next request reads the row again)."""
-    from flask_passport import guard
-
+    from flask_passport.resource import guard
     state = _with_cached_route(app)
 
     real = guard._verify_bearer

@@ -11,8 +11,8 @@ from typing import Any
 import jwt
 import pytest
 
-from flask_passport import keys as keys_mod
-from flask_passport.tokens import MAX_TOKEN_LENGTH, InvalidToken, decode_access_token
+from flask_passport.jose import keys as keys_mod
+from flask_passport.jose.tokens import MAX_TOKEN_LENGTH, InvalidToken, decode_access_token
 
 ISS = "https://issuer.example"
 
@@ -153,7 +153,7 @@ def test_issued_tokens_verify_with_pyjwt(kind: str) -> None:
     """Tokens signed directly with ``cryptography`` are standard JWS that PyJWT accepts."""
     from datetime import UTC, datetime, timedelta
 
-    from flask_passport.tokens import encode_access_token
+    from flask_passport.jose.tokens import encode_access_token
 
     ks = KEYSETS[kind]
     now = datetime.now(UTC)

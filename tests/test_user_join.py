@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from flask_passport.guard import _user_join
+from flask_passport.resource.guard import _user_join
 
 
 class Base(DeclarativeBase):
@@ -152,7 +152,7 @@ from flask_passport import (  # noqa: E402
     current_token,
     require_oauth,
 )
-from flask_passport.clients import create_client  # noqa: E402
+from flask_passport.storage.clients import create_client  # noqa: E402
 
 
 class StiBase(DeclarativeBase):

@@ -294,7 +294,7 @@ def columns_rst() -> list[str]:
     """One table per ``oauth_*`` table, read from the default models' SQLAlchemy metadata."""
     from flask_sqlalchemy import SQLAlchemy
 
-    from flask_passport.models import build_models
+    from flask_passport.storage.models import build_models
 
     models = build_models(SQLAlchemy())
     lines: list[str] = []

@@ -12,7 +12,7 @@ from typing import Any
 import jwt
 import sqlalchemy as sa
 
-from flask_passport import keys as passport_keys
+from flask_passport.jose import keys as passport_keys
 from helpers import add_user
 from myapp import User, create_app, db, passport
 

@@ -13,7 +13,7 @@ import time
 import jwt
 import requests
 
-from flask_passport import keys as passport_keys
+from flask_passport.jose import keys as passport_keys
 from myapp import create_app, db
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, redirect, render_template_string, request
 from flask_login import login_required, logout_user
 
-from flask_passport.csrf import is_valid
+from flask_passport.web.csrf import is_valid
 from helpers import add_user, installed_app
 from myapp import passport
 

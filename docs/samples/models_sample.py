@@ -24,7 +24,7 @@ class Client(passport.Client):  # single-table inheritance: same table, one more
 passport.use_client_model(Client)
 # [/client-model]
 
-from flask_passport.clients import create_client  # noqa: E402
+from flask_passport.storage.clients import create_client  # noqa: E402
 from helpers import add_user, installed_app, sign_in  # noqa: E402
 
 

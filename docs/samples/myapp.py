@@ -23,7 +23,7 @@ from flask_passport import (
     scope,
     scopes,
 )
-from flask_passport.csrf import csrf_token, is_valid
+from flask_passport.web.csrf import csrf_token, is_valid
 
 
 class Base(DeclarativeBase):

@@ -18,7 +18,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import sqlalchemy as sa
 
-from .. import signals, tokens
+from .. import signals
+from ..jose import tokens
 from . import oidc, pkce, redirect_uri
 from .context import MAX_PARAM_LENGTH, Context
 from .errors import OAuthError

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from .. import tokens
+from ..jose import tokens
 from .context import Context, TokenRequest
 from .errors import invalid_client, invalid_request
 from .rows import get_by_id

@@ -9,10 +9,10 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
-from ..keys import KeySet
-from ..models import Models, utcnow
+from ..jose.keys import KeySet
 from ..scopes import ScopeRegistry
 from ..settings import Settings
+from ..storage.models import Models, utcnow
 from .errors import invalid_request
 from .text import is_plain_param, is_plain_text
 

@@ -24,7 +24,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import signals, tokens
+from .. import signals
+from ..jose import tokens
 from .client_auth import authenticate_client
 from .context import Context, TokenRequest
 from .errors import NO_STORE, OAuthError, OAuthResponse, unauthorized_client

@@ -11,7 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import make_transient_to_detached
 
-from .. import signals, tokens
+from .. import signals
+from ..jose import tokens
 from ..scopes import format_scope
 from .context import Context
 from .errors import invalid_grant

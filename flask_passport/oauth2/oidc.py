@@ -26,8 +26,8 @@ from typing import Any
 import jwt
 import sqlalchemy as sa
 
-from ..keys import KeySet
-from ..tokens import MAX_TOKEN_LENGTH
+from ..jose.keys import KeySet
+from ..jose.tokens import MAX_TOKEN_LENGTH
 from .context import Context
 from .text import is_plain_text
 

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 
-from .. import tokens
+from ..jose import tokens
 from .context import Context
 
 AUTHORIZE = "authorize"

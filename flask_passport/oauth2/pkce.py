@@ -10,7 +10,7 @@ import base64
 import hashlib
 import re
 
-from ..tokens import secrets_equal
+from ..jose.tokens import secrets_equal
 
 #: RFC 7636 §4.1: code-verifier = 43*128unreserved; the challenge uses the same alphabet (§4.2).
 _UNRESERVED_43_128 = re.compile(r"[A-Za-z0-9\-._~]{43,128}")

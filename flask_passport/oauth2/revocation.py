@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .. import signals
-from ..models import Models
+from ..storage.models import Models
 from .context import Context
 from .device import APPROVED, DENIED, PENDING
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..keys import KeyLoadError
+from ..jose.keys import KeyLoadError
 from .client_auth import authenticate_client
 from .context import Context, TokenRequest
 from .errors import (
@@ -20,13 +20,7 @@ from .errors import (
     unauthorized_client,
     unsupported_grant_type,
 )
-from .grants import (
-    authorization_code,
-    client_credentials,
-    device_code,
-    password,
-    refresh_token,
-)
+from .grants import authorization_code, client_credentials, device_code, password, refresh_token
 from .throttle import count_client
 
 log = logging.getLogger("flask_passport")

@@ -10,7 +10,7 @@ RFC 6749 §4.3.2 asks the token endpoint to protect the password grant against b
 
 The counting itself (storage, windows, fail-open on a storage outage) is the app's
 :class:`~flask_passport.oauth2.context.Throttle`, by default
-:class:`flask_passport.ratelimit.RateLimiter`.
+:class:`flask_passport.web.ratelimit.RateLimiter`.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .. import tokens
+from ..jose import tokens
 from .context import Context
 from .rows import get_by_id
 

@@ -24,9 +24,7 @@ from flask_login import current_user, logout_user
 from flask_login.utils import login_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..forms import ConsentForm, PassportForm
-from ..keys import KeyLoadError
-from ..login_time import logged_in_since, login_time
+from ..jose.keys import KeyLoadError
 from ..oauth2 import pending, redirect_uri
 from ..oauth2.authorization import (
     AuthorizationPageError,
@@ -39,6 +37,8 @@ from ..oauth2.authorization import (
     validate_request,
 )
 from ..oauth2.oidc import login_too_old
+from ..web.forms import ConsentForm, PassportForm
+from ..web.login_time import logged_in_since, login_time
 from . import blueprint
 
 log = logging.getLogger("flask_passport")

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Response, jsonify
 
-from .. import management
+from ..storage import management
 from . import blueprint
 from .session_api import context, json_body, session_api, user_id
 

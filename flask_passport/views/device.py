@@ -9,7 +9,7 @@
   (:mod:`flask_passport.oauth2.pending`) under a random single-use key bound to the user; the
   form carries only that key and the CSRF token.
 
-All POSTs are rate-limited per IP by :mod:`flask_passport.ratelimit` (any ``passport.device*``
+All POSTs are rate-limited per IP by :mod:`flask_passport.web.ratelimit` (any ``passport.device*``
 endpoint), and a confidential client per client once authenticated; wrong user codes are also
 limited per user (§5.1), each entry counted before the lookup.
 """
@@ -24,10 +24,10 @@ from flask import Response, current_app, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..forms import ConsentForm, DeviceCodeForm
 from ..oauth2 import device as device_flow
 from ..oauth2 import pending
 from ..oauth2.errors import OAuthError, invalid_request
+from ..web.forms import ConsentForm, DeviceCodeForm
 from . import blueprint
 from .authorize import _login_redirect, _page, error_page
 from .responses import oauth_error, to_flask

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Response, current_app, jsonify, url_for
 from markupsafe import Markup
 
-from .. import cookie_auth, csrf
+from ..web import cookie_auth, csrf
 from . import blueprint
 from .session_api import json_error, session_api
 

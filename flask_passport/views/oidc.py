@@ -13,11 +13,13 @@ from flask import Response, abort, current_app, jsonify, redirect, request, sess
 from flask_login import current_user, logout_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import csrf, signals, tokens
-from ..guard import bearer_from_header, verify_bearer
-from ..keys import KeyLoadError
+from .. import signals
+from ..jose import tokens
+from ..jose.keys import KeyLoadError
 from ..oauth2.errors import BearerError
 from ..oauth2.oidc import LogoutError, LogoutRequest, validate_logout
+from ..resource.guard import bearer_from_header, verify_bearer
+from ..web import csrf
 from . import blueprint
 from .authorize import _page, error_page
 

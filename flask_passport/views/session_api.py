@@ -12,9 +12,9 @@ from flask import Response, current_app, jsonify, make_response, request
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import csrf
 from ..extension import user_id_of
-from ..management import NotFound, ValidationError
+from ..storage.management import NotFound, ValidationError
+from ..web import csrf
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -15,9 +15,10 @@ from urllib.parse import urlencode
 from flask import Response, current_app, request, url_for
 from flask_login import current_user, logout_user
 
-from .. import csrf, signals
+from .. import signals
 from ..oauth2 import pending
 from ..oauth2.authorization import AuthorizationRequest
+from ..web import csrf
 from . import blueprint
 from .authorize import _redirect, error_page
 

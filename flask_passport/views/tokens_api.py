@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Response, jsonify
 from flask_login import current_user
 
-from .. import management
+from ..storage import management
 from . import blueprint
 from .session_api import context, json_body, session_api, user_id
 

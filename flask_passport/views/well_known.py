@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, url_for
 
-from ..keys import KeyLoadError
+from ..jose.keys import KeyLoadError
 from ..oauth2.metadata import EndpointUrls, build_metadata
 
 blueprint = Blueprint("passport_well_known", __name__)

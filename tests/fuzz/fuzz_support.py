@@ -27,7 +27,7 @@ from flask import Flask, jsonify
 from hypothesis import HealthCheck, settings
 
 from flask_passport import require_oauth
-from flask_passport.clients import CreatedClient
+from flask_passport.storage.clients import CreatedClient
 
 #: Examples per test in the bounded CI run; PASSPORT_FUZZ_EXAMPLES overrides all of them.
 ENV_EXAMPLES = "PASSPORT_FUZZ_EXAMPLES"
@@ -157,7 +157,7 @@ class FuzzWorld:
                 sess["_fresh"] = True
 
     def csrf_token(self) -> str:
-        from flask_passport.csrf import SESSION_KEY
+        from flask_passport.web.csrf import SESSION_KEY
 
         with self.http.session_transaction() as sess:
             token = sess.get(SESSION_KEY)

@@ -24,8 +24,8 @@ from fuzz_support import FuzzWorld, b64url, fuzz_settings, fuzz_world, unverifie
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flask_passport import keys as keys_mod
-from flask_passport.tokens import MAX_TOKEN_LENGTH
+from flask_passport.jose import keys as keys_mod
+from flask_passport.jose.tokens import MAX_TOKEN_LENGTH
 
 __all__ = ["fuzz_world"]
 

@@ -16,7 +16,7 @@ from fuzz_support import FuzzWorld, fuzz_settings, fuzz_world
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flask_passport.clients import create_client
+from flask_passport.storage.clients import create_client
 
 __all__ = ["fuzz_world"]
 

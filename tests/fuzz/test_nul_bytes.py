@@ -47,7 +47,7 @@ def test_nul_in_oauth_parameters_is_a_client_error(app: Flask, client: Any, user
 
 
 def test_nul_in_management_ids_is_404(app: Flask, client: Any, user: Any) -> None:
-    from flask_passport.csrf import SESSION_KEY
+    from flask_passport.web.csrf import SESSION_KEY
 
     with client.session_transaction() as sess:
         sess["_user_id"] = str(user.id)
@@ -113,7 +113,7 @@ def test_control_characters_in_form_parameters_are_invalid_request(app: Flask, c
 
 def test_nul_in_the_device_code_form_is_a_form_error(app: Flask, client: Any,
                                                       user: Any) -> None:
-    from flask_passport.csrf import SESSION_KEY
+    from flask_passport.web.csrf import SESSION_KEY
 
     with client.session_transaction() as sess:
         sess["_user_id"] = str(user.id)
@@ -124,7 +124,7 @@ def test_nul_in_the_device_code_form_is_a_form_error(app: Flask, client: Any,
 
 
 def test_nul_in_json_api_bodies_is_422(app: Flask, client: Any, user: Any) -> None:
-    from flask_passport.csrf import SESSION_KEY
+    from flask_passport.web.csrf import SESSION_KEY
 
     new_client(app, "personal_access")
     with client.session_transaction() as sess:

@@ -57,7 +57,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, private_key_pem: str,
          request: pytest.FixtureRequest) -> Iterator[Live]:
     import example_app
     from example_app.commands import seed_data
-    from flask_passport.clients import create_client
+    from flask_passport.storage.clients import create_client
 
     pm = request.config.pluginmanager
     if not pm.has_plugin("passport-fuzz-summary"):

@@ -12,7 +12,7 @@ from conftest import db, new_client
 from flask import Flask
 from helpers import basic, post_token
 
-from flask_passport import tokens
+from flask_passport.jose import tokens
 from flask_passport.oauth2 import client_auth
 
 CC = {"grant_type": "client_credentials"}

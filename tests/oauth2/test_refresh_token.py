@@ -10,8 +10,8 @@ from conftest import db, new_client
 from flask import Flask
 from helpers import add_routes, bearer, password_token, refresh
 
-from flask_passport import tokens
-from flask_passport.models import utcnow
+from flask_passport.jose import tokens
+from flask_passport.storage.models import utcnow
 
 
 def _issue(client: Any, password_client: Any, user: Any, scope: str = "check-status place-orders"

@@ -11,7 +11,7 @@ from conftest import db, new_client
 from flask import Flask
 from helpers import PASSWORD, bearer, client_token, password_token, post_token
 
-from flask_passport import keys as keys_mod
+from flask_passport.jose import keys as keys_mod
 
 
 def _assert_no_store(resp: Any) -> None:

@@ -25,8 +25,8 @@ from management_helpers import login
 from reliability_support import REDIRECT, consent_code, snapshot
 from standards_support import add_routes, basic, bearer, password_token
 
-from flask_passport import keys as keys_mod
-from flask_passport.keys import KeyLoadError
+from flask_passport.jose import keys as keys_mod
+from flask_passport.jose.keys import KeyLoadError
 
 MAX_STATEMENTS = 60
 

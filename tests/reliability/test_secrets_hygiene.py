@@ -26,7 +26,7 @@ from management_helpers import login
 from reliability_support import REDIRECT, consent_code
 from standards_support import add_routes, basic, bearer
 
-from flask_passport import keys as keys_mod
+from flask_passport.jose import keys as keys_mod
 
 PACKAGE = Path(__file__).resolve().parents[2] / "flask_passport"
 PASSWORD = "secret-password"
@@ -262,9 +262,9 @@ MODEL_NAMES = {"AccessToken", "RefreshToken", "AuthCode", "Client", "DeviceCode"
 
 #: Python comparisons that involve a secret-looking *name* but no secret value.
 ALLOWED: dict[tuple[str, str], str] = {
-    ("api_tokens.py", "token.user_id == user_id_of(self)"): "user ids are not secrets",
-    ("management.py", "token.id == token_id"): "a token's row id is its jti, a public claim",
-    ("keys.py", "self.id_token_signing.kid == kid"): "a key id, public (the JWKS lists it)",
+    ("storage/api_tokens.py", "token.user_id == user_id_of(self)"): "user ids are not secrets",
+    ("storage/management.py", "token.id == token_id"): "a token's row id is its jti, a public claim",
+    ("jose/keys.py", "self.id_token_signing.kid == kid"): "a key id, public (the JWKS lists it)",
     ("oauth2/authorization.py", 'response_type == "code"'): "protocol parameter value",
     ("oauth2/authorization.py", 'response_type == "token"'): "protocol parameter value",
     ("oauth2/authorization.py", 'self.response_type == "token"'): "protocol parameter value",
@@ -274,20 +274,20 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("oauth2/token_lookup.py", "hint == REFRESH_TOKEN"): "token_type_hint, an enum (RFC 7009)",
     ("oauth2/token_lookup.py", "kind == ACCESS_TOKEN"): "token kind, an enum",
     ("oauth2/metadata.py", 'grant == "password"'): "a grant type name",
-    ("resource_server.py", 'data.get("token_type") != "Bearer"'): "token_type, an enum",
+    ("resource/resource_server.py", 'data.get("token_type") != "Bearer"'): "token_type, an enum",
     ("views/token.py", 'request.mimetype != "application/x-www-form-urlencoded"'):
         "a content type",
     ("views/oidc.py", 'request.mimetype == "application/x-www-form-urlencoded"'):
         "a content type",
     ("oauth2/device.py", "len(code) != USER_CODE_LENGTH"): "a length check of the input",
-    ("tokens.py", 'base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != segment'):
+    ("jose/tokens.py", 'base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != segment'):
         "the presented segment against its own re-encoding (canonical base64): both sides "
         "come from the caller's input, nothing secret is involved",
-    ("tokens.py", "len(signature) != 2 * size"): "a length check (RFC 7518 §3.4), not a value",
-    ("guard.py", "column == sa.case((digits, as_integer))"):
+    ("jose/tokens.py", "len(signature) != 2 * size"): "a length check (RFC 7518 §3.4), not a value",
+    ("resource/guard.py", "column == sa.case((digits, as_integer))"):
         "a SQL ON clause between two columns (user key, token's user id); nothing is compared "
         "in Python",
-    ("guard.py", "column == as_integer"):
+    ("resource/guard.py", "column == as_integer"):
         "a SQL ON clause between two columns (user key, token's user id); nothing is compared "
         "in Python",
 }
@@ -328,7 +328,7 @@ def secret_comparisons() -> list[str]:
 def test_every_secret_comparison_is_constant_time() -> None:
     offenders = secret_comparisons()
     assert offenders == [], (
-        "compare secrets with flask_passport.tokens.secrets_equal/check_secret (or add a "
+        "compare secrets with flask_passport.jose.tokens.secrets_equal/check_secret (or add a "
         "justified entry to ALLOWED):\n" + "\n".join(offenders))
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ... import tokens
+from ...jose import tokens
 from .. import oidc, pkce
 from ..context import Context, TokenRequest
 from ..errors import invalid_grant, invalid_request

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ... import tokens
+from ...jose import tokens
 from ..context import Context, TokenRequest
 from ..device import APPROVED, CONSUMED, DENIED, GRANT_TYPE, SLOW_DOWN_STEP
 from ..errors import OAuthError, invalid_grant, invalid_request

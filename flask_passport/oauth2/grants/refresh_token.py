@@ -11,7 +11,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ... import signals, tokens
+from ... import signals
+from ...jose import tokens
 from .. import oidc
 from ..context import Context, TokenRequest
 from ..errors import invalid_grant, invalid_request, invalid_scope

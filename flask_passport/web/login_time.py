@@ -15,7 +15,7 @@ from typing import Any
 from flask import Flask, session
 from flask_login import user_logged_in, user_logged_out
 
-from .oauth2.oidc import auth_time_from_timestamp
+from ..oauth2.oidc import auth_time_from_timestamp
 
 SESSION_KEY = "_passport_auth_time"
 

@@ -1,4 +1,4 @@
-"""WTForms forms for Passport's pages, with CSRF from :mod:`flask_passport.csrf`."""
+"""WTForms forms for Passport's pages, with CSRF from :mod:`flask_passport.web.csrf`."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from wtforms import Form, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.csrf.core import CSRF
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from ..oauth2.text import is_plain_text
 from . import csrf
-from .oauth2.text import is_plain_text
 
 
 class SessionCSRF(CSRF):
-    """WTForms CSRF backed by the session token of :mod:`flask_passport.csrf` (constant time)."""
+    """WTForms CSRF backed by the session token of :mod:`flask_passport.web.csrf` (constant
+    time)."""
 
     def generate_csrf_token(self, csrf_token_field: Any) -> str:
         return csrf.csrf_token()

@@ -20,9 +20,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ..storage.models import utcnow
 from . import keys as keys_mod
 from .keys import KeyLoadError, KeySet, SigningKey
-from .models import utcnow
 
 RETIRED_DIR = "passport-keys"
 MANIFEST = "manifest.json"

@@ -35,9 +35,9 @@ from typing import Any
 import jwt
 from flask import Flask
 
-from .keys import KeyLoadError, KeySet, SigningKey, algorithm_for
-from .oauth2.errors import BearerError
-from .tokens import MAX_TOKEN_LENGTH, InvalidToken, decode_access_token
+from ..jose.keys import KeyLoadError, KeySet, SigningKey, algorithm_for
+from ..jose.tokens import MAX_TOKEN_LENGTH, InvalidToken, decode_access_token
+from ..oauth2.errors import BearerError
 
 EXTENSION_KEY = "passport_resource_server"
 
@@ -176,7 +176,8 @@ class ResourceServer:
     # -- what the guard calls -----------------------------------------------------------------
 
     def verify_bearer(self, value: str) -> Any:
-        """A :class:`~flask_passport.guard.BearerToken` for ``value``, or :class:`BearerError`."""
+        """A :class:`~flask_passport.resource.guard.BearerToken` for ``value``, or
+        :class:`BearerError`."""
         if self.introspect:
             return self._introspect(value)
         return self._verify_jwt(value)

@@ -25,10 +25,10 @@ from flask import current_app, has_app_context
 from flask_login import UserMixin
 from sqlalchemy.orm import Session, object_session
 
-from . import signals
-from .extension import user_id_of
+from .. import signals
+from ..extension import user_id_of
+from ..oauth2.revocation import revoke_user_grants
 from .models import Models, utcnow
-from .oauth2.revocation import revoke_user_grants
 
 REASON = "user_deleted"
 _PENDING = "flask_passport.revoked_user_tokens"

@@ -9,11 +9,11 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
+from ..extension import user_id_of
+from ..oauth2.errors import OAuthError
+from ..oauth2.grants.personal_access import check_arguments, create_personal_token
+from ..resource.guard import request_token
 from .clients import find_personal_access_client
-from .extension import user_id_of
-from .guard import request_token
-from .oauth2.errors import OAuthError
-from .oauth2.grants.personal_access import check_arguments, create_personal_token
 
 
 class PersonalAccessClientMissing(RuntimeError):

@@ -42,11 +42,11 @@ from flask import Blueprint, Flask, Response, current_app, g, request, session
 from flask_login import current_user, user_logged_in, user_logged_out
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from ..extension import user_id_of
+from ..jose.tokens import new_id, new_secret, secrets_equal
+from ..oauth2.errors import BearerError
+from ..resource.guard import BearerToken, request_token
 from . import csrf
-from .extension import user_id_of
-from .guard import BearerToken, request_token
-from .oauth2.errors import BearerError
-from .tokens import new_id, new_secret, secrets_equal
 
 SALT = "flask-passport.api-cookie"
 #: The ``client_id`` of a cookie-authenticated request: there is no OAuth client.

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import keys as keys_mod
-from .key_rotation import retired_dir
-from .settings import DEVELOPMENT_ISSUER, configured_issuer
+from ..jose import keys as keys_mod
+from ..jose.key_rotation import retired_dir
+from ..settings import DEVELOPMENT_ISSUER, configured_issuer
 
 ERROR = "error"
 WARNING = "warning"

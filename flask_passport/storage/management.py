@@ -13,6 +13,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..oauth2.context import Context
+from ..oauth2.errors import OAuthError
+from ..oauth2.grants.personal_access import create_personal_token
+from ..oauth2.issuer import IssuedToken
+from ..oauth2.revocation import revoke_access_tokens
 from .clients import (
     ClientError,
     CreatedClient,
@@ -20,11 +25,6 @@ from .clients import (
     find_personal_access_client,
     is_plain_text,
 )
-from .oauth2.context import Context
-from .oauth2.errors import OAuthError
-from .oauth2.grants.personal_access import create_personal_token
-from .oauth2.issuer import IssuedToken
-from .oauth2.revocation import revoke_access_tokens
 
 MAX_NAME = 255
 

@@ -16,9 +16,9 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import keys as keys_mod
-from .clients import ClientError, create_client, find_personal_access_client
-from .models import utcnow
+from ..jose import keys as keys_mod
+from ..storage.clients import ClientError, create_client, find_personal_access_client
+from ..storage.models import utcnow
 
 passport_cli = AppGroup("passport", help="Manage Passport's keys, clients and tokens.")
 
@@ -161,7 +161,7 @@ def _interactive() -> bool:
 
 def _check_user_exists(user_id: str) -> None:
     """Refuse ``--user-id`` of no user (loaded as a request would: Flask-Login's loader)."""
-    from .oauth2.text import is_plain_text
+    from ..oauth2.text import is_plain_text
 
     if not user_id or len(user_id) > 255 or not is_plain_text(user_id):
         raise click.BadParameter(f"{user_id[:64]!r} is not a user id.", param_hint="--user-id")
@@ -409,7 +409,7 @@ def purge_tokens(
 
 def _rotate_or_prune(*, rotate: bool, prune: bool, force: bool, length: int,
                      kind: str | None) -> None:
-    from .key_rotation import longest_token_lifetime, prune_keys, rotate_keys
+    from ..jose.key_rotation import longest_token_lifetime, prune_keys, rotate_keys
 
     state = _state()
     settings = state.settings

@@ -7,7 +7,7 @@ user. The user is then loaded through Flask-Login's loader as always: a loader t
 ``db.session.get()`` finds the user in the session's identity map and runs no second query,
 while a loader that filters (inactive users, say) still decides. With
 ``PASSPORT_TOKEN_CACHE_TTL`` > 0 a verified token (and by default its user) is reused from an
-in-process cache, so a hit runs no SQL at all (see :mod:`flask_passport.token_cache`).
+in-process cache, so a hit runs no SQL at all (see :mod:`flask_passport.resource.token_cache`).
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ from flask import Response, current_app, g, has_request_context, jsonify, reques
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.local import LocalProxy
 
-from . import signals
-from .keys import KeyLoadError
-from .models import utcnow
-from .oauth2.errors import BearerError
-from .oauth2.rows import user_join as _user_join
+from .. import signals
+from ..jose.keys import KeyLoadError
+from ..jose.tokens import InvalidToken, decode_access_token
+from ..oauth2.errors import BearerError
+from ..oauth2.rows import user_join as _user_join
+from ..storage.models import utcnow
 from .token_cache import VerifiedTokenCache, revive_user, snapshot_user
-from .tokens import InvalidToken, decode_access_token
 
 log = logging.getLogger("flask_passport")
 
@@ -69,7 +69,7 @@ class BearerToken:
     def revoke(self) -> None:
         """Revoke this token and its refresh tokens."""
         state = current_app.extensions["passport"]
-        from .oauth2.revocation import revoke_access_tokens
+        from ..oauth2.revocation import revoke_access_tokens
 
         ctx = state.context()
         revoke_access_tokens(ctx, [self.id], "revoked")
@@ -378,7 +378,8 @@ def end_of_request(exc: BaseException | None = None) -> None:
 
 
 def _resource_server() -> Any:
-    """The app's :class:`~flask_passport.resource_server.ResourceServer`, if it has no Passport."""
+    """The app's :class:`~flask_passport.resource.resource_server.ResourceServer`, if it
+    has no Passport."""
     try:
         return current_app.extensions["passport_resource_server"]
     except KeyError:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from . import tokens
+from ..jose import tokens
 
 if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
@@ -278,7 +278,7 @@ class Models:
 
 def build_models(db: SQLAlchemy) -> Models:
     """Build (once per ``db``) the default models on ``db.Model``."""
-    cached = db.metadata.info.get("flask_passport.models")
+    cached = db.metadata.info.get("flask_passport.storage.models")
     if cached is not None:
         return cached  # type: ignore[no-any-return]
 
@@ -308,5 +308,5 @@ def build_models(db: SQLAlchemy) -> Models:
 
     models = Models(OAuthClient, OAuthAccessToken, OAuthRefreshToken, OAuthAuthCode,
                     OAuthDeviceCode, OAuthPendingAuthorization)
-    db.metadata.info["flask_passport.models"] = models
+    db.metadata.info["flask_passport.storage.models"] = models
     return models

@@ -40,8 +40,8 @@ from flask import Flask, Response, current_app, request
 from limits import strategies
 from limits.storage import Storage, storage_from_string
 
-from .oauth2.errors import too_many_requests
-from .views.responses import oauth_error
+from ..oauth2.errors import too_many_requests
+from ..views.responses import oauth_error
 
 log = logging.getLogger("flask_passport")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import request, session
 
-from .tokens import new_secret, secrets_equal
+from ..jose.tokens import new_secret, secrets_equal
 
 SESSION_KEY = "_passport_csrf"
 HEADERS = ("X-CSRF-Token", "X-XSRF-Token")

@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from .keys import ID_TOKEN_ALGORITHMS
+from ..jose.keys import ID_TOKEN_ALGORITHMS
+from ..oauth2.text import is_plain_text
 from .models import Models
-from .oauth2.text import is_plain_text
 
 #: The kinds of client ``flask passport client`` makes, and their grant types.
 CLIENT_KINDS: dict[str, list[str]] = {

@@ -7,8 +7,8 @@ process (another gunicorn worker, another host, a SQL ``UPDATE``) is still accep
 process until its entry ages out, i.e. for up to ``ttl`` seconds. Revocations made in this process
 through flask-passport (``access_token_revoked`` signal) drop the entry at once, and with
 ``PASSPORT_TOKEN_CACHE_BROADCAST_URL`` so do those of every other process
-(:mod:`flask_passport.cache_broadcast`). The cache is bounded (``PASSPORT_TOKEN_CACHE_SIZE``
-entries, least recently used evicted first).
+(:mod:`flask_passport.resource.cache_broadcast`). The cache is bounded
+(``PASSPORT_TOKEN_CACHE_SIZE`` entries, least recently used evicted first).
 
 With ``PASSPORT_TOKEN_CACHE_USERS`` (the default) an entry also keeps a detached copy of the
 token's user when it is a SQLAlchemy model instance; a hit merges a fresh copy into the
@@ -46,8 +46,8 @@ class VerifiedTokenCache:
         self._cleared_at = 0
         self._evicted: OrderedDict[str, int] = OrderedDict()  # jti -> generation, bounded
         self._evicted_floor = 0  # generation of the newest eviction forgotten for space
-        #: When set (see :mod:`flask_passport.cache_broadcast`), entries are trusted only while
-        #: it returns True; otherwise every lookup misses.
+        #: When set (see :mod:`flask_passport.resource.cache_broadcast`), entries are trusted
+        #: only while it returns True; otherwise every lookup misses.
         self.gate: Any = None
 
     def __len__(self) -> int:

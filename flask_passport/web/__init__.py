@@ -1,0 +1,1 @@
+"""The web layer: forms, CSRF, cookie auth, login time and rate limits for pages and browsers."""
