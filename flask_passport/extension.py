@@ -395,9 +395,9 @@ class Passport:
 
     def revoke_user_tokens(self, *users: Any) -> int:
         """Revoke every access token, refresh token, authorization code and device code of
-        ``users`` (user instances or their ``get_id()`` values) in the current transaction,
-        without committing; the revocation signals follow the commit. Returns the number of
-        access tokens revoked.
+        ``users`` (user instances or their ``get_id()`` values), and the clients they own with
+        every token of those clients, in the current transaction, without committing; the
+        revocation signals follow the commit. Returns the number of access tokens revoked.
 
         Deleting a user through the ORM does this by itself (when Passport knows the user
         model); call it with bulk deletes (``db.session.execute(sa.delete(User)...)``), which

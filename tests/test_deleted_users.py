@@ -60,6 +60,7 @@ def _own_app(config: dict[str, Any]) -> Iterator[Flask]:
         with app.app_context():
             db.session.remove()
             db.drop_all()
+            db.engine.dispose()
 
 
 def _grants_of(app: Flask, user_id: int) -> dict[str, list[Any]]:
@@ -224,6 +225,41 @@ def test_deleting_a_subclass_instance_revokes(person_app: Flask) -> None:
 
 
 # -- bulk deletes: the public helper -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["orm", "helper"])
+def test_a_deleted_users_clients_are_revoked_with_their_tokens(
+    app: Flask, client: Any, user: Any, passport: Passport, how: str
+) -> None:
+    """A client outlives no owner: the next account given the owner's id (SQLite reuses it)
+    must not own a live client whose secret it could reset, and the client's tokens, other
+    users' included, stop working."""
+    add_routes(app)
+    owner = _new_user(app, "owner@example.com")
+    owned = new_client(app, "password", user_id=str(owner.id))
+    other = _new_user(app, "other@example.com")
+    tokens = password_token(client, owned, other)
+    assert client.get("/t/me", headers=bearer(tokens["access_token"])).status_code == 200
+    with app.app_context():
+        if how == "orm":
+            db.session.delete(db.session.get(User, owner.id))
+        else:
+            db.session.execute(sa.delete(User).where(User.id == owner.id))
+            passport.revoke_user_tokens(str(owner.id))
+        db.session.commit()
+    assert client.get("/t/me", headers=bearer(tokens["access_token"])).status_code == 401
+    assert refresh(client, owned, tokens["refresh_token"]).status_code == 401
+    successor = _new_user(app, "successor@example.com", user_id=owner.id)  # the id reused
+    with app.app_context():
+        m = app.extensions["passport"].models
+        live = db.session.scalars(sa.select(m.Client.id).where(
+            m.Client.user_id == str(successor.id), m.Client.revoked.is_(False))).all()
+        assert live == []
+    # The revoked client can no longer get tokens at all.
+    resp = client.post("/oauth/token", data={
+        "grant_type": "password", "client_id": owned.client.id, "client_secret": owned.secret,
+        "username": other.email, "password": "secret-password"})
+    assert resp.status_code == 401 and resp.json["error"] == "invalid_client"
 
 
 def test_revoke_user_tokens_for_bulk_deletes(app: Flask, client: Any, password_client: Any,

@@ -92,21 +92,28 @@ def revoke_family(ctx: Context, family_id: str, reason: str) -> int:
 
 def revoke_user_grants(executor: Any, models: Models, user_ids: Sequence[str], now: datetime
                        ) -> tuple[list[str], list[str]]:
-    """Revoke everything the users hold: access tokens, the refresh tokens issued with them
-    (whatever their access token's state), authorization codes, and device codes they entered
-    or approved (denied, so the polling device gets ``access_denied``; the table has no
-    ``revoked`` column). ``executor`` is a session or a connection (an ORM flush event has
-    only the latter); nothing is committed. Returns the ids of the access and refresh tokens
-    that were live, for the signals."""
+    """Revoke everything the users hold: the clients they own, access tokens (theirs, and every
+    token of a client they own), the refresh tokens issued with them (whatever their access
+    token's state), authorization codes, and device codes (denied, so the polling device gets
+    ``access_denied``; the table has no ``revoked`` column); and drop their pending consent
+    pages. A client outlives no owner: where ids are reused, the next account given the id
+    would otherwise own it and could reset its secret. ``executor`` is a session or a
+    connection (an ORM flush event has only the latter); nothing is committed. Returns the ids
+    of the access and refresh tokens that were live, for the signals."""
     AccessToken, RefreshToken = models.AccessToken.__table__, models.RefreshToken.__table__
-    AuthCode = models.AuthCode.__table__
+    AuthCode, Client = models.AuthCode.__table__, models.Client.__table__
     DeviceCode = models.DeviceCode.__table__ if models.DeviceCode is not None else None
+    Pending = (models.PendingAuthorization.__table__
+               if models.PendingAuthorization is not None else None)
     access_ids: list[str] = []
     refresh_ids: list[str] = []
     ids = list(dict.fromkeys(user_ids))
     for start in range(0, len(ids), _USERS_PER_STATEMENT):
         chunk = ids[start:start + _USERS_PER_STATEMENT]
-        owned = AccessToken.c.user_id.in_(chunk)
+        clients = list(executor.execute(
+            sa.select(Client.c.id).where(Client.c.user_id.in_(chunk), Client.c.revoked.is_(False))
+        ).scalars())
+        owned = sa.or_(AccessToken.c.user_id.in_(chunk), AccessToken.c.client_id.in_(clients))
         of_owned = RefreshToken.c.access_token_id.in_(sa.select(AccessToken.c.id).where(owned))
         live = AccessToken.c.revoked.is_(False)
         access_ids += executor.execute(sa.select(AccessToken.c.id).where(owned, live)).scalars()
@@ -119,11 +126,19 @@ def revoke_user_grants(executor: Any, models: Models, user_ids: Sequence[str], n
         executor.execute(sa.update(RefreshToken)
                          .where(of_owned, RefreshToken.c.revoked.is_(False)).values(revoked=True))
         executor.execute(sa.update(AuthCode)
-                         .where(AuthCode.c.user_id.in_(chunk), AuthCode.c.revoked.is_(False))
+                         .where(sa.or_(AuthCode.c.user_id.in_(chunk),
+                                       AuthCode.c.client_id.in_(clients)),
+                                AuthCode.c.revoked.is_(False))
                          .values(revoked=True))
         if DeviceCode is not None:
             executor.execute(sa.update(DeviceCode)
-                             .where(DeviceCode.c.user_id.in_(chunk),
+                             .where(sa.or_(DeviceCode.c.user_id.in_(chunk),
+                                           DeviceCode.c.client_id.in_(clients)),
                                     DeviceCode.c.status.in_((PENDING, APPROVED)))
                              .values(status=DENIED))
+        if clients:
+            executor.execute(sa.update(Client).where(Client.c.id.in_(clients))
+                             .values(revoked=True, updated_at=now))
+        if Pending is not None:
+            executor.execute(sa.delete(Pending).where(Pending.c.user_id.in_(chunk)))
     return access_ids, refresh_ids
