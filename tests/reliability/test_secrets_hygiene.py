@@ -263,7 +263,8 @@ MODEL_NAMES = {"AccessToken", "RefreshToken", "AuthCode", "Client", "DeviceCode"
 #: Python comparisons that involve a secret-looking *name* but no secret value.
 ALLOWED: dict[tuple[str, str], str] = {
     ("storage/api_tokens.py", "token.user_id == user_id_of(self)"): "user ids are not secrets",
-    ("storage/management.py", "token.id == token_id"): "a token's row id is its jti, a public claim",
+    ("storage/management.py", "token.id == token_id"):
+        "a token's row id is its jti, a public claim",
     ("jose/keys.py", "self.id_token_signing.kid == kid"): "a key id, public (the JWKS lists it)",
     ("oauth2/authorization.py", 'response_type == "code"'): "protocol parameter value",
     ("oauth2/authorization.py", 'response_type == "token"'): "protocol parameter value",
