@@ -251,3 +251,17 @@ def test_login_replaces_another_users_cookie(spa: Flask, client: Any, user: Any)
     resp = client.post(f"/login-as/{other.id}")  # a POST login route, not opted in
     assert _set_cookie_header(resp, "passport_token") is not None
     assert client.get("/api/user", headers=h).json["id"] == other.id
+
+
+def test_login_and_logout_marks_end_with_their_request(spa: Flask, client: Any,
+                                                       user: Any) -> None:
+    """Inside one app context (as a test or a script holds one), a later request is not taken
+    for the login or logout of an earlier one: the marks live on the request, not on ``g``."""
+    with spa.app_context():
+        assert _set_cookie_header(client.post(f"/login-as/{user.id}"), "passport_token")
+        later = client.post("/page")  # not a login, and a POST: no cookie
+        assert _set_cookie_header(later, "passport_token") is None
+        client.get("/logout")
+        client.post(f"/login-as/{user.id}")
+        page = client.get("/page")  # signed in again: the page view gets a fresh cookie
+        assert _set_cookie_header(page, "passport_token") is not None

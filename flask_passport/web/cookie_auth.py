@@ -38,7 +38,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, g, request, session
+from flask import Blueprint, Flask, Response, current_app, request, session
 from flask_login import current_user, user_logged_in, user_logged_out
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -123,8 +123,7 @@ def clear_api_cookie(response: Response) -> Response:
 
 def _attach(response: Response) -> Response:
     """``after_request``: a fresh cookie on GET responses to a logged-in user."""
-    if (g.get("_passport_cookie_cleared") or g.get("_passport_cookie_login")
-            or request.method != "GET"):
+    if _marked(_LOGGED_OUT) or _marked(_LOGGED_IN) or request.method != "GET":
         return response
     if not current_user or not current_user.is_authenticated:
         return response
@@ -136,24 +135,37 @@ def _attach(response: Response) -> Response:
 def _follow_login_state(response: Response) -> Response:
     """App-wide ``after_request``: clear the cookie on logout; on login (any method, any
     blueprint) replace a cookie another user may have left with one for the new user."""
-    if g.get("_passport_cookie_cleared"):
+    if _marked(_LOGGED_OUT):
         clear_api_cookie(response)
-    elif g.get("_passport_cookie_login") and current_user and current_user.is_authenticated:
+    elif _marked(_LOGGED_IN) and current_user and current_user.is_authenticated:
         set_api_cookie(response)
     return response
 
 
+#: What this request did to the login session, read by the ``after_request`` hooks. Kept on
+#: the request, not on ``g``: ``g`` lives as long as the app context, which a test or a script
+#: may hold across many requests.
+_LOGGED_IN, _LOGGED_OUT = "_passport_logged_in", "_passport_logged_out"
+
+
+def _marked(mark: str) -> bool:
+    return bool(request.environ.get(mark))
+
+
+def _mark(mark: str) -> None:
+    request.environ[mark] = True
+    request.environ.pop(_LOGGED_OUT if mark == _LOGGED_IN else _LOGGED_IN, None)
+
+
 def _on_logout(sender: Any, **_: Any) -> None:
     with contextlib.suppress(RuntimeError):  # logout outside a request: nothing to clear
-        g._passport_cookie_cleared = True
-        g.pop("_passport_cookie_login", None)
+        _mark(_LOGGED_OUT)
         session.pop(NONCE_KEY, None)  # every cookie of this login session dies now
 
 
 def _on_login(sender: Any, **_: Any) -> None:
     with contextlib.suppress(RuntimeError):
-        g._passport_cookie_login = True
-        g.pop("_passport_cookie_cleared", None)
+        _mark(_LOGGED_IN)
         session[NONCE_KEY] = new_secret()  # a new login session: earlier cookies die
 
 
