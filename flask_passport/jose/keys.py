@@ -242,8 +242,9 @@ def write_key_pair(
     public_path = directory / PUBLIC_KEY_FILE
     if not force and (private_path.exists() or public_path.exists()):
         raise KeyLoadError(
-            f"Encryption keys already exist in {directory}. Use --force to overwrite them "
-            "(every token they signed stops working)."
+            f"Signing keys already exist in {directory}. Use --rotate to add a new key while "
+            "the old one keeps verifying, or --force to overwrite them (every token they "
+            "signed stops working)."
         )
     _write_private(private_path, key)
     public_path.write_bytes(public_pem(key))
