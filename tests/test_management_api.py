@@ -344,6 +344,20 @@ def test_oversized_body_is_refused_unread(client: Any, user: Any) -> None:
     assert resp.status_code == 413 and "too large" in resp.json["message"]
 
 
+@pytest.mark.parametrize(("method", "path"), [("POST", "/oauth/clients"),
+                                             ("POST", "/oauth/personal-access-tokens")])
+def test_deeply_nested_json_is_a_422_not_a_500(client: Any, user: Any, method: str,
+                                               path: str) -> None:
+    """Python's JSON decoder raises RecursionError on deep nesting: small enough to pass the
+    body cap, it must still be an answer, not a crash."""
+    h = login(client, user)
+    body = b'{"a":' * 5000 + b"1" + b"}" * 5000
+    resp = client.open(path, method=method, data=body,
+                       headers={**h, "Content-Type": "application/json"})
+    assert resp.status_code == 422, resp.status_code
+    assert resp.json["message"] == "The request body must be a JSON object."
+
+
 def test_responses_are_not_cached(client: Any, user: Any) -> None:
     h = login(client, user)
     assert client.get("/oauth/clients").headers["Cache-Control"] == "no-store"

@@ -80,7 +80,10 @@ def session_api(view: F) -> F:
 def json_body() -> dict[str, Any]:
     """The request's JSON object, or a 422 :class:`ValidationError` saying what is wrong (its
     size is capped for every Passport endpoint by :mod:`.body_limit`)."""
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the decoder goes: not an object we accept
+        data = None
     if not isinstance(data, dict):
         raise ValidationError({}, "The request body must be a JSON object.")
     return data
