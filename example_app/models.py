@@ -14,6 +14,9 @@ from . import db
 
 class User(UserMixin, HasApiTokens, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "users"
+    # Without AUTOINCREMENT SQLite hands a deleted user's id to the next account, and every
+    # session cookie, token or row still naming that id would then mean the new account.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(255), unique=True)

@@ -224,3 +224,24 @@ def test_demo_clients_never_fetch_from_the_host_header(
     assert oidc.status_code == 400 and "invalid_grant" in oidc.get_data(as_text=True)
     assert client.status_code == 400 and "invalid_grant" in client.get_data(as_text=True)
     assert seed["oidc_client"]["redirect_uri"] in page and host not in page
+
+
+def test_a_deleted_users_id_is_never_given_again(demo: Flask) -> None:
+    """On SQLite the example's users table is AUTOINCREMENT: the browser session (or anything
+    else) of a deleted user never comes to mean the next account."""
+    from example_app.models import User
+
+    with demo.app_context():
+        example_app.db.create_all()
+        first = User(email="first@example.com")
+        first.set_password("pw")
+        example_app.db.session.add(first)
+        example_app.db.session.commit()
+        gone = first.id
+        example_app.db.session.delete(first)
+        example_app.db.session.commit()
+        second = User(email="second@example.com")
+        second.set_password("pw")
+        example_app.db.session.add(second)
+        example_app.db.session.commit()
+        assert second.id != gone
