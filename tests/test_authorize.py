@@ -629,6 +629,31 @@ def test_a_public_client_is_never_reapproved_silently(
     assert _count(app, "AuthCode") == 1
 
 
+def test_an_earlier_approval_stands_only_for_the_registered_redirect_uri(
+        app: Flask, client: Any, authz_login: Any, user: Any, authz_make_client: Any) -> None:
+    """A confidential client's earlier approval skips consent for its registered redirect URI,
+    not for another loopback port (RFC 8252 §7.3's exception proves nothing about who listens
+    there: another local process could)."""
+    web = authz_make_client("authorization_code", name="Local web app",
+                            redirect_uris=["http://127.0.0.1:5000/callback"])
+    authz_login(client, user)
+    first = _approve(client, get_authorize(client, **_pkce_params(
+        web, "http://127.0.0.1:5000/callback")))
+    code = parse_qs(urlsplit(first.headers["Location"]).query)["code"][0]
+    token = client.post("/oauth/token", data={
+        "grant_type": "authorization_code", "code": code, "client_id": web.client.id,
+        "client_secret": web.secret, "redirect_uri": "http://127.0.0.1:5000/callback",
+        "code_verifier": VERIFIER})
+    assert token.status_code == 200
+    same = get_authorize(client, **_pkce_params(web, "http://127.0.0.1:5000/callback"))
+    assert same.status_code == 302 and "code=" in same.headers["Location"]
+    other_port = get_authorize(client, **_pkce_params(web, "http://127.0.0.1:9999/callback"))
+    assert other_port.status_code == 200
+    assert "You will be redirected to <strong>127.0.0.1:9999</strong>" in other_port.get_data(
+        as_text=True)
+    assert _count(app, "AuthCode") == 2
+
+
 def test_a_first_party_public_client_still_skips_consent(
         app: Flask, client: Any, authz_login: Any, user: Any, authz_make_client: Any) -> None:
     native = authz_make_client("public", name="Own app", redirect_uris=[LOOPBACK],

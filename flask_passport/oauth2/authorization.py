@@ -300,13 +300,17 @@ def has_covering_token(ctx: Context, client_id: str, user_id: str, scopes: list[
     return any("*" in (held or ()) or wanted <= set(held or ()) for held in rows)
 
 
-def earlier_approval_stands(ctx: Context, client: Any, user_id: str, scopes: list[str]) -> bool:
+def earlier_approval_stands(ctx: Context, client: Any, user_id: str, scopes: list[str],
+                            redirect_to: str) -> bool:
     """Whether the user's earlier approval (a live token with all of ``scopes``) lets the
-    consent page be skipped: only for confidential clients. A public client is not
-    authenticated, and a redirect URI does not prove who receives the code (any loopback port
-    matches, RFC 8252 §7.3; a private-use scheme can be claimed by another app), so RFC 8252
-    §8.6 asks for the user's consent every time."""
-    return bool(client.confidential) and has_covering_token(ctx, client.id, user_id, scopes)
+    consent page be skipped: only for confidential clients, and only for a redirect URI
+    registered as it is. A public client is not authenticated, and a redirect URI does not
+    prove who receives the code (any loopback port matches, RFC 8252 §7.3; a private-use
+    scheme can be claimed by another app), so RFC 8252 §8.6 asks for the user's consent every
+    time; a loopback port other than the registered one may be another local process, so the
+    user is asked again there too."""
+    return (bool(client.confidential) and redirect_to in (client.redirect_uris or ())
+            and has_covering_token(ctx, client.id, user_id, scopes))
 
 
 def issue_code(

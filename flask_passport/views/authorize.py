@@ -169,7 +169,7 @@ def _authorize() -> Response:
     user = current_user._get_current_object()  # type: ignore[attr-defined]
     if "consent" not in authz.prompt and (
         client.skips_authorization(user, list(authz.scopes))
-        or earlier_approval_stands(ctx, client, _user_id(), authz.scopes)
+        or earlier_approval_stands(ctx, client, _user_id(), authz.scopes, authz.redirect_uri)
     ):
         return _finish(ctx, lambda: approve(ctx, authz, client, user, _auth_time(ctx)))
     if "none" in authz.prompt:
