@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -44,6 +45,27 @@ class User(UserMixin, HasApiTokens, db.Model):  # type: ignore[name-defined,misc
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+
+#: Every PostgreSQL engine a test connected with (apps made inside tests, not only fixtures').
+_PG_ENGINES: weakref.WeakSet[sa.engine.Engine] = weakref.WeakSet()
+
+
+@sa.event.listens_for(sa.engine.Engine, "engine_connect")
+def _track_pg_engine(connection: sa.Connection) -> None:
+    if connection.engine.dialect.name == "postgresql":
+        _PG_ENGINES.add(connection.engine)
+
+
+@pytest.fixture(autouse=True)
+def _close_pg_connections() -> Iterator[None]:
+    """Close the pooled PostgreSQL connections each test leaves behind. An app a test made and
+    dropped takes its engine with it, and psycopg warns (an error here) when the garbage
+    collector, at some later test, finds a connection still open. Disposing closes idle
+    connections only; an engine still in use opens new ones."""
+    yield
+    for engine in list(_PG_ENGINES):
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ import flask_passport
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Extras that only the app's deployment picks (optional features), next to the core.
-FEATURE_EXTRAS = ("postgres", "ratelimit", "redis")
+FEATURE_EXTRAS = ("postgres", "redis")
 
 #: Requirements used without an ``import`` of theirs, each with the place that uses it (checked
 #: below, so an entry cannot outlive its use).
