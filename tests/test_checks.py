@@ -153,3 +153,18 @@ def test_migrations_on_without_flask_migrate(app_config: dict[str, Any], app: Fl
     registered = make_app({**app_config, "SECRET_KEY": "k" * 48})
     Migrate(registered, db)
     assert "passport.E013" not in _ids(registered)
+
+
+def test_an_ec_key_without_an_rsa_id_token_key_is_reported(app_config: dict[str, Any]) -> None:
+    """OpenID Connect Discovery §3 wants RS256 among the ID-token algorithms: an EC signing
+    key from the environment with no RSA ID-token key is flagged, and the fix clears it."""
+    from flask_passport.jose import keys as keys_mod
+
+    ec_pem = keys_mod.private_pem(keys_mod.generate_private_key("ES256")).decode()
+    config = {**app_config, **WIRED, "PASSPORT_PRIVATE_KEY": ec_pem,
+              "PASSPORT_OIDC_ENABLED": True}
+    assert "passport.W010" in _ids(make_app(config))
+    rsa_pem = keys_mod.private_pem(keys_mod.generate_private_key("RSA", 2048)).decode()
+    assert "passport.W010" not in _ids(make_app({**config,
+                                                 "PASSPORT_ID_TOKEN_PRIVATE_KEY": rsa_pem}))
+    assert "passport.W010" not in _ids(make_app({**config, "PASSPORT_OIDC_ENABLED": False}))

@@ -146,6 +146,27 @@ def check_key_files(key_path: str | None, *, keys_from_env: bool) -> list[Findin
     return found
 
 
+def check_id_token_key(state: Any) -> list[Finding]:
+    """OpenID Connect Discovery 1.0 §3: RS256 must be among the ID-token algorithms. With an
+    EC or EdDSA signing key that needs a second, RSA key for ID tokens."""
+    from ..jose.keys import OIDC_REQUIRED_ALGORITHM, KeyLoadError
+
+    if not state.settings.oidc_enabled:
+        return []
+    try:
+        keys = state.keys()
+    except KeyLoadError:
+        return []  # no keys at all: check_key_files reports it
+    if OIDC_REQUIRED_ALGORITHM in keys.id_token_algorithms():
+        return []
+    return [Finding(
+        "passport.W010", WARNING,
+        f"ID tokens are signed with {keys.signing.algorithm} only: OpenID Connect Discovery "
+        "requires RS256, so strict relying parties refuse them.",
+        "Run `flask passport keys --rotate` (it writes an RSA ID-token key next to the "
+        "signing key) or set PASSPORT_ID_TOKEN_PRIVATE_KEY to an RSA private key.")]
+
+
 def check_secret_key(secret_key: Any) -> list[Finding]:
     """``SECRET_KEY`` signs the session and the API cookie: missing, known or short is an error
     (the message names the rule that fired; it never prints a key that is not a known one)."""
@@ -244,4 +265,5 @@ def run_checks(app: Any) -> list[Finding]:
         + check_key_files(settings.key_path, keys_from_env=bool(settings.private_key))
         + check_secret_key(app.config.get("SECRET_KEY"))
         + check_app_wiring(app, state)
+        + check_id_token_key(state)
     )
