@@ -16,7 +16,7 @@ from .jose.key_rotation import add_retired_keys
 from .jose.keys import KeySet, load_keys
 from .oauth2.context import Context
 from .oauth2.server import TokenEndpoint
-from .scopes import Scope, ScopeRegistry
+from .scopes import OIDC_SCOPE_DESCRIPTIONS, Scope, ScopeRegistry
 from .settings import DEVELOPMENT_ISSUER, Settings, resolve_issuer
 from .storage.models import Models, build_models
 
@@ -494,10 +494,8 @@ class Passport:
         connect(app)
         if not settings.oidc_enabled:
             return
-        from .oauth2.oidc import SCOPE_DESCRIPTIONS
-
         registry = self.scope_registry
-        registry.define({name: SCOPE_DESCRIPTIONS[name] for name in settings.oidc_scopes
+        registry.define({name: OIDC_SCOPE_DESCRIPTIONS[name] for name in settings.oidc_scopes
                          if not registry.has(name)})
 
     def oidc_claims(
