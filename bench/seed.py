@@ -56,7 +56,7 @@ class Ours:
                                      grant_types=["client_credentials", "introspect"])
             session.commit()
             pat = user.create_token("bench", ["check-status", "place-orders"]).access_token
-            grants = set(self.state.passport.token_endpoint.grants)
+            grants = set(self.state.passport._token_endpoint.grants)
             rules = {r.rule for r in self.app.url_map.iter_rules()}
             return {
                 "user_id": user.id,

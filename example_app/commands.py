@@ -15,9 +15,10 @@ import requests
 import sqlalchemy as sa
 from flask import Flask, current_app
 
+from flask_passport import create_client
 from flask_passport.jose import keys as keys_mod
 from flask_passport.jose import tokens
-from flask_passport.storage.clients import create_client, find_personal_access_client
+from flask_passport.storage.clients import find_personal_access_client
 from flask_passport.storage.models import utcnow
 
 DEMO_EMAIL = "demo@example.com"

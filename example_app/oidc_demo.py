@@ -25,7 +25,16 @@ from urllib.parse import urlencode
 
 import jwt
 import sqlalchemy as sa
-from flask import Blueprint, Response, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from flask_passport.jose.tokens import secrets_equal
 from flask_passport.oauth2.oidc import token_hash
@@ -80,9 +89,7 @@ def _http(url: str, *, data: dict[str, str] | None = None,
 def _discovery() -> dict[str, Any]:
     """OpenID Connect Discovery §4 from the configured issuer, whose ``issuer`` must be that
     same string (§4.3); every other endpoint the demo calls comes from this document."""
-    from . import passport
-
-    issuer = passport.state().issuer()
+    issuer = current_app.extensions["passport"].issuer()
     status, config = _http(issuer + "/.well-known/openid-configuration")
     if status != 200 or not isinstance(config, dict) or config.get("issuer") != issuer:
         raise ValueError("The discovery document is unavailable.")

@@ -1,4 +1,8 @@
-"""flask-passport: a complete OAuth2 authorization server for Flask, after Laravel Passport."""
+"""flask-passport: a complete OAuth2 authorization server for Flask, after Laravel Passport.
+
+The public API is what this module exports (``__all__``, documented in docs/api.rst); every
+other module is internal and may change in any release.
+"""
 
 from . import signals
 from .extension import Passport
@@ -12,12 +16,14 @@ from .resource.guard import (
     scope,
     scopes,
 )
+from .resource.resource_server import ResourceServer
 from .scopes import Scope
 from .storage.api_tokens import (
     HasApiTokens,
     PersonalAccessClientMissing,
     PersonalAccessTokenResult,
 )
+from .storage.clients import ClientError, CreatedClient, create_client
 from .storage.models import (
     AccessTokenMixin,
     AuthCodeMixin,
@@ -32,7 +38,9 @@ __all__ = [
     "AccessTokenMixin",
     "AuthCodeMixin",
     "BearerToken",
+    "ClientError",
     "ClientMixin",
+    "CreatedClient",
     "DeviceCodeMixin",
     "HasApiTokens",
     "KeyLoadError",
@@ -40,9 +48,11 @@ __all__ = [
     "PersonalAccessClientMissing",
     "PersonalAccessTokenResult",
     "RefreshTokenMixin",
+    "ResourceServer",
     "Scope",
     "client",
     "client_any",
+    "create_client",
     "current_token",
     "require_oauth",
     "scope",

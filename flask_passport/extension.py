@@ -16,7 +16,7 @@ from .jose.key_rotation import add_retired_keys
 from .jose.keys import KeySet, load_keys
 from .oauth2.context import Context
 from .oauth2.server import TokenEndpoint
-from .scopes import Scope, ScopeRegistry
+from .scopes import OIDC_SCOPE_DESCRIPTIONS, Scope, ScopeRegistry
 from .settings import DEVELOPMENT_ISSUER, Settings, resolve_issuer
 from .storage.models import Models, build_models
 
@@ -101,7 +101,7 @@ class PassportState:
             session=self.db.session(),  # this unit of work's Session (db.session is its proxy)
             models=self.models,
             settings=self.settings,
-            scopes=passport.scope_registry,
+            scopes=passport._scope_registry,
             keys=self.keys,
             issuer=self.issuer(),
             find_user=self.find_user,
@@ -210,10 +210,10 @@ class Passport:
         db: SQLAlchemy | None = None,
         user_model: Any = None,
     ) -> None:
-        self.db = db
-        self.user_model = user_model
-        self.scope_registry = ScopeRegistry()
-        self.token_endpoint = TokenEndpoint()
+        self._db = db
+        self._user_model = user_model
+        self._scope_registry = ScopeRegistry()
+        self._token_endpoint = TokenEndpoint()
         self._overrides: dict[str, Any] = {}
         self._version = 0
         self._models: Models | None = None
@@ -235,18 +235,18 @@ class Passport:
             raise RuntimeError(
                 "Passport is already registered on this app; call init_app once per app."
             )
-        db = db or self.db or app.extensions.get("sqlalchemy")
+        db = db or self._db or app.extensions.get("sqlalchemy")
         if db is None:
             raise RuntimeError(
                 "Passport needs Flask-SQLAlchemy: call db.init_app(app) first or pass db=."
             )
-        if self.db is None:
-            self.db = db
+        if self._db is None:
+            self._db = db
         if self._models is None:
             self._models = build_models(db)
         if user_model is not None:
-            self.user_model = user_model
-        state = PassportState(self, app, db, self.user_model)
+            self._user_model = user_model
+        state = PassportState(self, app, db, self._user_model)
         app.extensions["passport"] = state
         self._remember_app(app)
         settings = state.settings
@@ -281,7 +281,8 @@ class Passport:
             check_url(settings.token_cache_broadcast_url)
         self._init_oidc(app, settings)
 
-    def state(self, app: Flask | None = None) -> PassportState:
+    def _state(self, app: Flask | None = None) -> PassportState:
+        """This app's (or the current app's) :class:`PassportState`."""
         app = app or current_app._get_current_object()  # type: ignore[attr-defined]
         try:
             return app.extensions["passport"]  # type: ignore[no-any-return]
@@ -330,56 +331,47 @@ class Passport:
         if name is not None:
             self._set("PASSPORT_COOKIE_NAME", name)
             return name
-        return str(self._overrides.get("PASSPORT_COOKIE_NAME") or self.state().settings.cookie_name)
+        name = self._overrides.get("PASSPORT_COOKIE_NAME")
+        return str(name or self._state().settings.cookie_name)
 
     # -- scopes --------------------------------------------------------------------------------
 
     def tokens_can(self, scopes: Mapping[str, str]) -> None:
         """Define scopes: ``{"place-orders": "Place orders"}``."""
-        self.scope_registry.define(dict(scopes))
+        self._scope_registry.define(dict(scopes))
 
     def set_default_scope(self, scopes: Iterable[str] | str) -> None:
         """The scopes a token gets when the request names none."""
-        self.scope_registry.set_default(scopes)
+        self._scope_registry.set_default(scopes)
 
     def scope_ids(self) -> list[str]:
-        return self.scope_registry.ids()
+        """The ids of the defined scopes."""
+        return self._scope_registry.ids()
 
     def scopes(self) -> list[Scope]:
-        return self.scope_registry.all()
+        """The defined scopes."""
+        return self._scope_registry.all()
 
     def scopes_for(self, ids: Iterable[str]) -> list[Scope]:
-        return self.scope_registry.find(ids)
+        """The defined scopes among ``ids``, in the order given (unknown ids are left out)."""
+        return self._scope_registry.find(ids)
 
     def has_scope(self, scope_id: str) -> bool:
-        return scope_id == "*" or self.scope_registry.has(scope_id)
+        """Whether ``scope_id`` is defined; ``*`` (every scope) always is."""
+        return scope_id == "*" or self._scope_registry.has(scope_id)
 
     # -- models ----------------------------------------------------------------------------------
 
     @property
     def models(self) -> Models:
+        """The model classes in use: ``Client``, ``AccessToken``, ``RefreshToken``,
+        ``AuthCode`` and ``DeviceCode`` (the defaults, or those given to ``use_*_model``)."""
         if self._models is None:
             raise RuntimeError("Passport has no database yet: pass db= or call init_app first.")
         base = self._models
         if not self._model_overrides:
             return base
         return Models(**{k: self._model_overrides.get(k, getattr(base, k)) for k in _MODEL_KINDS})
-
-    @property
-    def Client(self) -> Any:
-        return self.models.Client
-
-    @property
-    def AccessToken(self) -> Any:
-        return self.models.AccessToken
-
-    @property
-    def RefreshToken(self) -> Any:
-        return self.models.RefreshToken
-
-    @property
-    def AuthCode(self) -> Any:
-        return self.models.AuthCode
 
     def use_client_model(self, model: Any) -> None:
         self._model_overrides["Client"] = model
@@ -405,7 +397,7 @@ class Passport:
         """
         from .storage.user_deletion import revoke
 
-        state = self.state()
+        state = self._state()
         ids = [u if isinstance(u, str) else user_id_of(u) if hasattr(u, "get_id") else str(u)
                for u in users]
         return revoke(state.db.session(), state.models, state.app, ids)
@@ -473,10 +465,6 @@ class Passport:
 
     # -- issue 6: device authorization grant (RFC 8628) -------------------------------------------
 
-    @property
-    def DeviceCode(self) -> Any:
-        return self.models.DeviceCode
-
     def use_device_code_model(self, model: Any) -> None:
         """Replace the ``oauth_device_codes`` model (a class made from ``DeviceCodeMixin``)."""
         self._model_overrides["DeviceCode"] = model
@@ -494,10 +482,8 @@ class Passport:
         connect(app)
         if not settings.oidc_enabled:
             return
-        from .oauth2.oidc import SCOPE_DESCRIPTIONS
-
-        registry = self.scope_registry
-        registry.define({name: SCOPE_DESCRIPTIONS[name] for name in settings.oidc_scopes
+        registry = self._scope_registry
+        registry.define({name: OIDC_SCOPE_DESCRIPTIONS[name] for name in settings.oidc_scopes
                          if not registry.has(name)})
 
     def oidc_claims(

@@ -8,6 +8,16 @@ from dataclasses import dataclass
 #: The scope a password or client-credentials request uses to ask for every defined scope.
 WILDCARD = "*"
 
+#: The OpenID Connect scopes (OIDC Core §5.4) and the descriptions the consent screen shows;
+#: here, below both ``settings`` (which validates ``PASSPORT_OIDC_SCOPES``) and ``oauth2.oidc``.
+OIDC_SCOPE_DESCRIPTIONS: dict[str, str] = {
+    "openid": "Sign you in and know who you are",
+    "profile": "See your basic profile (name, picture, locale)",
+    "email": "See your email address",
+    "address": "See your postal address",
+    "phone": "See your phone number",
+}
+
 
 @dataclass(frozen=True)
 class Scope:

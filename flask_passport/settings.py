@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any
 
+from .scopes import OIDC_SCOPE_DESCRIPTIONS
+
 #: The defaults, documented in docs/configuration. Lifetimes are short on purpose: a stolen
 #: access token is useful for an hour at most, and refresh tokens rotate on every use.
 DEFAULTS: dict[str, Any] = {
@@ -270,13 +272,11 @@ def _to_seconds(value: Any, key: str) -> int:
 
 def _oidc_scopes(value: Any) -> tuple[str, ...]:
     """PASSPORT_OIDC_SCOPES: a list or a space-separated string of OIDC Core §5.4 scopes."""
-    from .oauth2.oidc import SCOPE_DESCRIPTIONS
-
     names = tuple(value.split()) if isinstance(value, str) else tuple(value or ())
-    unknown = [n for n in names if n not in SCOPE_DESCRIPTIONS]
+    unknown = [n for n in names if n not in OIDC_SCOPE_DESCRIPTIONS]
     if unknown:
         raise ValueError(f"PASSPORT_OIDC_SCOPES: {unknown[0]!r} is not an OpenID Connect scope; "
-                         f"use some of {', '.join(SCOPE_DESCRIPTIONS)}.")
+                         f"use some of {', '.join(OIDC_SCOPE_DESCRIPTIONS)}.")
     if names and "openid" not in names:
         names = ("openid", *names)
     return names

@@ -376,13 +376,13 @@ def test_metadata_advertises_the_device_grant(client: Any) -> None:
 
 
 def test_metadata_without_the_grant(app: Flask, client: Any, passport: Any) -> None:
-    passport.token_endpoint.grants.pop(GRANT)
+    passport._token_endpoint.grants.pop(GRANT)
     try:
         meta = client.get("/.well-known/oauth-authorization-server").json
     finally:
         from flask_passport.oauth2.grants import device_code
 
-        passport.token_endpoint.register(GRANT, device_code.handle)
+        passport._token_endpoint.register(GRANT, device_code.handle)
     assert "device_authorization_endpoint" not in meta
     assert GRANT not in meta["grant_types_supported"]
 
@@ -512,7 +512,7 @@ def test_device_decisions_send_signals(app: Flask, client: Any, device_client: A
 
 
 def test_use_device_code_model(app: Flask, passport: Any) -> None:
-    default = passport.DeviceCode
+    default = passport.models.DeviceCode
     assert default.__tablename__ == "oauth_device_codes"
 
     # Any class made from DeviceCodeMixin; a stand-in keeps the shared metadata untouched.
@@ -521,7 +521,7 @@ def test_use_device_code_model(app: Flask, passport: Any) -> None:
     passport.use_device_code_model(Replacement)
     try:
         assert passport.models.DeviceCode is Replacement
-        assert passport.DeviceCode is Replacement
+        assert passport.models.DeviceCode is Replacement
     finally:
         passport._model_overrides.pop("DeviceCode")
 

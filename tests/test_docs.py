@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+import flask_passport
 from flask_passport import Passport, signals
 from flask_passport.cli import passport_cli
 from flask_passport.settings import DEFAULTS
@@ -235,6 +236,12 @@ def test_docs_build_without_warnings(runs: dict[str, Future[tuple[int, str]]]) -
     for name in passport_cli.commands:
         assert f'id="flask-passport-{name}"' in cli, name
     api = (out / "api.html").read_text(encoding="utf-8")
-    assert 'id="flask_passport.Passport.tokens_can"' in api
+    public = [name for name, _ in inspect.getmembers(Passport) if not name.startswith("_")]
+    assert "tokens_can" in public
+    for name in public:  # every public member is rendered on the API page
+        assert f'id="flask_passport.Passport.{name}"' in api, name
+    for name in flask_passport.__all__:  # and every export (a module's anchor is module-...)
+        anchors = (f'id="flask_passport.{name}"', f'id="module-flask_passport.{name}"')
+        assert any(anchor in api for anchor in anchors), name
     # Every grant diagram was rendered by graphviz.
     assert len(list((out / "_images").glob("graphviz-*.svg"))) >= 8

@@ -53,8 +53,9 @@ def test_init_app_without_db_is_refused() -> None:
 
 
 def test_state_outside_app(passport: Passport) -> None:
-    with pytest.raises(RuntimeError, match="init_app"):
-        passport.state(Flask(__name__))
+    """An app Passport is not bound to gets a message saying what to do."""
+    with Flask(__name__).app_context(), pytest.raises(RuntimeError, match="init_app"):
+        passport.revoke_user_tokens("1")
 
 
 def test_models_before_binding() -> None:
@@ -101,9 +102,9 @@ def test_scope_registry(passport: Passport) -> None:
                                                                    "Place orders")]
     assert passport.has_scope("place-orders") and passport.has_scope("*")
     assert not passport.has_scope("nope")
-    assert passport.scope_registry.default == ["check-status"]
+    assert passport._scope_registry.default == ["check-status"]
     passport.set_default_scope("check-status place-orders")
-    assert passport.scope_registry.default == ["check-status", "place-orders"]
+    assert passport._scope_registry.default == ["check-status", "place-orders"]
 
 
 @pytest.mark.parametrize("name", ["*", "has space", 'quo"te', ""])
@@ -146,12 +147,11 @@ def test_model_accessors_and_overrides(app: Flask, passport: Passport) -> None:
     assert models.AccessToken.__tablename__ == "oauth_access_tokens"
     assert models.RefreshToken.__tablename__ == "oauth_refresh_tokens"
     assert models.AuthCode.__tablename__ == "oauth_auth_codes"
-    assert passport.Client is models.Client and passport.AccessToken is models.AccessToken
-    assert passport.RefreshToken is models.RefreshToken and passport.AuthCode is models.AuthCode
+    assert app.extensions["passport"].models == models  # the app's state sees the same classes
 
     MyClient = _my_client_model(models.Client)
     passport.use_client_model(MyClient)
-    assert passport.Client is MyClient
+    assert passport.models.Client is MyClient
     assert app.extensions["passport"].models.Client is MyClient
     created = new_client(app, "client_credentials")
     assert isinstance(created.client, MyClient)
@@ -160,7 +160,7 @@ def test_model_accessors_and_overrides(app: Flask, passport: Passport) -> None:
                          ("use_auth_code_model", "AuthCode")]:
         base = getattr(models, kind)
         getattr(passport, method)(base)
-        assert getattr(passport, kind) is base
+        assert getattr(passport.models, kind) is base
 
 
 def test_find_user_hook(app: Flask, passport: Passport, client: Any, password_client: Any,

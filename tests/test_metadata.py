@@ -64,7 +64,7 @@ def test_code_grant_implicit_and_plain_pkce_follow_configuration(
 
     on = make_app({**app_config, "PASSPORT_IMPLICIT_GRANT": True, "PASSPORT_PKCE_PLAIN": True,
                    "PASSPORT_ISSUER": "https://auth.example.com/"})
-    on.extensions["passport"].passport.token_endpoint.register("authorization_code",
+    on.extensions["passport"].passport._token_endpoint.register("authorization_code",
                                                                fake_code_grant)
     meta = _meta(on.test_client())
     assert meta["issuer"] == "https://auth.example.com"
@@ -75,7 +75,7 @@ def test_code_grant_implicit_and_plain_pkce_follow_configuration(
     assert "authorization_code" in meta["grant_types_supported"]
     assert meta["code_challenge_methods_supported"] == ["S256", "plain"]
     strict = make_app({**app_config})
-    strict.extensions["passport"].passport.token_endpoint.register("authorization_code",
+    strict.extensions["passport"].passport._token_endpoint.register("authorization_code",
                                                                    fake_code_grant)
     meta = _meta(strict.test_client())
     assert meta["code_challenge_methods_supported"] == ["S256"]

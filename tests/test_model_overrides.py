@@ -37,7 +37,7 @@ class Member(UserMixin, HasApiTokens, db.Model):  # type: ignore[name-defined,mi
         return password == "pw"  # test only
 
 
-class Client(passport.Client):  # type: ignore[misc,name-defined]
+class Client(passport.models.Client):  # type: ignore[misc,name-defined]
     """The app's client: a department, and IT's own apps skip the consent screen."""
 
     department: Mapped[str | None] = mapped_column(sa.String(50))
@@ -46,15 +46,15 @@ class Client(passport.Client):  # type: ignore[misc,name-defined]
         return self.department == "it"
 
 
-class Token(passport.AccessToken):  # type: ignore[misc,name-defined]
+class Token(passport.models.AccessToken):  # type: ignore[misc,name-defined]
     tenant: Mapped[str] = mapped_column(sa.String(20), default="acme")
 
 
-class RefreshToken(passport.RefreshToken):  # type: ignore[misc,name-defined]
+class RefreshToken(passport.models.RefreshToken):  # type: ignore[misc,name-defined]
     issued_by: Mapped[str] = mapped_column(sa.String(20), default="override")
 
 
-class AuthCode(passport.AuthCode):  # type: ignore[misc,name-defined]
+class AuthCode(passport.models.AuthCode):  # type: ignore[misc,name-defined]
     device: Mapped[str | None] = mapped_column(sa.String(50))
 
 

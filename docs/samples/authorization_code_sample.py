@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from flask import Flask
 from flask.testing import FlaskClient
 
-from flask_passport.storage.clients import create_client
+from flask_passport import create_client
 from helpers import add_user, hidden, installed_app, sign_in
 from myapp import db, passport
 

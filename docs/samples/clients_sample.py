@@ -14,7 +14,7 @@ def main() -> None:
         app = installed_app(tmp)
         with app.app_context():
             # [create-client]
-            from flask_passport.storage.clients import create_client
+            from flask_passport import create_client
 
             created = create_client(db.session, passport.models, name="Billing service",
                                     kind="client_credentials")

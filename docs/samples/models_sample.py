@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from myapp import db, passport
 
 
-class Client(passport.Client):  # single-table inheritance: same table, one more column
+class Client(passport.models.Client):  # single-table inheritance: same table, one more column
     department: Mapped[str | None] = mapped_column(sa.String(50))
 
     def skips_authorization(self, user: Any, scopes: list[str]) -> bool:
@@ -24,7 +24,7 @@ class Client(passport.Client):  # single-table inheritance: same table, one more
 passport.use_client_model(Client)
 # [/client-model]
 
-from flask_passport.storage.clients import create_client  # noqa: E402
+from flask_passport import create_client  # noqa: E402
 from helpers import add_user, installed_app, sign_in  # noqa: E402
 
 

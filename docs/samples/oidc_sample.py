@@ -32,7 +32,7 @@ def oidc_claims(user: User, scopes: list[str]) -> dict[str, Any]:
 def register_client(app: Flask) -> tuple[str, str]:
     with app.app_context():
         # [client]
-        from flask_passport.storage.clients import create_client
+        from flask_passport import create_client
 
         created = create_client(
             db.session, passport.models, name="Sign in with Example",

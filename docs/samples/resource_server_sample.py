@@ -1,5 +1,5 @@
 """A separate Flask service (no access to Passport's database) protecting its routes with
-:class:`~flask_passport.resource.resource_server.ResourceServer`: JWT mode against the JWKS, and
+:class:`~flask_passport.ResourceServer`: JWT mode against the JWKS, and
 introspection mode, both against the authorization server running on a loopback port."""
 # ruff: noqa: E402  (the part the docs show comes first)
 
@@ -11,8 +11,7 @@ from typing import Any
 from flask import Flask
 from flask_login import current_user
 
-from flask_passport import current_token, require_oauth, scopes
-from flask_passport.resource.resource_server import ResourceServer
+from flask_passport import ResourceServer, current_token, require_oauth, scopes
 
 
 def create_orders_service(issuer: str, **options: Any) -> Flask:
@@ -40,7 +39,7 @@ import threading
 import requests
 from werkzeug.serving import make_server
 
-from flask_passport.storage.clients import create_client
+from flask_passport import create_client
 from helpers import add_user, installed_app
 from myapp import db, passport
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import jwt
 
-from flask_passport.storage.clients import create_client
+from flask_passport import create_client
 from helpers import add_user, installed_app
 from myapp import db, passport
 

@@ -107,7 +107,7 @@ def rotate_keys(key_path: str | os.PathLike[str], *, kind: str | None = None,
                          "algorithm": old.algorithm}
     _write_manifest(retired, manifest)
     keys_mod.write_key_pair(directory, new_private, force=True)
-    return old.kid, SigningKey.from_keys(new_private.public_key()).kid  # type: ignore[union-attr]
+    return old.kid, SigningKey.from_keys(new_private.public_key()).kid
 
 
 def prune_keys(key_path: str | os.PathLike[str], *, keep_for: timedelta, force: bool = False,
@@ -136,7 +136,7 @@ def prune_keys(key_path: str | os.PathLike[str], *, keep_for: timedelta, force: 
 
 def longest_token_lifetime(settings: Any, client_lifetimes: list[int] | None = None) -> timedelta:
     """How long a signed access token can live: the longest configured or per-client lifetime."""
-    candidates = [
+    candidates: list[timedelta] = [
         settings.access_token_lifetime,
         settings.personal_access_token_lifetime,
         settings.client_credentials_token_lifetime,

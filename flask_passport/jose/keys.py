@@ -227,7 +227,7 @@ def private_pem(key: PrivateKeyTypes) -> bytes:
 
 def public_pem(key: PrivateKeyTypes | PublicKeyTypes) -> bytes:
     public = key.public_key() if hasattr(key, "private_bytes") else key  # type: ignore[union-attr]
-    return public.public_bytes(  # type: ignore[union-attr]
+    return public.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
 
@@ -314,7 +314,7 @@ def load_keys(
     elif private_key is not None:
         # The public half of a configured private key is derived, never read from a (possibly
         # stale) oauth-public.key file left in the key folder.
-        public_key = private_key.public_key()  # type: ignore[assignment]
+        public_key = private_key.public_key()
     if key_path is not None and (private_key is None or public_key is None):
         directory = Path(key_path)
         try:
@@ -328,7 +328,7 @@ def load_keys(
                 "their permissions, or run `flask passport keys --force`."
             ) from exc
     if public_key is None and private_key is not None:
-        public_key = private_key.public_key()  # type: ignore[assignment]
+        public_key = private_key.public_key()
     if public_key is None:
         where = f" in {key_path}" if key_path is not None else ""
         raise KeyLoadError(

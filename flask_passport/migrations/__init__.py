@@ -70,7 +70,8 @@ def _app_versions_dir(config: Any) -> str:
 
 
 def _is_passport_revision(script: Any) -> bool:
-    return os.path.dirname(os.path.abspath(script.path)) == os.path.abspath(VERSIONS_DIR)
+    path: str = script.path
+    return os.path.dirname(os.path.abspath(path)) == os.path.abspath(VERSIONS_DIR)
 
 
 def _app_head(config: Any) -> str:

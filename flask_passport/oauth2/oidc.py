@@ -31,15 +31,6 @@ from ..jose.tokens import MAX_TOKEN_LENGTH
 from .context import Context
 from .text import is_plain_text
 
-#: The OIDC scopes and the descriptions the consent screen shows.
-SCOPE_DESCRIPTIONS: dict[str, str] = {
-    "openid": "Sign you in and know who you are",
-    "profile": "See your basic profile (name, picture, locale)",
-    "email": "See your email address",
-    "address": "See your postal address",
-    "phone": "See your phone number",
-}
-
 #: OIDC Core §5.4: the claims each standard scope asks for.
 SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "profile": ("name", "family_name", "given_name", "middle_name", "nickname",

@@ -287,7 +287,7 @@ _TOKEN_QUERIES: dict[tuple[Any, Any, Any, str], _TokenQuery] = {}
 
 def _dialect_name(state: Any, session: Any) -> str:
     """The tokens' database dialect, looked up once per app state."""
-    name = state.__dict__.get("_passport_dialect")
+    name: str | None = state.__dict__.get("_passport_dialect")
     if name is None:
         name = session.get_bind(mapper=state.models.AccessToken).dialect.name
         state._passport_dialect = name
@@ -330,7 +330,7 @@ def _as_utc(value: datetime) -> datetime:
 def _authenticate() -> BearerToken:
     """Authenticate the request once; stacked decorators reuse the result (kept on the
     request, not on ``g``: an app context, and ``g`` with it, may outlive several requests)."""
-    token = getattr(request, "_passport_token", None)
+    token: BearerToken | None = getattr(request, "_passport_token", None)
     if token is not None:
         return token
     state = current_app.extensions.get("passport") or _resource_server()
@@ -506,14 +506,16 @@ def require_oauth(*scopes: Any) -> Any:
 
 def scopes(*names: str) -> Callable[[F], F]:
     """A valid token carrying all of ``names``. Stack under ``@require_oauth()`` to need a user."""
-    return _route_decorator(names, _need_all, require_user=False,
-                            decorator="scopes")
+    decorate: Callable[[F], F] = _route_decorator(names, _need_all, require_user=False,
+                                                  decorator="scopes")
+    return decorate
 
 
 def scope(*names: str) -> Callable[[F], F]:
     """A valid token carrying at least one of ``names``."""
-    return _route_decorator(names, _need_any, require_user=False,
-                            decorator="scope")
+    decorate: Callable[[F], F] = _route_decorator(names, _need_any, require_user=False,
+                                                  decorator="scope")
+    return decorate
 
 
 @overload
@@ -528,5 +530,6 @@ def client(*names: Any) -> Any:
 
 def client_any(*names: str) -> Callable[[F], F]:
     """Like :func:`client`, with at least one of ``names``."""
-    return _route_decorator(names, _need_any, require_user=False,
-                            decorator="client_any")
+    decorate: Callable[[F], F] = _route_decorator(names, _need_any, require_user=False,
+                                                  decorator="client_any")
+    return decorate

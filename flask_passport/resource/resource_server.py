@@ -120,7 +120,15 @@ def _get_json(url: str, timeout: float, data: bytes | None = None,
 
 
 class ResourceServer:
-    """Verifies bearer tokens for a service that is not the authorization server."""
+    """Verifies bearer tokens for a service that is not the authorization server, so that
+    ``@require_oauth()`` and its siblings work there too (see :doc:`introspection`).
+
+    By default tokens are verified as JWTs against the server's JWKS (``jwks_uri``, or read from
+    ``issuer``'s RFC 8414 metadata), with ``iss`` checked against ``issuer`` and ``aud`` against
+    ``audience`` when they are given. With ``introspect=True`` each token is sent to the RFC 7662
+    introspection endpoint with ``client_id`` and ``client_secret``: one round trip per token,
+    but a revoked token is refused at once, where a JWT stays valid until it expires.
+    """
 
     def __init__(
         self,
@@ -165,6 +173,7 @@ class ResourceServer:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
+        """Bind to ``app`` (once per app); its protected routes then verify with this object."""
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError("A ResourceServer is already registered on this app.")
         app.extensions[EXTENSION_KEY] = self

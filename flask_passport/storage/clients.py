@@ -41,7 +41,7 @@ class CreatedClient:
     secret: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        data = self.client.to_dict()
+        data: dict[str, Any] = self.client.to_dict()
         data["secret"] = self.secret
         return data
 

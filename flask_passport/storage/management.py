@@ -18,12 +18,12 @@ from ..oauth2.errors import OAuthError
 from ..oauth2.grants.personal_access import create_personal_token
 from ..oauth2.issuer import IssuedToken
 from ..oauth2.revocation import revoke_access_tokens
+from ..oauth2.text import is_plain_text
 from .clients import (
     ClientError,
     CreatedClient,
     create_client,
     find_personal_access_client,
-    is_plain_text,
 )
 
 MAX_NAME = 255
@@ -53,14 +53,14 @@ def _check_name(value: Any, errors: dict[str, list[str]]) -> str:
     if not isinstance(value, str) or not value.strip():
         errors.setdefault("name", []).append("The name field is required.")
         return ""
-    value = value.strip()
-    if not is_plain_text(value):
+    name: str = value.strip()
+    if not is_plain_text(name):
         errors.setdefault("name", []).append("The name may not contain control characters.")
-    if len(value) > MAX_NAME:
+    if len(name) > MAX_NAME:
         errors.setdefault("name", []).append(
             f"The name may not be longer than {MAX_NAME} characters."
         )
-    return value
+    return name
 
 
 def _check_redirects(value: Any, errors: dict[str, list[str]], *, required: bool) -> list[str]:

@@ -166,7 +166,7 @@ def _authorize() -> Response:
             return _page("passport/reauthenticate.html", form=PassportForm())
         session.pop(REAUTH_KEY, None)
 
-    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    user = current_user._get_current_object()
     if "consent" not in authz.prompt and (
         client.skips_authorization(user, list(authz.scopes))
         or earlier_approval_stands(ctx, client, _user_id(), authz.scopes, authz.redirect_uri)
@@ -269,7 +269,7 @@ def _decide() -> Response:
     if registered is None or not client_allows(client, authz.response_type):
         return error_page("invalid_request", "The client's registration changed while you "
                           "were deciding. Start again from the application.")
-    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    user = current_user._get_current_object()
     if request.method == "DELETE" or form.deny.data or not form.approve.data:
         return _finish(ctx, lambda: deny(ctx, authz, client, user))
     return _finish(ctx, lambda: approve(ctx, authz, client, user, _auth_time(ctx)))

@@ -148,7 +148,7 @@ def _consent_page(ctx: Any, row: Any, client: Any, entered: str) -> Response:
     ctx.commit()
     form = ConsentForm(data={"auth_token": key})
     normalized = device_flow.normalize_user_code(entered) or ""
-    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    user = current_user._get_current_object()
     return _page(
         "passport/device_authorize.html",
         form=form,
@@ -175,7 +175,7 @@ def device_decide() -> Response:
     approved = bool(form.approve.data) and not form.deny.data
     state = _state()
     ctx = state.context()
-    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    user = current_user._get_current_object()
     try:
         entry = pending.take(ctx, pending.DEVICE, form.auth_token.data, _user_id())
         if entry is None:

@@ -32,4 +32,4 @@ def token() -> Response:
     except OAuthError as exc:
         return oauth_error(exc)
     state = current_app.extensions["passport"]
-    return to_flask(state.passport.token_endpoint.handle(state.context(), token_request))
+    return to_flask(state.passport._token_endpoint.handle(state.context(), token_request))

@@ -47,7 +47,7 @@ def metadata_document() -> dict[str, object]:
     return build_metadata(
         issuer=issuer,
         settings=settings,
-        token_grants=state.passport.token_endpoint.grant_types(),
+        token_grants=state.passport._token_endpoint.grant_types(),
         scopes=state.passport.scope_ids(),
         urls=EndpointUrls(
             token=token_url,

@@ -42,7 +42,7 @@ class PassportForm(Form):
                 field.errors = [*field.errors, f"The {field.label.text.lower() or field.name} "
                                 "may not contain control characters."]
                 valid = False
-        return valid
+        return bool(valid)
 
 
 class ConsentForm(PassportForm):
