@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from ... import signals
 from .. import oidc, redemption
 from ..context import Context, TokenRequest
-from ..errors import invalid_grant, invalid_scope
+from ..errors import invalid_grant
 from ..issuer import existing_user, issue_token, prepare_token, store_token
 from ..revocation import revoke_access_tokens, revoke_family
 from ..rows import changed_rows, user_join
-from ..scope_policy import narrow_scopes
+from ..scope_policy import check_allowed_scopes, narrow_scopes
 
 GRANT_TYPE = "refresh_token"
 
@@ -131,17 +131,6 @@ def _revoke_rotated_access_token(ctx: Context, access_token_id: str, now: Any) -
     )
     if revoked:
         ctx.emit(signals.access_token_revoked, token_id=access_token_id, reason="rotated")
-
-
-def check_allowed_scopes(scopes: list[str], client: Any) -> None:
-    """Per-client policy holds on refresh too: a narrowed allow-list is not bypassed."""
-    allowed = getattr(client, "allowed_scopes", None)
-    if allowed is None:
-        return
-    outside = [s for s in scopes if s not in allowed and s != "*"]
-    if outside or ("*" in scopes and "*" not in allowed):
-        raise invalid_scope("This client may no longer use the scope "
-                            f"{(outside or ['*'])[0][:64]!r}.")
 
 
 def _within_grace(ctx: Context, selector: str, row: Any, now: Any) -> bool:
