@@ -39,7 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "PASSPORT_MIGRATIONS": True,
     "PASSPORT_COOKIE_NAME": "passport_token",
     "PASSPORT_LEEWAY": 0,
-    # -- standards (issue 5) --
+    # -- refresh-token rotation and key rotation --
     # Seconds during which the refresh token just rotated may be presented once more (a lost
     # response); 0 = any reuse revokes the family. Never honours tokens revoked otherwise.
     "PASSPORT_REFRESH_TOKEN_REUSE_GRACE": 0,
@@ -64,12 +64,12 @@ DEFAULTS: dict[str, Any] = {
     # redis://host:6379/0: revocations reach every process's cache at once (cache_broadcast.py).
     "PASSPORT_TOKEN_CACHE_BROADCAST_URL": None,
     "PASSPORT_TOKEN_CACHE_BROADCAST_CHANNEL": "flask-passport:revoked-access-tokens",
-    # -- device authorization grant (issue 6, RFC 8628) --
+    # -- device authorization grant (RFC 8628) --
     "PASSPORT_DEVICE_CODE_LIFETIME": timedelta(minutes=10),
     "PASSPORT_DEVICE_CODE_INTERVAL": 5,  # seconds between polls; 0 = no slow_down
     # Wrong user codes one signed-in user may enter (RFC 8628 §5.1 brute-force guard).
     "PASSPORT_RATELIMIT_USER_CODE_FAILURES": "10/15minutes",
-    # -- OpenID Connect (issue 6, oauth2/oidc.py) --
+    # -- OpenID Connect (oauth2/oidc.py) --
     # On: the ``openid`` scope yields an id_token, /oauth/userinfo, /oauth/logout and
     # /.well-known/openid-configuration exist, and PASSPORT_OIDC_SCOPES are defined at init_app.
     "PASSPORT_OIDC_ENABLED": True,

@@ -26,7 +26,10 @@ from .authorize import _page, error_page
 
 log = logging.getLogger("flask_passport")
 
-#: The logout request waiting for the user's confirmation (server-side, single use).
+#: The logout request waiting for the user's confirmation, kept in the Flask session (with the
+#: default cookie session the browser holds it, signed): confirming pops it, a random key ties
+#: it to the page shown and it lapses after LOGOUT_TTL seconds. The redirect URI is checked
+#: against the client's registration again on confirmation.
 LOGOUT_KEY = "_passport_logout"
 LOGOUT_TTL = 10 * 60
 

@@ -1,4 +1,4 @@
-"""Secrets hygiene (DESIGN §8 item 6, RFC 9700 §4.14 and RFC 6819 §5.1.4/§5.1.6):
+"""Secrets hygiene (RFC 9700 §4.14 and RFC 6819 §5.1.4/§5.1.6):
 
 * every flow run with the root logger at DEBUG and SQLAlchemy echoing statements, parameters
   and result rows: no plain client secret, password, code, PKCE verifier, refresh token or
