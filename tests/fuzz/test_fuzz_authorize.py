@@ -4,7 +4,8 @@ duplicated, oversized and wrongly encoded parameters, signed in and signed out.
 The oracle (RFC 6749 §3.1.2.4, §4.1.2.1; RFC 9700 §4.1.1): never a 5xx; every redirect goes
 either to the login page or to the ``redirect_uri`` the request sent (or the client's only
 one), and only when that URI is registered for the client named by ``client_id`` (exactly, or
-with another port on a loopback ``http`` URI, RFC 8252 §7.3). A code or implicit token in a redirect is for that client.
+with another port on a loopback ``http`` URI, RFC 8252 §7.3). A code or implicit token in a
+redirect is for that client.
 """
 
 from __future__ import annotations
