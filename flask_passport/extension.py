@@ -424,7 +424,7 @@ class Passport:
         self._claims_callback = callback
         return callback
 
-    # -- issue 4: SPA cookie auth and testing helpers ---------------------------------------------
+    # -- SPA cookie auth and testing helpers ----------------------------------------------------
 
     def _remember_app(self, app: Flask) -> None:
         """Keep a weak reference to each bound app (``acting_as`` outside an app context)."""
@@ -463,7 +463,7 @@ class Passport:
 
         return start_acting_as_client(resolve_app(app, self._bound_apps()), client, scopes)
 
-    # -- issue 6: device authorization grant (RFC 8628) -------------------------------------------
+    # -- device authorization grant (RFC 8628) ---------------------------------------------------
 
     def use_device_code_model(self, model: Any) -> None:
         """Replace the ``oauth_device_codes`` model (a class made from ``DeviceCodeMixin``)."""
@@ -472,7 +472,7 @@ class Passport:
     def device_codes_expire_in(self, lifetime: timedelta) -> None:
         """How long a device code and its user code stay usable (RFC 8628 §3.2 ``expires_in``)."""
         self._set("PASSPORT_DEVICE_CODE_LIFETIME", lifetime)
-    # -- issue 6: OpenID Connect (oauth2/oidc.py, views/oidc.py) ----------------------------------
+    # -- OpenID Connect (oauth2/oidc.py, views/oidc.py) -----------------------------------------
 
     def _init_oidc(self, app: Flask, settings: Settings) -> None:
         """Record login times (``prompt=login`` and ``max_age`` need them with or without OIDC)

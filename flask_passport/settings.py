@@ -41,7 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "PASSPORT_MIGRATIONS": True,
     "PASSPORT_COOKIE_NAME": "passport_token",
     "PASSPORT_LEEWAY": 0,
-    # -- standards (issue 5) --
+    # -- refresh-token rotation and key rotation --
     # Seconds during which the refresh token just rotated may be presented once more (a lost
     # response); 0 = any reuse revokes the family. Never honours tokens revoked otherwise.
     "PASSPORT_REFRESH_TOKEN_REUSE_GRACE": 0,
@@ -66,12 +66,12 @@ DEFAULTS: dict[str, Any] = {
     # redis://host:6379/0: revocations reach every process's cache at once (cache_broadcast.py).
     "PASSPORT_TOKEN_CACHE_BROADCAST_URL": None,
     "PASSPORT_TOKEN_CACHE_BROADCAST_CHANNEL": "flask-passport:revoked-access-tokens",
-    # -- device authorization grant (issue 6, RFC 8628) --
+    # -- device authorization grant (RFC 8628) --
     "PASSPORT_DEVICE_CODE_LIFETIME": timedelta(minutes=10),
     "PASSPORT_DEVICE_CODE_INTERVAL": 5,  # seconds between polls; 0 = no slow_down
     # Wrong user codes one signed-in user may enter (RFC 8628 §5.1 brute-force guard).
     "PASSPORT_RATELIMIT_USER_CODE_FAILURES": "10/15minutes",
-    # -- OpenID Connect (issue 6, oauth2/oidc.py) --
+    # -- OpenID Connect (oauth2/oidc.py) --
     # On: the ``openid`` scope yields an id_token, /oauth/userinfo, /oauth/logout and
     # /.well-known/openid-configuration exist, and PASSPORT_OIDC_SCOPES are defined at init_app.
     "PASSPORT_OIDC_ENABLED": True,
@@ -174,39 +174,53 @@ class Settings:
             if key in _KEYS_FROM_ENVIRON and not value:
                 value = environ.get(key) or None
             values[f.name] = value
-        for name in _LIFETIMES:
-            values[name] = to_timedelta(values[name], "PASSPORT_" + name.upper())
         values["key_path"] = str(values["key_path"] or instance_path)
         if values["issuer"]:
             values["issuer"] = str(values["issuer"]).rstrip("/")
-        values["leeway"] = _to_seconds(values["leeway"], "PASSPORT_LEEWAY")
-        grace = values["refresh_token_reuse_grace"]
-        if isinstance(grace, timedelta):
-            grace = grace.total_seconds()
-        values["refresh_token_reuse_grace"] = int(grace or 0)
-        if values["refresh_token_reuse_grace"] < 0:
-            raise ValueError("PASSPORT_REFRESH_TOKEN_REUSE_GRACE must be 0 or more seconds.")
         retired = values["retired_public_keys"] or ()
         values["retired_public_keys"] = (retired,) if isinstance(retired, str) else tuple(retired)
-        values["ratelimit_enabled"] = _to_bool(values["ratelimit_enabled"])
-        values["device_code_interval"] = _to_seconds(
-            values["device_code_interval"], "PASSPORT_DEVICE_CODE_INTERVAL"
-        )
+        _parse_durations(values)
+        _parse_ratelimit(values)
         values["oidc_enabled"] = _to_bool(values["oidc_enabled"])
         values["oidc_scopes"] = _oidc_scopes(values["oidc_scopes"])
-        for name in ("ratelimit_per_client", "ratelimit_per_ip", "ratelimit_password_failures",
-                     "ratelimit_user_code_failures"):
-            values[name] = str(values[name]).strip() or None if values[name] else None
-        values["token_cache_ttl"] = float(values["token_cache_ttl"] or 0)
-        values["token_cache_size"] = int(values["token_cache_size"])
-        values["token_cache_users"] = _to_bool(values["token_cache_users"])
-        values["token_cache_broadcast_url"] = str(values["token_cache_broadcast_url"] or "") \
-            or None
-        values["token_cache_broadcast_channel"] = str(values["token_cache_broadcast_channel"])
-        if values["token_cache_ttl"] < 0 or values["token_cache_size"] < 1:
-            raise ValueError("PASSPORT_TOKEN_CACHE_TTL must be >= 0 and "
-                             "PASSPORT_TOKEN_CACHE_SIZE >= 1.")
+        _parse_token_cache(values)
         return cls(**values)
+
+
+def _parse_durations(values: dict[str, Any]) -> None:
+    """The lifetimes, the leeway, the refresh-token reuse grace and the device polling interval."""
+    for name in _LIFETIMES:
+        values[name] = to_timedelta(values[name], "PASSPORT_" + name.upper())
+    values["leeway"] = _to_seconds(values["leeway"], "PASSPORT_LEEWAY")
+    grace = values["refresh_token_reuse_grace"]
+    if isinstance(grace, timedelta):
+        grace = grace.total_seconds()
+    values["refresh_token_reuse_grace"] = int(grace or 0)
+    if values["refresh_token_reuse_grace"] < 0:
+        raise ValueError("PASSPORT_REFRESH_TOKEN_REUSE_GRACE must be 0 or more seconds.")
+    values["device_code_interval"] = _to_seconds(
+        values["device_code_interval"], "PASSPORT_DEVICE_CODE_INTERVAL"
+    )
+
+
+def _parse_ratelimit(values: dict[str, Any]) -> None:
+    """The rate limiter's switch and its limits (an empty limit is no limit)."""
+    values["ratelimit_enabled"] = _to_bool(values["ratelimit_enabled"])
+    for name in ("ratelimit_per_client", "ratelimit_per_ip", "ratelimit_password_failures",
+                 "ratelimit_user_code_failures"):
+        values[name] = str(values[name]).strip() or None if values[name] else None
+
+
+def _parse_token_cache(values: dict[str, Any]) -> None:
+    """The verified-token cache and its broadcast channel."""
+    values["token_cache_ttl"] = float(values["token_cache_ttl"] or 0)
+    values["token_cache_size"] = int(values["token_cache_size"])
+    values["token_cache_users"] = _to_bool(values["token_cache_users"])
+    values["token_cache_broadcast_url"] = str(values["token_cache_broadcast_url"] or "") or None
+    values["token_cache_broadcast_channel"] = str(values["token_cache_broadcast_channel"])
+    if values["token_cache_ttl"] < 0 or values["token_cache_size"] < 1:
+        raise ValueError("PASSPORT_TOKEN_CACHE_TTL must be >= 0 and "
+                         "PASSPORT_TOKEN_CACHE_SIZE >= 1.")
 
 
 #: The issuer of an app in debug or testing mode with none configured: the host Flask's test

@@ -201,7 +201,7 @@ def personal_client(app: Flask) -> CreatedClient:
     return new_client(app, "personal_access")
 
 
-# -- authorization code flow (issue 3) ------------------------------------------------------
+# -- authorization code flow ------------------------------------------------------
 
 
 @pytest.fixture

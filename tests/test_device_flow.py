@@ -1,5 +1,5 @@
 """The device authorization grant (RFC 8628): the device authorization endpoint, the
-verification page bound to the user who entered the code (DESIGN §8.8), every polling answer,
+verification page bound to the user who entered the code (RFC 8628 §3.3), every polling answer,
 single use, metadata, settings, the CLI and the migration. Every test runs on SQLite and, when
 configured, PostgreSQL."""
 
@@ -256,7 +256,7 @@ def test_poll_errors(app: Flask, client: Any, device_client: Any) -> None:
     assert resp.json["error"] == "unauthorized_client"
 
 
-# -- the verification page and the binding to the user (§3.3, DESIGN §8.8) ----------------------
+# -- the verification page and the binding to the user (§3.3) -----------------------------
 
 
 def test_verification_page_requires_login_and_prefills(app: Flask, client: Any, user: Any,
@@ -278,7 +278,7 @@ def test_verification_page_requires_login_and_prefills(app: Flask, client: Any, 
 def test_approval_is_bound_to_the_user_who_entered_the_code(
     app: Flask, client: Any, device_client: Any, user: Any, other_user: Any, authz_login: Any
 ) -> None:
-    """DESIGN §8.8: nobody but the user who entered the code can approve it."""
+    """RFC 8628 §3.3: nobody but the user who entered the code can approve it."""
     cid = device_client.client.id
     body = start(client, cid).json
     authz_login(client, user)

@@ -129,7 +129,7 @@ def _forge(header: dict[str, Any], claims: dict[str, Any], sign: Any) -> str:
 def test_unverifiable_tokens_are_inactive_and_refused(
     app: Flask, client: Any, rs: Any, password_client: Any, user: Any
 ) -> None:
-    """DESIGN §8 item 7: alg none, HS256 with the public key, crit, foreign key, oversized."""
+    """RFC 8725 §3.1-§3.2: alg none, HS256 with the public key, crit, foreign key, oversized."""
     from standards_support import add_routes
 
     add_routes(app)

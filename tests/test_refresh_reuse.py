@@ -1,4 +1,4 @@
-"""Refresh-token rotation and reuse detection (DESIGN §8 item 3), under real concurrency."""
+"""Refresh-token rotation and reuse detection (RFC 9700 §4.14.2), under real concurrency."""
 
 from __future__ import annotations
 

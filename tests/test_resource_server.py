@@ -63,8 +63,8 @@ def test_jwt_mode_verifies_against_the_live_jwks(app: Flask, password_client: An
         assert 'error="insufficient_scope"' in denied.headers["WWW-Authenticate"]
         assert http.get("/me").status_code == 401
         assert http.get("/me", headers=bearer("garbage")).status_code == 401
-        # A client-credentials token is refused on a user route (DESIGN §8 item 5) but
-        # accepted on a client route.
+        # A client-credentials token (RFC 6749 §4.4: it stands for no user) is refused on a user
+        # route but accepted on a client route.
         cc = requests.post(base + "/oauth/token", data={"grant_type": "client_credentials"},
                            auth=(machine_client.client.id, machine_client.secret),
                            timeout=10).json()

@@ -1,4 +1,4 @@
-"""RFC 7009 revocation at POST /oauth/revoke: ownership, cascades, signals (DESIGN §8 item 4)."""
+"""RFC 7009 revocation at POST /oauth/revoke: ownership, cascades, signals."""
 
 from __future__ import annotations
 

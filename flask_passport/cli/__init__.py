@@ -404,7 +404,7 @@ def purge_tokens(
     return counts
 
 
-# -- standards (issue 5): key rotation and `flask passport check` -----------------------------
+# -- key rotation and `flask passport check` -------------------------------------------------
 
 
 def _rotate_or_prune(*, rotate: bool, prune: bool, force: bool, length: int,

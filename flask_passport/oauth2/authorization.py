@@ -157,10 +157,38 @@ def client_allows(client: Any, response_type: str | None) -> bool:
 def validate_request(
     ctx: Context, items: Iterable[tuple[str, str]]
 ) -> tuple[AuthorizationRequest, Any]:
-    """Validate an authorization request; return it with its client, or raise one of the errors."""
-    params, duplicated = _collect(items)
+    """Validate an authorization request; return it with its client, or raise one of the errors.
 
-    # 1. The client.
+    The steps run in the order RFC 6749 §4.1.2.1 and OpenID Connect Core §3.1.2.2 give: the
+    client and its redirect URI first (their errors are a page), then everything else (its
+    errors go back to the redirect URI), so the first failing step decides the error.
+    """
+    params, duplicated = _collect(items)
+    client, request = _client_and_redirect_uri(ctx, params, duplicated)
+    # From here on errors go back to the client.
+    _request_objects(request, params)
+    _parameter_syntax(request, params, duplicated)
+    _response_type(ctx, request, params.get("response_type"))
+    _oidc_parameters(request, params)
+    _scopes(ctx, request, client, params)
+    if request.response_type == "code":
+        _pkce(ctx, request, client, params)
+    request.nonce = params.get("nonce")
+    return request, client
+
+
+def _client_and_redirect_uri(
+    ctx: Context, params: dict[str, str], duplicated: set[str]
+) -> tuple[Any, AuthorizationRequest]:
+    """The client, then its redirect URI: until both are proven, every error is an
+    :class:`AuthorizationPageError` (RFC 6749 §4.1.2.1, §3.1.2.4)."""
+    client = _client(ctx, params, duplicated)
+    return client, _redirect_uri(ctx, client, params, duplicated)
+
+
+def _client(ctx: Context, params: dict[str, str], duplicated: set[str]) -> Any:
+    """RFC 6749 §4.1.2.1: an unknown or revoked client, or one that may not use the response
+    type, is told to the user on a page, never redirected to an unproven URI."""
     client_id = params.get("client_id") or ""
     if "client_id" in duplicated:
         raise AuthorizationPageError("invalid_request", "The client_id parameter was sent twice.")
@@ -170,13 +198,18 @@ def validate_request(
     client = ctx.session.get(ctx.models.Client, client_id) if well_formed else None
     if client is None or client.revoked:
         raise AuthorizationPageError("invalid_client", "The client is unknown or has been revoked.")
-    response_type = params.get("response_type")
-    if not client_allows(client, response_type):
+    if not client_allows(client, params.get("response_type")):
         raise AuthorizationPageError(
             "unauthorized_client", "This client may not use the requested response_type."
         )
+    return client
 
-    # 2. The redirect URI.
+
+def _redirect_uri(
+    ctx: Context, client: Any, params: dict[str, str], duplicated: set[str]
+) -> AuthorizationRequest:
+    """RFC 6749 §3.1.2.3-§3.1.2.4: the redirect URI matches one registered for ``client``
+    exactly (or is its only one), else a page; the request it returns can redirect errors."""
     if "redirect_uri" in duplicated:
         raise AuthorizationPageError("invalid_request",
                                      "The redirect_uri parameter was sent twice.")
@@ -191,11 +224,11 @@ def validate_request(
         raise AuthorizationPageError(
             "invalid_request", "The redirect_uri does not match a URI registered for this client."
         )
-
-    # From here on errors go back to the client.
-    fragment = response_type == "token" and ctx.settings.implicit_grant
+    # The implicit grant answers in the fragment (RFC 6749 §4.2.2.1), errors included, but
+    # only when it is on; otherwise the error goes in the query like the code flow's.
+    fragment = params.get("response_type") == "token" and ctx.settings.implicit_grant
     state = params.get("state")
-    request = AuthorizationRequest(
+    return AuthorizationRequest(
         client_id=client.id,
         redirect_uri=resolved,
         redirect_uri_sent=presented is not None,
@@ -204,14 +237,24 @@ def validate_request(
         state=state if state is not None and len(state) <= MAX_STATE_LENGTH else None,
         issuer=ctx.issuer,
     )
-    # OpenID Connect Core §6: request objects (JAR) are not supported, so say so rather than
-    # act on the plain parameters alone while the client meant the signed ones.
+
+
+def _request_objects(request: AuthorizationRequest, params: dict[str, str]) -> None:
+    """OpenID Connect Core §6: request objects (JAR) are not supported, so say so rather than
+    act on the plain parameters alone while the client meant the signed ones."""
     if "request" in params:
         raise request.error("request_not_supported",
                             "The request parameter (request objects) is not supported.")
     if "request_uri" in params:
         raise request.error("request_uri_not_supported",
                             "The request_uri parameter is not supported.")
+
+
+def _parameter_syntax(
+    request: AuthorizationRequest, params: dict[str, str], duplicated: set[str]
+) -> None:
+    """RFC 6749 §3.1: no parameter twice; each within its size cap and free of NUL, so nothing
+    oversized or unstorable reaches the database."""
     if duplicated:
         raise request.error("invalid_request",
                             f"The {sorted(duplicated)[0]} parameter was sent more than once.")
@@ -223,6 +266,10 @@ def validate_request(
     if with_nul:
         raise request.error("invalid_request",
                             f"The {with_nul[0][:32]} parameter contains a NUL character.")
+
+
+def _response_type(ctx: Context, request: AuthorizationRequest, response_type: str | None) -> None:
+    """RFC 6749 §3.1.1: ``code``, or ``token`` while the implicit grant is enabled."""
     if not response_type:
         raise request.error("invalid_request", "The response_type parameter is required.")
     if response_type not in RESPONSE_TYPES:
@@ -233,6 +280,10 @@ def validate_request(
                             "The implicit grant is disabled; use response_type=code with PKCE.")
     request.response_type = response_type
 
+
+def _oidc_parameters(request: AuthorizationRequest, params: dict[str, str]) -> None:
+    """OpenID Connect Core §3.1.2.1-§3.1.2.2: ``prompt`` values known and ``none`` alone,
+    ``max_age`` a non-negative integer, ``nonce`` within its cap."""
     prompt = [p for p in (params.get("prompt") or "").split(" ") if p]
     unknown = [p for p in prompt if p not in PROMPTS]
     if unknown:
@@ -247,18 +298,17 @@ def validate_request(
     if len(params.get("nonce") or "") > oidc.MAX_NONCE_LENGTH:
         raise request.error("invalid_request", "The nonce parameter is too long.")
 
+
+def _scopes(ctx: Context, request: AuthorizationRequest, client: Any,
+            params: dict[str, str]) -> None:
+    """RFC 6749 §3.3: the requested scopes, each registered and allowed for ``client``."""
     try:
         request.scopes = resolve_scopes(ctx, params.get("scope"), client, "authorization_code")
     except OAuthError as exc:
         raise request.error(exc.error, exc.description) from None
 
-    if response_type == "code":
-        _validate_pkce(ctx, request, client, params)
-    request.nonce = params.get("nonce")
-    return request, client
 
-
-def _validate_pkce(
+def _pkce(
     ctx: Context, request: AuthorizationRequest, client: Any, params: dict[str, str]
 ) -> None:
     """RFC 7636 §4.3-§4.4; public clients must use PKCE (RFC 9700 §2.1.1)."""

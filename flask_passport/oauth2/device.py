@@ -5,7 +5,7 @@
   request whose device code and user code are kept only as SHA-256 digests.
 * :func:`find_for_entry` / :func:`claim` / :func:`decide` are the user interaction (§3.3): a
   signed-in user enters the user code, which binds the request to that user; only that user can
-  then approve or deny it (DESIGN §8.8), with conditional UPDATEs so a decision happens once.
+  then approve or deny it (RFC 8628 §3.3), with conditional UPDATEs so a decision happens once.
 
 The polling half (§3.4-§3.5) is the token-endpoint grant in :mod:`.grants.device_code`.
 User codes use RFC 8628 §6.1's alphabet of 20 consonants (no vowels, so no words; no digits, so
@@ -175,7 +175,7 @@ def find_for_entry(ctx: Context, value: str | None, user_id: str) -> Any:
 
     Unknown, malformed, expired and already-decided codes all fail the same way, so that the
     page does not tell a guesser which codes exist. A code another user entered first is refused
-    with its own message: it is bound to that user (DESIGN §8.8).
+    with its own message: it is bound to that user (RFC 8628 §3.3).
     """
     normalized = normalize_user_code(value)
     if normalized is None:

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+#: What every endpoint says when the signing keys cannot be loaded: the administrator, not the
+#: client, has to act (the details go to the log, never to the client).
+KEYS_MISSING = ("The server's signing keys are missing; its administrator should run "
+                "`flask passport keys`.")
 
 
 @dataclass
@@ -73,6 +77,11 @@ def invalid_scope(description: str) -> OAuthError:
 
 def server_error(description: str) -> OAuthError:
     return OAuthError("server_error", description, status=500)
+
+
+def keys_missing() -> OAuthError:
+    """A 500 for a request that needed the signing keys when they cannot be loaded."""
+    return server_error(KEYS_MISSING)
 
 
 def too_many_requests(wait: float, description: str) -> OAuthError:

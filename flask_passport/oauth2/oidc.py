@@ -308,24 +308,9 @@ def validate_logout(ctx: Context, items: Iterable[tuple[str, str]]) -> LogoutReq
     the client must be known from the hint or ``client_id`` (§2); anything else is an error
     page, so the endpoint is never an open redirect.
     """
-    params: dict[str, str] = {}
-    for key, value in items:
-        if key in params:
-            raise LogoutError(f"The {key[:32]} parameter was sent more than once.")
-        if len(value) > 8192:
-            raise LogoutError(f"The {key[:32]} parameter is too long.")
-        params[key] = value
+    params = _logout_params(items)
     result = LogoutRequest()
-    hint_client: str | None = None
-    hint = params.get("id_token_hint")
-    if hint:
-        try:
-            claims = verify_id_token_hint(ctx.keys(), hint, issuer=ctx.issuer)
-        except InvalidHint as exc:
-            raise LogoutError(str(exc)) from None
-        hint_client = hint_client_id(claims)
-        sub = claims.get("sub")
-        result.hint_subject = sub if isinstance(sub, str) else None
+    hint_client = _read_hint(ctx, result, params.get("id_token_hint"))
     client_id = params.get("client_id") or hint_client
     if params.get("client_id") and hint_client is not None and client_id != hint_client:
         raise LogoutError("The client_id does not match the id_token_hint's audience.")
@@ -337,16 +322,45 @@ def validate_logout(ctx: Context, items: Iterable[tuple[str, str]]) -> LogoutReq
         result.client = client
     uri = params.get("post_logout_redirect_uri")
     if uri:
-        if result.client is None:
-            raise LogoutError("A post_logout_redirect_uri needs an id_token_hint or client_id "
-                              "naming the client it is registered for.")
-        # A replaced client model without the column registers no URIs.
-        registered = getattr(result.client, "post_logout_redirect_uris", None) or ()
-        if uri not in registered:
-            raise LogoutError("The post_logout_redirect_uri is not registered for this client.")
-        result.redirect_uri = uri
-        state = params.get("state")
-        if state is not None and len(state) > MAX_LOGOUT_STATE_LENGTH:
-            raise LogoutError("The state parameter is too long.")
-        result.state = state
+        _post_logout_redirect(result, uri, params.get("state"))
     return result
+
+
+def _logout_params(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The parameters, each sent once and within its cap."""
+    params: dict[str, str] = {}
+    for key, value in items:
+        if key in params:
+            raise LogoutError(f"The {key[:32]} parameter was sent more than once.")
+        if len(value) > 8192:
+            raise LogoutError(f"The {key[:32]} parameter is too long.")
+        params[key] = value
+    return params
+
+
+def _read_hint(ctx: Context, result: LogoutRequest, hint: str | None) -> str | None:
+    """Verify ``id_token_hint`` (if sent), note its subject and return the client it names."""
+    if not hint:
+        return None
+    try:
+        claims = verify_id_token_hint(ctx.keys(), hint, issuer=ctx.issuer)
+    except InvalidHint as exc:
+        raise LogoutError(str(exc)) from None
+    sub = claims.get("sub")
+    result.hint_subject = sub if isinstance(sub, str) else None
+    return hint_client_id(claims)
+
+
+def _post_logout_redirect(result: LogoutRequest, uri: str, state: str | None) -> None:
+    """RP-Initiated Logout §3: ``uri`` exactly one the known client registered, else a page."""
+    if result.client is None:
+        raise LogoutError("A post_logout_redirect_uri needs an id_token_hint or client_id "
+                          "naming the client it is registered for.")
+    # A replaced client model without the column registers no URIs.
+    registered = getattr(result.client, "post_logout_redirect_uris", None) or ()
+    if uri not in registered:
+        raise LogoutError("The post_logout_redirect_uri is not registered for this client.")
+    result.redirect_uri = uri
+    if state is not None and len(state) > MAX_LOGOUT_STATE_LENGTH:
+        raise LogoutError("The state parameter is too long.")
+    result.state = state

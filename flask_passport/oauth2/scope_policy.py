@@ -29,12 +29,21 @@ def resolve_scopes(
                 raise invalid_scope("The '*' scope cannot be combined with other scopes.")
         elif not ctx.scopes.has(name):
             raise invalid_scope(f"The requested scope {name[:64]!r} is not defined.")
-    allowed = getattr(client, "allowed_scopes", None)
-    if allowed is not None:
-        outside = [n for n in names if n not in allowed]
-        if outside:
-            raise invalid_scope(f"This client may not request the scope {outside[0][:64]!r}.")
+    check_allowed_scopes(names, client, "This client may not request the scope")
     return names
+
+
+def check_allowed_scopes(names: list[str], client: Any,
+                         refusal: str = "This client may no longer use the scope") -> None:
+    """The client's allow-list (``allowed_scopes``; ``None`` allows every scope) holds for every
+    grant, refresh included, so narrowing it also binds tokens issued before. ``*`` passes only
+    if listed itself; a named scope outside the list is reported before it."""
+    allowed = getattr(client, "allowed_scopes", None)
+    if allowed is None:
+        return
+    outside = sorted((n for n in names if n not in allowed), key=lambda n: n == WILDCARD)
+    if outside:
+        raise invalid_scope(f"{refusal} {outside[0][:64]!r}.")
 
 
 def narrow_scopes(ctx: Context, requested: str | None, original: list[str]) -> list[str]:

@@ -16,7 +16,7 @@ from .errors import (
     OAuthError,
     OAuthResponse,
     invalid_request,
-    server_error,
+    keys_missing,
     unauthorized_client,
     unsupported_grant_type,
 )
@@ -89,10 +89,7 @@ class TokenEndpoint:
         except KeyLoadError as exc:
             ctx.rollback()
             log.error("flask-passport: %s", exc)
-            return server_error(
-                "The server's signing keys are missing; its administrator should run "
-                "`flask passport keys`."
-            ).to_response()
+            return keys_missing().to_response()
         except SQLAlchemyError as exc:
             ctx.rollback()
             if is_missing_table(exc):

@@ -29,9 +29,10 @@ from werkzeug.local import LocalProxy
 from .. import signals
 from ..jose.keys import KeyLoadError
 from ..jose.tokens import InvalidToken, decode_access_token
-from ..oauth2.errors import BearerError
+from ..oauth2.errors import BearerError, keys_missing
 from ..oauth2.rows import user_join as _user_join
 from ..storage.models import utcnow
+from .responses import to_flask
 from .token_cache import VerifiedTokenCache, revive_user, snapshot_user
 
 log = logging.getLogger("flask_passport")
@@ -389,21 +390,11 @@ def _resource_server() -> Any:
 
 
 def _error_response(exc: BearerError) -> Response:
-    resp = exc.to_response()
-    response = jsonify(resp.body)
-    response.status_code = resp.status
-    response.headers.update(resp.headers)
-    return response
+    return to_flask(exc.to_response())
 
 
 def _config_error_response() -> Response:
-    response = jsonify(
-        error="server_error",
-        error_description="The server's signing keys are missing; its administrator should run "
-        "`flask passport keys`.",
-    )
-    response.status_code = 500
-    return response
+    return to_flask(keys_missing().to_response())
 
 
 def _database_error_response() -> Response:
@@ -504,32 +495,25 @@ def require_oauth(*scopes: Any) -> Any:
     return _route_decorator(scopes, _need_all, require_user=True, decorator="require_oauth")
 
 
-def scopes(*names: str) -> Callable[[F], F]:
-    """A valid token carrying all of ``names``. Stack under ``@require_oauth()`` to need a user."""
-    decorate: Callable[[F], F] = _route_decorator(names, _need_all, require_user=False,
-                                                  decorator="scopes")
-    return decorate
-
-
-def scope(*names: str) -> Callable[[F], F]:
-    """A valid token carrying at least one of ``names``."""
-    decorate: Callable[[F], F] = _route_decorator(names, _need_any, require_user=False,
-                                                  decorator="scope")
-    return decorate
-
-
 @overload
 def client(view: F, /) -> F: ...
 @overload
 def client(*names: str) -> Callable[[F], F]: ...
 def client(*names: Any) -> Any:
-    """A machine-to-machine route: any valid token, client credentials included, with all
-    scopes (``@client`` without parentheses: any valid token)."""
+    """A valid token, client credentials included, carrying all of ``names`` (``@client``
+    without parentheses: any valid token). Also named :func:`scopes`; stack under
+    ``@require_oauth()`` to need a user."""
     return _route_decorator(names, _need_all, require_user=False, decorator="client")
 
 
 def client_any(*names: str) -> Callable[[F], F]:
-    """Like :func:`client`, with at least one of ``names``."""
+    """Like :func:`client`, with at least one of ``names``. Also named :func:`scope`."""
     decorate: Callable[[F], F] = _route_decorator(names, _need_any, require_user=False,
                                                   decorator="client_any")
     return decorate
+
+
+#: Laravel Passport's names for the same two rules (its ``scopes`` and ``scope`` middleware):
+#: any valid token, with all of the scopes or with at least one.
+scopes = client
+scope = client_any

@@ -221,7 +221,7 @@ class DeviceCodeMixin:
     The device code is ``<id>.<verifier>`` and only the verifier's digest is kept; the user code
     is short (RFC 8628 §6.1), so it is looked up by its digest and is unique among rows. The
     ``user_id`` is set when a signed-in user enters the code, and only that user can approve or
-    deny it (DESIGN §8.8). ``status``: ``pending``, ``approved``, ``denied`` or ``consumed``.
+    deny it (RFC 8628 §3.3). ``status``: ``pending``, ``approved``, ``denied`` or ``consumed``.
     """
 
     id: Mapped[str] = mapped_column(_ID, primary_key=True, default=tokens.new_id)

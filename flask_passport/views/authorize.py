@@ -36,6 +36,7 @@ from ..oauth2.authorization import (
     earlier_approval_stands,
     validate_request,
 )
+from ..oauth2.errors import KEYS_MISSING
 from ..oauth2.oidc import login_too_old
 from ..web.forms import ConsentForm, PassportForm
 from ..web.login_time import logged_in_since, login_time
@@ -220,8 +221,7 @@ def _finish(ctx: Any, decide: Callable[[], str]) -> Response:
     except KeyLoadError as exc:
         ctx.rollback()
         log.error("flask-passport: %s", exc)
-        return error_page("server_error", "The server's signing keys are missing; its "
-                          "administrator should run `flask passport keys`.", status=500)
+        return error_page("server_error", KEYS_MISSING, status=500)
     except SQLAlchemyError:
         ctx.rollback()
         log.exception("Database error while answering an authorization request")

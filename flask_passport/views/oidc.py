@@ -16,16 +16,20 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import signals
 from ..jose import tokens
 from ..jose.keys import KeyLoadError
-from ..oauth2.errors import BearerError
+from ..oauth2.errors import KEYS_MISSING, BearerError, keys_missing
 from ..oauth2.oidc import LogoutError, LogoutRequest, validate_logout
 from ..resource.guard import bearer_from_header, verify_bearer
+from ..resource.responses import to_flask
 from ..web import csrf
 from . import blueprint
 from .authorize import _page, error_page
 
 log = logging.getLogger("flask_passport")
 
-#: The logout request waiting for the user's confirmation (server-side, single use).
+#: The logout request waiting for the user's confirmation, kept in the Flask session (with the
+#: default cookie session the browser holds it, signed): confirming pops it, a random key ties
+#: it to the page shown and it lapses after LOGOUT_TTL seconds. The redirect URI is checked
+#: against the client's registration again on confirmation.
 LOGOUT_KEY = "_passport_logout"
 LOGOUT_TTL = 10 * 60
 
@@ -53,10 +57,7 @@ def _bearer_value() -> str | None:
 
 
 def _bearer_error(exc: BearerError) -> Response:
-    resp = exc.to_response()
-    response = jsonify(resp.body)
-    response.status_code = resp.status
-    response.headers.update(resp.headers)
+    response = to_flask(exc.to_response())
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -82,10 +83,7 @@ def userinfo() -> Response:
         return _bearer_error(exc)
     except KeyLoadError as exc:
         log.error("flask-passport: %s", exc)
-        response = jsonify(error="server_error", error_description="The server's signing keys "
-                           "are missing; its administrator should run `flask passport keys`.")
-        response.status_code = 500
-        return response
+        return to_flask(keys_missing().to_response())
     response = jsonify(state.passport.user_claims(user, token.scopes))
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
@@ -115,7 +113,7 @@ def end_session() -> Response:
         return error_page("invalid_request", str(exc))
     except KeyLoadError as exc:
         log.error("flask-passport: %s", exc)
-        return error_page("server_error", "The server's signing keys are missing.", status=500)
+        return error_page("server_error", KEYS_MISSING, status=500)
     except SQLAlchemyError:
         state.db.session.rollback()
         log.exception("Database error while validating a logout request")

@@ -1,17 +1,13 @@
-"""Turning protocol responses into Flask responses."""
+"""Turning protocol responses into Flask responses (the builder is shared with the guard)."""
 
 from __future__ import annotations
 
-from flask import Response, jsonify
+from flask import Response
 
-from ..oauth2.errors import OAuthError, OAuthResponse
+from ..oauth2.errors import OAuthError
+from ..resource.responses import to_flask
 
-
-def to_flask(resp: OAuthResponse) -> Response:
-    response = jsonify(resp.body)
-    response.status_code = resp.status
-    response.headers.update(resp.headers)
-    return response
+__all__ = ["oauth_error", "to_flask"]
 
 
 def oauth_error(error: OAuthError) -> Response:

@@ -1,10 +1,11 @@
 """Fuzz: ``GET /oauth/authorize`` and the consent decision (``POST``/``DELETE``) with arbitrary,
 duplicated, oversized and wrongly encoded parameters, signed in and signed out.
 
-The oracle (DESIGN §8.1-8.2): never a 5xx; every redirect goes either to the login page or to
-the ``redirect_uri`` the request sent (or the client's only one), and only when that URI is
-registered for the client named by ``client_id`` (exactly, or with another port on a loopback
-``http`` URI, RFC 8252 §7.3). A code or implicit token in a redirect is for that client.
+The oracle (RFC 6749 §3.1.2.4, §4.1.2.1; RFC 9700 §4.1.1): never a 5xx; every redirect goes
+either to the login page or to the ``redirect_uri`` the request sent (or the client's only
+one), and only when that URI is registered for the client named by ``client_id`` (exactly, or
+with another port on a loopback ``http`` URI, RFC 8252 §7.3). A code or implicit token in a
+redirect is for that client.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ CHALLENGE = b64url(hashlib.sha256(b"v" * 43).digest())
 
 
 def _mutations(uri: str) -> list[str]:
-    """Near misses of a registered URI (DESIGN §8.2): each must be refused."""
+    """Near misses of a registered URI (RFC 9700 §4.1.3: exact matching): each must be refused."""
     parts = urlsplit(uri)
     return [
         uri + "/", uri + "x", uri + "?x=1", uri + "#frag", uri + "%2F..%2Fevil", uri.upper(),

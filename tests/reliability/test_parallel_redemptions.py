@@ -1,5 +1,5 @@
 """Fifty parallel redemptions of one credential on PostgreSQL: exactly one success each, no 5xx,
-and a consistent database afterwards (DESIGN §3 and §8 item 3; RFC 9700 §2.2.2 and §4.14.2).
+and a consistent database afterwards (RFC 9700 §2.2.2 and §4.14.2).
 
 Real threads, each with its own test client, app context and pooled connection, released
 together by a barrier, so the statements overlap inside the server. SQLite serialises writers

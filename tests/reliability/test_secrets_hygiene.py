@@ -1,4 +1,4 @@
-"""Secrets hygiene (DESIGN §8 item 6, RFC 9700 §4.14 and RFC 6819 §5.1.4/§5.1.6):
+"""Secrets hygiene (RFC 9700 §4.14 and RFC 6819 §5.1.4/§5.1.6):
 
 * every flow run with the root logger at DEBUG and SQLAlchemy echoing statements, parameters
   and result rows: no plain client secret, password, code, PKCE verifier, refresh token or
@@ -270,6 +270,9 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("oauth2/authorization.py", 'response_type == "token"'): "protocol parameter value",
     ("oauth2/authorization.py", 'self.response_type == "token"'): "protocol parameter value",
     ("oauth2/authorization.py", 'request.response_type == "token"'): "protocol parameter value",
+    ("oauth2/authorization.py", 'request.response_type == "code"'): "protocol parameter value",
+    ("oauth2/authorization.py", 'params.get("response_type") == "token"'):
+        "protocol parameter value",
     ("oauth2/introspection.py", "found.kind == ACCESS_TOKEN"): "which kind of token, an enum",
     ("oauth2/revocation_endpoint.py", "found.kind == REFRESH_TOKEN"): "token kind, an enum",
     ("oauth2/token_lookup.py", "hint == REFRESH_TOKEN"): "token_type_hint, an enum (RFC 7009)",

@@ -11,13 +11,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ...jose import tokens
-from .. import oidc, pkce
+from .. import oidc, pkce, redemption
 from ..context import Context, TokenRequest
-from ..errors import invalid_grant, invalid_request
+from ..errors import invalid_grant
 from ..issuer import prepare_for_approval, store_token
 from ..revocation import revoke_access_tokens, revoke_family
-from ..rows import changed_rows
 
 GRANT_TYPE = "authorization_code"
 
@@ -25,26 +23,20 @@ _INVALID = "The authorization code is invalid."
 
 
 def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
-    value = request.get("code")
-    if not value:
-        raise invalid_request("The code parameter is required.")
-    parts = tokens.split_token(value)
-    if parts is None:
-        raise invalid_grant(_INVALID)
-    selector, verifier = parts
     AuthCode = ctx.models.AuthCode
-    row = ctx.session.execute(
-        sa.select(
-            AuthCode.secret_hash, AuthCode.client_id, AuthCode.user_id, AuthCode.scopes,
-            AuthCode.redirect_uri, AuthCode.redirect_uri_sent, AuthCode.code_challenge,
-            AuthCode.code_challenge_method, AuthCode.revoked, AuthCode.expires_at,
-            AuthCode.access_token_id, AuthCode.nonce, AuthCode.auth_time, AuthCode.created_at,
-        ).where(AuthCode.id == selector)
-    ).one_or_none()
-    if row is None or not tokens.check_secret(verifier, row.secret_hash):
-        raise invalid_grant(_INVALID)
-    if not tokens.secrets_equal(row.client_id, client.id):
-        raise invalid_grant("The authorization code was not issued to this client.")
+    selector, row = redemption.find(
+        request, client, parameter="code", invalid=_INVALID,
+        other_client="The authorization code was not issued to this client.",
+        select=lambda selector: ctx.session.execute(
+            sa.select(
+                AuthCode.secret_hash, AuthCode.client_id, AuthCode.user_id, AuthCode.scopes,
+                AuthCode.redirect_uri, AuthCode.redirect_uri_sent, AuthCode.code_challenge,
+                AuthCode.code_challenge_method, AuthCode.revoked, AuthCode.expires_at,
+                AuthCode.access_token_id, AuthCode.nonce, AuthCode.auth_time,
+                AuthCode.created_at,
+            ).where(AuthCode.id == selector)
+        ).one_or_none(),
+    )
     if row.revoked:
         _replayed(ctx, row.access_token_id)
         raise invalid_grant("The authorization code has already been used or revoked.")
@@ -66,14 +58,7 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
         )
 
     # Claim the code atomically; a parallel exchange that lost the race is a replay too.
-    won = changed_rows(
-        ctx.session,
-        sa.update(AuthCode)
-        .where(AuthCode.id == selector, AuthCode.revoked.is_(False))
-        .values(revoked=True)
-        .execution_options(synchronize_session=False)
-    )
-    if won != 1:
+    if not redemption.claim(ctx, AuthCode, selector, AuthCode.revoked.is_(False), revoked=True):
         ctx.rollback()
         first = ctx.session.scalar(
             sa.select(AuthCode.access_token_id).where(AuthCode.id == selector)
@@ -82,13 +67,7 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
         raise invalid_grant("The authorization code has already been used or revoked.")
 
     issued = store_token(ctx, prepared, with_refresh=client.has_grant_type("refresh_token"))
-    ctx.session.flush()
-    ctx.session.execute(
-        sa.update(AuthCode)
-        .where(AuthCode.id == selector)
-        .values(access_token_id=issued.token.id)
-        .execution_options(synchronize_session=False)
-    )
+    redemption.link_access_token(ctx, AuthCode, selector, issued.token.id)
     body = issued.to_response_body()
     if id_token is not None:
         body["id_token"] = id_token

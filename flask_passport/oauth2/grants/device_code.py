@@ -15,10 +15,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ...jose import tokens
+from .. import redemption
 from ..context import Context, TokenRequest
 from ..device import APPROVED, CONSUMED, DENIED, GRANT_TYPE, SLOW_DOWN_STEP
-from ..errors import OAuthError, invalid_grant, invalid_request
+from ..errors import OAuthError, invalid_grant
 from ..issuer import issue_for_approval
 from ..rows import changed_rows
 
@@ -28,25 +28,18 @@ _INVALID = "The device code is invalid."
 
 
 def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
-    value = request.get("device_code")
-    if not value:
-        raise invalid_request("The device_code parameter is required.")
-    parts = tokens.split_token(value)
-    if parts is None:
-        raise invalid_grant(_INVALID)
-    selector, verifier = parts
     DeviceCode = ctx.models.DeviceCode
-    row = ctx.session.execute(
-        sa.select(
-            DeviceCode.device_code_hash, DeviceCode.client_id, DeviceCode.user_id,
-            DeviceCode.scopes, DeviceCode.status, DeviceCode.interval,
-            DeviceCode.expires_at,
-        ).where(DeviceCode.id == selector)
-    ).one_or_none()
-    if row is None or not tokens.check_secret(verifier, row.device_code_hash):
-        raise invalid_grant(_INVALID)
-    if not tokens.secrets_equal(row.client_id, client.id):
-        raise invalid_grant("The device code was not issued to this client.")
+    selector, row = redemption.find(
+        request, client, parameter="device_code", invalid=_INVALID, digest="device_code_hash",
+        other_client="The device code was not issued to this client.",
+        select=lambda selector: ctx.session.execute(
+            sa.select(
+                DeviceCode.device_code_hash, DeviceCode.client_id, DeviceCode.user_id,
+                DeviceCode.scopes, DeviceCode.status, DeviceCode.interval,
+                DeviceCode.expires_at,
+            ).where(DeviceCode.id == selector)
+        ).one_or_none(),
+    )
     if row.status == CONSUMED:
         raise invalid_grant("The device code has already been used.")
     now = ctx.now()
@@ -61,27 +54,14 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
         raise OAuthError("authorization_pending", "The user has not yet approved the request.")
 
     # Claim the approval atomically; a parallel poll that lost the race sees it used.
-    won = changed_rows(
-        ctx.session,
-        sa.update(DeviceCode)
-        .where(DeviceCode.id == selector, DeviceCode.status == APPROVED,
-               DeviceCode.expires_at > now)
-        .values(status=CONSUMED)
-        .execution_options(synchronize_session=False)
-    )
-    if won != 1:
+    unused = sa.and_(DeviceCode.status == APPROVED, DeviceCode.expires_at > now)
+    if not redemption.claim(ctx, DeviceCode, selector, unused, status=CONSUMED):
         raise invalid_grant("The device code has already been used.")
     client = ctx.session.get(ctx.models.Client, client_id)
     issued = issue_for_approval(
         ctx, client=client, user_id=row.user_id, scopes=row.scopes, grant_type=GRANT_TYPE
     )
-    ctx.session.flush()
-    ctx.session.execute(
-        sa.update(DeviceCode)
-        .where(DeviceCode.id == selector)
-        .values(access_token_id=issued.token.id)
-        .execution_options(synchronize_session=False)
-    )
+    redemption.link_access_token(ctx, DeviceCode, selector, issued.token.id)
     return issued.to_response_body()
 
 

@@ -12,14 +12,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from ... import signals
-from ...jose import tokens
-from .. import oidc
+from .. import oidc, redemption
 from ..context import Context, TokenRequest
-from ..errors import invalid_grant, invalid_request, invalid_scope
+from ..errors import invalid_grant
 from ..issuer import existing_user, issue_token, prepare_token, store_token
 from ..revocation import revoke_access_tokens, revoke_family
 from ..rows import changed_rows, user_join
-from ..scope_policy import narrow_scopes
+from ..scope_policy import check_allowed_scopes, narrow_scopes
 
 GRANT_TYPE = "refresh_token"
 
@@ -28,19 +27,12 @@ _USER_GONE = "The refresh token's user no longer exists."
 
 
 def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
-    value = request.get("refresh_token")
-    if not value:
-        raise invalid_request("The refresh_token parameter is required.")
-    parts = tokens.split_token(value)
-    if parts is None:
-        raise invalid_grant(_INVALID)
-    selector, verifier = parts
     query, joined = _refresh_query(ctx)
-    row = ctx.session.execute(query, {"selector": selector}).one_or_none()
-    if row is None or not tokens.check_secret(verifier, row.secret_hash):
-        raise invalid_grant(_INVALID)
-    if not tokens.secrets_equal(row.client_id, client.id):
-        raise invalid_grant("The refresh token was not issued to this client.")
+    selector, row = redemption.find(
+        request, client, parameter="refresh_token", invalid=_INVALID,
+        other_client="The refresh token was not issued to this client.",
+        select=lambda selector: ctx.session.execute(query, {"selector": selector}).one_or_none(),
+    )
     now = ctx.now()
     if row.revoked:
         if row.used_at is not None:
@@ -60,14 +52,8 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
                              user=user)
 
     RefreshToken = ctx.models.RefreshToken
-    won = changed_rows(
-        ctx.session,
-        sa.update(RefreshToken)
-        .where(RefreshToken.id == selector, RefreshToken.revoked.is_(False))
-        .values(revoked=True, used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if won != 1:
+    if not redemption.claim(ctx, RefreshToken, selector, RefreshToken.revoked.is_(False),
+                            revoked=True, used_at=now):
         # Another request rotated it between our read and our write.
         ctx.rollback()
         raise invalid_grant("The refresh token has been revoked.")
@@ -147,17 +133,6 @@ def _revoke_rotated_access_token(ctx: Context, access_token_id: str, now: Any) -
         ctx.emit(signals.access_token_revoked, token_id=access_token_id, reason="rotated")
 
 
-def check_allowed_scopes(scopes: list[str], client: Any) -> None:
-    """Per-client policy holds on refresh too: a narrowed allow-list is not bypassed."""
-    allowed = getattr(client, "allowed_scopes", None)
-    if allowed is None:
-        return
-    outside = [s for s in scopes if s not in allowed and s != "*"]
-    if outside or ("*" in scopes and "*" not in allowed):
-        raise invalid_scope("This client may no longer use the scope "
-                            f"{(outside or ['*'])[0][:64]!r}.")
-
-
 def _within_grace(ctx: Context, selector: str, row: Any, now: Any) -> bool:
     """Whether a rotated token may be exchanged once more (PASSPORT_REFRESH_TOKEN_REUSE_GRACE).
 
@@ -193,16 +168,10 @@ def _reissue_after_lost_response(
         sa.select(RefreshToken.id, RefreshToken.access_token_id).where(
             RefreshToken.family_id == row.family_id, RefreshToken.revoked.is_(False))
     ).one()
-    won = changed_rows(
-        ctx.session,
-        sa.update(RefreshToken)
-        .where(RefreshToken.id == successor.id, RefreshToken.revoked.is_(False))
-        # Marked rotated (so presenting it later is reuse) and expired (so it never gets a
-        # grace period of its own: the grace is for the token the client really holds).
-        .values(revoked=True, used_at=now, expires_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if won != 1:
+    # Marked rotated (so presenting it later is reuse) and expired (so it never gets a grace
+    # period of its own: the grace is for the token the client really holds).
+    if not redemption.claim(ctx, RefreshToken, successor.id, RefreshToken.revoked.is_(False),
+                            revoked=True, used_at=now, expires_at=now):
         ctx.rollback()
         raise invalid_grant("The refresh token has been revoked.")
     revoke_access_tokens(ctx, [successor.access_token_id], "rotated")
