@@ -181,6 +181,25 @@ def test_errors_redirect_back_with_state(client: Any, authz_login: Any, user: An
     assert "code" not in query
 
 
+@pytest.mark.parametrize("mode", ["form_post", "fragment", "web_message"])
+def test_an_unserved_response_mode_is_refused(client: Any, authz_login: Any, user: Any,
+                                              authz_client: Any, mode: str) -> None:
+    """A client asking for another response mode would never see the code answered in the
+    query: it is told so, in the query it will read."""
+    authz_login(client, user)
+    resp = get_authorize(client, **code_params(authz_client, response_mode=mode))
+    query = redirect_query(resp)
+    assert query["error"] == "invalid_request" and "response_mode" in query["error_description"]
+    assert query["state"] == "xyz-state" and "code" not in query
+
+
+def test_the_default_response_mode_may_be_named(client: Any, authz_login: Any, user: Any,
+                                                authz_client: Any) -> None:
+    authz_login(client, user)
+    resp = get_authorize(client, **code_params(authz_client, response_mode="query"))
+    assert resp.status_code == 200 and "Authorization request" in resp.get_data(as_text=True)
+
+
 def test_duplicated_parameter_after_proof_redirects(client: Any, authz_client: Any) -> None:
     query_string = urlencode(code_params(authz_client)) + "&scope=place-orders"
     query = redirect_query(client.get("/oauth/authorize?" + query_string))

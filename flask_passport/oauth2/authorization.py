@@ -169,6 +169,7 @@ def validate_request(
     _request_objects(request, params)
     _parameter_syntax(request, params, duplicated)
     _response_type(ctx, request, params.get("response_type"))
+    _response_mode(request, params.get("response_mode"))
     _oidc_parameters(request, params)
     _scopes(ctx, request, client, params)
     if request.response_type == "code":
@@ -279,6 +280,20 @@ def _response_type(ctx: Context, request: AuthorizationRequest, response_type: s
         raise request.error("unsupported_response_type",
                             "The implicit grant is disabled; use response_type=code with PKCE.")
     request.response_type = response_type
+
+
+def _response_mode(request: AuthorizationRequest, response_mode: str | None) -> None:
+    """OAuth 2.0 Multiple Response Type Encoding Practices §2.1: only each response type's
+    default mode is served (the query for ``code``, the fragment for ``token``, as the metadata
+    says), so ``form_post`` or a mode that would put tokens in a query is refused rather than
+    silently answered another way the client is not listening for."""
+    if response_mode is None:
+        return
+    default = "fragment" if request.response_type == "token" else "query"
+    if response_mode != default:
+        raise request.error("invalid_request",
+                            f"response_mode={response_mode[:32]} is not supported: the answer "
+                            f"comes in the {default} of the redirect URI.")
 
 
 def _oidc_parameters(request: AuthorizationRequest, params: dict[str, str]) -> None:
