@@ -304,7 +304,7 @@ def _registration(mode: Any, digests: Any) -> tuple[str | None, tuple[str, ...]]
                 and all(c in "0123456789abcdef" for c in item)):
             raise ValueError("PASSPORT_REGISTRATION_INITIAL_TOKENS holds SHA-256 hex digests "
                              "(64 lowercase hex characters) of the tokens, not the tokens.")
-    if mode == "token" and not items:
+    if mode not in (None, "open") and not items:
         raise ValueError("PASSPORT_REGISTRATION = 'token' needs at least one digest in "
                          "PASSPORT_REGISTRATION_INITIAL_TOKENS.")
     return mode, items

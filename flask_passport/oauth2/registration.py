@@ -316,7 +316,8 @@ def register(ctx: Context, data: Mapping[str, Any], *, initial_token: str | None
              configuration_uri: Callable[[str], str], policy: Policy | None = None
              ) -> OAuthResponse:
     """RFC 7591 §3: validate, store, answer 201 with the client information."""
-    if ctx.settings.registration == "token" and not check_initial_token(ctx, initial_token):
+    # Fail closed: every mode but "open" needs an initial access token.
+    if ctx.settings.registration != "open" and not check_initial_token(ctx, initial_token):
         raise OAuthError("invalid_token", "A valid initial access token is needed to register.",
                          status=401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     metadata = _apply_policy(ctx, data, policy)
