@@ -438,7 +438,7 @@ class Passport:
     ) -> Callable[..., Mapping[str, Any] | None]:
         """Decorator: the app's say on each dynamic registration or update (RFC 7591), called
         with the validated metadata and ``client`` (``None`` for a new registration); raise
-        :class:`~flask_passport.oauth2.registration.RegistrationRefused` to refuse, return
+        ``flask_passport.oauth2.registration.RegistrationRefused`` to refuse, return
         adjusted metadata (validated again) or ``None`` to accept."""
         self._registration_policy = callback
         return callback

@@ -250,7 +250,7 @@ BAD_REQUESTS: list[tuple[str, Any, str]] = [
     ("bad UTF-8", b'{"client_name": "\xff\xfe"}', "invalid_client_metadata"),
     ("duplicate member", '{"redirect_uris": ["https://a.example/cb"], '
      '"redirect_uris": ["javascript:x"]}', "invalid_client_metadata"),
-    ("deep nesting", "[" * 100_00 + "]" * 100_00, "invalid_client_metadata"),
+    ("deep nesting", "[" * 10_000 + "]" * 10_000, "invalid_client_metadata"),
 ]
 
 
