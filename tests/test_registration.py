@@ -312,6 +312,7 @@ def test_rfc7592_read_update_delete(app: Flask, client: Any) -> None:
         update | {"client_id_issued_at": 1},
         update | {"redirect_uris": ["javascript:alert(1)"]},
         update | {"client_secret": "chosen-by-client"},
+        update | {"client_secret": "\ud800"},  # a lone surrogate: not even hashable text
         update | {"grant_types": ["authorization_code", "password"]},
     ]
     for bad in bad_updates:
@@ -427,3 +428,4 @@ def test_registration_is_rate_limited_per_address(app_config: dict[str, Any]) ->
         with app.app_context():
             db.session.remove()
             db.drop_all()
+            db.engine.dispose()

@@ -383,8 +383,9 @@ def update(ctx: Context, client: Any, data: Mapping[str, Any], *, configuration_
     sent = [key for key in SERVER_FIELDS if key in data]
     if sent:
         raise invalid_metadata(f"{sent[0]} is set by the server and may not be sent.")
-    if "client_secret" in data and not (isinstance(data["client_secret"], str)
-                                        and client.check_secret(data["client_secret"])):
+    presented = data.get("client_secret")
+    if "client_secret" in data and not (isinstance(presented, str) and is_plain_text(presented)
+                                        and client.check_secret(presented)):
         raise invalid_metadata("client_secret must be the current secret; it cannot be chosen.")
     metadata = _apply_policy(ctx, data, policy, client)
     if metadata.public == client.confidential:
