@@ -429,3 +429,23 @@ def test_registration_is_rate_limited_per_address(app_config: dict[str, Any]) ->
             db.session.remove()
             db.drop_all()
             db.engine.dispose()
+
+
+@pytest.mark.parametrize("registration_mode", ["token"])
+def test_confidential_update_checks_the_current_secret(client: Any) -> None:
+    body = {"client_name": "Job", "grant_types": ["client_credentials"]}
+    info = register(client, body, token=INITIAL_TOKEN).json
+    assert info["token_endpoint_auth_method"] == "client_secret_basic"  # RFC 7591 §2 default
+    update = body | {"client_id": info["client_id"]}
+    for wrong in ("not-the-secret", "\ud800", 42):  # a lone surrogate is not even hashable
+        resp = manage(client, info, "PUT", body=update | {"client_secret": wrong})
+        assert resp.status_code == 400, (wrong, resp.json)
+        assert resp.json["error"] == "invalid_client_metadata"
+    same = manage(client, info, "PUT", body=update | {"client_secret": info["client_secret"],
+                                                      "client_name": "Nightly"})
+    assert same.status_code == 200 and same.json["client_name"] == "Nightly"
+    assert "client_secret" not in same.json and same.json["client_secret_expires_at"] == 0
+    public = manage(client, info, "PUT", body=update | {"token_endpoint_auth_method": "none",
+                                                        "grant_types": ["authorization_code"],
+                                                        "redirect_uris": [LOOPBACK]})
+    assert public.status_code == 400  # no switch between confidential and public
