@@ -104,6 +104,7 @@ def test_registered_public_client_completes_the_pkce_flow(app: Flask, client: An
               "code_challenge": s256(VERIFIER), "code_challenge_method": "S256"}
     page = client.get("/oauth/authorize?" + urlencode(params))
     assert page.status_code == 200, page.get_data(as_text=True)  # consent: never first party
+    assert "registered itself: its name is not verified" in page.get_data(as_text=True)
     fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"',
                              page.get_data(as_text=True)))
     decided = client.post("/oauth/authorize", data=fields | {"approve": "Authorize"})
