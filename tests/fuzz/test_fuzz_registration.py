@@ -17,20 +17,10 @@ from conftest import db
 from fuzz_support import FuzzWorld, fuzz_settings, fuzz_world
 from hypothesis import given
 from hypothesis import strategies as st
+from test_fuzz_json_api import any_text, json_values, odd_text
 
 __all__ = ["fuzz_world"]
 
-any_text = st.text(max_size=30)
-odd_text = st.one_of(
-    st.text(st.characters(categories=["Cs", "Cc"]), min_size=1, max_size=3),
-    st.builds(lambda a, b: a + b, any_text, st.sampled_from(["\ud800", "\x00", "\udfff\x7f"])),
-)
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | any_text,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(any_text, children, max_size=4),
-    max_leaves=12,
-)
 uris = st.one_of(
     st.sampled_from(["https://ok.example/cb", "https://ok.example/cb#frag",
                      "https://user@ok.example/cb", "javascript:alert(1)", "data:text/html,x",
