@@ -193,7 +193,10 @@ def _extra(data: Mapping[str, Any], auth_method: str, application_type: str,
     for key in URL_FIELDS:
         url = _string(data, key, max_length=2000)
         if url is not None:
-            scheme, _ = _web_uri(url)
+            try:
+                scheme, _ = _web_uri(url)
+            except OAuthError as exc:  # not a redirect URI: RFC 7591 §3.2.2's other error
+                raise invalid_metadata(f"{key}: {exc.description}") from None
             if scheme not in ("http", "https"):
                 raise invalid_metadata(f"{key} must be an https URL.")
             extra[key] = url
