@@ -222,6 +222,7 @@ class Passport:
         self._claims_callback: Callable[..., Mapping[str, Any]] | None = None
         self._oidc_claims_callback: Callable[[Any, list[str]], Mapping[str, Any]] | None = None
         self._check_password: Callable[[Any, str], bool] = _default_check_password
+        self._registration_policy: Callable[..., Mapping[str, Any] | None] | None = None
         if db is not None:
             self._models = build_models(db)
         if app is not None:
@@ -422,6 +423,16 @@ class Passport:
         """Decorator: extra JWT claims, called with ``token``, ``client``, ``user``,
         ``grant_type``."""
         self._claims_callback = callback
+        return callback
+
+    def registration_policy(
+        self, callback: Callable[..., Mapping[str, Any] | None]
+    ) -> Callable[..., Mapping[str, Any] | None]:
+        """Decorator: the app's say on each dynamic registration or update (RFC 7591), called
+        with the validated metadata and ``client`` (``None`` for a new registration); raise
+        ``flask_passport.oauth2.registration.RegistrationRefused`` to refuse, return
+        adjusted metadata (validated again) or ``None`` to accept."""
+        self._registration_policy = callback
         return callback
 
     # -- SPA cookie auth and testing helpers ----------------------------------------------------

@@ -79,6 +79,12 @@ DEFAULTS: dict[str, Any] = {
     # provides those claims (its get_oidc_claims hook, docs/openid-connect).
     "PASSPORT_OIDC_SCOPES": ("openid", "profile", "email"),
     "PASSPORT_ID_TOKEN_LIFETIME": timedelta(hours=1),
+    # -- dynamic client registration (RFC 7591, oauth2/registration.py) --
+    # None: off (no endpoint); "open": anyone may register a public client with loopback or
+    # https redirect URIs; "token": a Bearer initial access token from the list below is needed.
+    "PASSPORT_REGISTRATION": None,
+    # SHA-256 hex digests of the initial access tokens ("token" mode); never the tokens.
+    "PASSPORT_REGISTRATION_INITIAL_TOKENS": (),
 }
 
 _LIFETIMES = (
@@ -156,6 +162,8 @@ class Settings:
     oidc_enabled: bool
     oidc_scopes: tuple[str, ...]
     id_token_lifetime: timedelta
+    registration: str | None
+    registration_initial_tokens: tuple[str, ...]
 
     @classmethod
     def load(
@@ -184,6 +192,8 @@ class Settings:
         values["oidc_enabled"] = _to_bool(values["oidc_enabled"])
         values["oidc_scopes"] = _oidc_scopes(values["oidc_scopes"])
         _parse_token_cache(values)
+        values["registration"], values["registration_initial_tokens"] = _registration(
+            values["registration"], values["registration_initial_tokens"])
         return cls(**values)
 
 
@@ -294,3 +304,21 @@ def _oidc_scopes(value: Any) -> tuple[str, ...]:
     if names and "openid" not in names:
         names = ("openid", *names)
     return names
+
+
+def _registration(mode: Any, digests: Any) -> tuple[str | None, tuple[str, ...]]:
+    """PASSPORT_REGISTRATION and PASSPORT_REGISTRATION_INITIAL_TOKENS, checked at load."""
+    if mode in (None, False, ""):
+        mode = None
+    elif mode not in ("open", "token"):
+        raise ValueError(f"PASSPORT_REGISTRATION must be None, 'open' or 'token', not {mode!r}.")
+    items = (digests,) if isinstance(digests, str) else tuple(digests or ())
+    for item in items:
+        if not (isinstance(item, str) and len(item) == 64
+                and all(c in "0123456789abcdef" for c in item)):
+            raise ValueError("PASSPORT_REGISTRATION_INITIAL_TOKENS holds SHA-256 hex digests "
+                             "(64 lowercase hex characters) of the tokens, not the tokens.")
+    if mode not in (None, "open") and not items:
+        raise ValueError("PASSPORT_REGISTRATION = 'token' needs at least one digest in "
+                         "PASSPORT_REGISTRATION_INITIAL_TOKENS.")
+    return mode, items

@@ -133,6 +133,12 @@ DESCRIPTIONS: dict[str, str] = {
     "space-separated string of ``openid``, ``profile``, ``email``, ``address``, ``phone``); add "
     "``address`` and ``phone`` when your user model provides those claims.",
     "PASSPORT_ID_TOKEN_LIFETIME": "Lifetime of ID tokens (a timedelta or seconds).",
+    "PASSPORT_REGISTRATION": "Dynamic client registration (RFC 7591, :doc:`registration`): "
+    "``None`` (off, no endpoint), ``\"open\"`` (anyone may register a public client with "
+    "loopback or https redirect URIs) or ``\"token\"`` (an initial access token is needed).",
+    "PASSPORT_REGISTRATION_INITIAL_TOKENS": "The SHA-256 hex digests (never the tokens) of the "
+    "initial access tokens that may register clients when ``PASSPORT_REGISTRATION`` is "
+    "``\"token\"``.",
 }
 
 

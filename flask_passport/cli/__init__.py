@@ -261,14 +261,21 @@ def client_command(
 @click.option("--hours", default=7 * 24, show_default=True, type=click.IntRange(min=0),
               help="Only purge what expired or was created more than this many hours ago.")
 @click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--unused-registrations", "unused_days", type=click.IntRange(min=1), default=None,
+              metavar="DAYS", help="Instead, delete dynamically registered clients (RFC 7591) "
+              "that got no token for DAYS days, or were deleted, with their tokens.")
 @_one_line_errors
-def purge_command(revoked: bool, expired: bool, hours: int, batch_size: int) -> None:
+def purge_command(revoked: bool, expired: bool, hours: int, batch_size: int,
+                  unused_days: int | None) -> None:
     """Delete revoked and/or expired tokens, auth codes and unanswered consent pages, in
     batches.
 
     Each batch is its own short transaction, so the server keeps serving requests meanwhile. On a
     terminal a progress bar per table shows how far it got.
     """
+    if unused_days is not None and not revoked and not expired:
+        _purge_registrations(unused_days)
+        return
     if not revoked and not expired:
         revoked = expired = True
     state = _state()
@@ -304,6 +311,15 @@ def purge_command(revoked: bool, expired: bool, hours: int, batch_size: int) -> 
         click.echo(f"Purged {counts['device_codes']} device codes.")
     if counts.get("pending_authorizations"):
         click.echo(f"Purged {counts['pending_authorizations']} unanswered consent pages.")
+
+
+def _purge_registrations(days: int) -> None:
+    from ..oauth2.registration import purge_unused
+
+    state = _state()
+    count = purge_unused(state.db.session, state.models, older_than=timedelta(days=days))
+    state.db.session.commit()
+    click.echo(f"Purged {count} unused registered clients.")
 
 
 def _purge_plan(models: Any, *, revoked: bool, expired: bool, older_than: timedelta

@@ -36,6 +36,7 @@ class EndpointUrls:
     introspection: str | None = None
     authorization: str | None = None
     device_authorization: str | None = None
+    registration: str | None = None  # RFC 7591, only when PASSPORT_REGISTRATION is on
 
 
 def enabled_grant_types(settings: Settings, token_grants: Iterable[str]) -> list[str]:
@@ -100,6 +101,8 @@ def build_metadata(
     if urls.introspection:
         doc["introspection_endpoint"] = urls.introspection
         doc["introspection_endpoint_auth_methods_supported"] = list(INTROSPECTION_AUTH_METHODS)
+    if urls.registration:
+        doc["registration_endpoint"] = urls.registration  # RFC 8414 §2, RFC 7591 §3
     doc["access_token_signing_alg_values_supported"] = sorted(set(signing_algorithms))
     if extra:
         doc.update(extra)

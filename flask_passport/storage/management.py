@@ -303,7 +303,8 @@ def revoke_authorized_token(ctx: Context, user_id: str, token_id: str) -> None:
 def token_with_client(token: Any, client: Any) -> dict[str, Any]:
     """The API shape of an authorized token: the token and the client's id and name."""
     data: dict[str, Any] = token.to_dict()
-    data["client"] = {"id": client.id, "name": client.name}
+    data["client"] = {"id": client.id, "name": client.name,
+                      "registered": bool(getattr(client, "registered", False))}
     return data
 
 

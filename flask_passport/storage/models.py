@@ -86,6 +86,12 @@ class ClientMixin:
     #: OpenID Connect Dynamic Client Registration §2: the algorithm of this client's ID
     #: tokens (RS256, ES256, ES384 or EdDSA); ``None`` is RS256.
     id_token_signed_response_alg: Mapped[str | None] = mapped_column(sa.String(16))
+    #: RFC 7591: the client registered itself at the registration endpoint.
+    registered: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    #: RFC 7592: SHA-256 digest of the registration access token (never the token itself).
+    registration_token_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    #: RFC 7591 §2 metadata kept only to be returned (client_uri, contacts, auth method, ...).
+    registration_metadata: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
     @property
     def confidential(self) -> bool:
@@ -127,6 +133,7 @@ class ClientMixin:
             "confidential": self.confidential,
             "first_party": bool(self.first_party),
             "revoked": bool(self.revoked),
+            "registered": bool(getattr(self, "registered", False)),
             "created_at": self.created_at.isoformat() if self.created_at else None,
         }
 

@@ -56,6 +56,7 @@ def metadata_document() -> dict[str, object]:
             introspection=_url(base, "passport.introspect"),
             authorization=authorize,
             device_authorization=_url(base, "passport.device_code"),
+            registration=_url(base, "passport.register") if settings.registration else None,
         ),
         signing_algorithms=algorithms,
     )

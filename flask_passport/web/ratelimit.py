@@ -49,7 +49,8 @@ T = TypeVar("T")
 
 #: Endpoints limited per address on POST, with their group; device endpoints match by prefix.
 #: The consent form posts to ``passport.decide`` (``POST /oauth/authorize``).
-LIMITED_ENDPOINTS = {"passport.token": "token", "passport.decide": "authorize"}
+LIMITED_ENDPOINTS = {"passport.token": "token", "passport.decide": "authorize",
+                     "passport.register": "register"}
 DEVICE_PREFIX = "passport.device"
 
 _STRATEGIES: dict[str, type[strategies.RateLimiter]] = {

@@ -190,7 +190,8 @@
                 h("th", {}, "Redirect URIs"), h("th", {}, ""))),
               h("tbody", {}, s.clients.map((c) => h("tr", { "data-id": c.id },
                 h("td", {}, h("code", {}, c.id)),
-                h("td", { class: "name" }, c.name),
+                h("td", { class: "name" }, c.name, c.registered
+                  ? h("span", { class: "muted registered", title: "Registered itself (RFC 7591)" }, " (registered)") : null),
                 h("td", { class: "redirects" }, (c.redirect_uris || []).join(", ")),
                 h("td", {}, h("div", { class: "actions" },
                   h("button", { type: "button", class: "link edit", onclick: () => this.openForm(c) }, "Edit"),
@@ -284,7 +285,8 @@
             : h("table", {},
               h("thead", {}, h("tr", {}, h("th", {}, "Application"), h("th", {}, "Scopes"), h("th", {}, ""))),
               h("tbody", {}, s.tokens.map((t) => h("tr", { "data-id": t.id },
-                h("td", { class: "name" }, t.client ? t.client.name : t.client_id),
+                h("td", { class: "name" }, t.client ? t.client.name : t.client_id, t.client && t.client.registered
+                  ? h("span", { class: "muted registered", title: "Registered itself (RFC 7591)" }, " (registered)") : null),
                 h("td", { class: "scopes" }, (t.scopes || []).join(", ") || h("span", { class: "muted" }, "none")),
                 h("td", {}, h("button", { type: "button", class: "link danger revoke",
                   onclick: () => this.revoke(t) }, "Revoke")))))),
