@@ -34,6 +34,7 @@ PASSPORT_PUBLIC = {
     "use_auth_code_model", "use_device_code_model",
     # hooks
     "find_user", "password_validator", "token_claims", "oidc_claims", "user_claims",
+    "registration_policy",
     # the SPA cookie and tests
     "create_fresh_api_token", "acting_as", "acting_as_client",
 }
