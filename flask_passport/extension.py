@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from .jose.key_rotation import add_retired_keys
 from .jose.keys import KeySet, load_keys
 from .oauth2.context import Context
 from .oauth2.server import TokenEndpoint
+from .resource.login_adapter import user_loader
 from .scopes import OIDC_SCOPE_DESCRIPTIONS, Scope, ScopeRegistry
 from .settings import DEVELOPMENT_ISSUER, Settings, resolve_issuer
 from .storage.models import Models, build_models
@@ -23,6 +25,8 @@ from .storage.models import Models, build_models
 if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
 
+    from .resource.cache_broadcast import Publisher
+    from .resource.guard import BearerToken, CacheSlot
     from .web.ratelimit import RateLimiter
 
 log = logging.getLogger("flask_passport")
@@ -32,32 +36,40 @@ _MODEL_KINDS = ("Client", "AccessToken", "RefreshToken", "AuthCode", "DeviceCode
 
 
 class PassportState:
-    """Per-app state, kept in ``app.extensions["passport"]``: settings, parsed keys, models."""
+    """Per-app state, kept in ``app.extensions["passport"]``: settings, parsed keys, models,
+    and what the other modules keep per app (each a field declared here)."""
 
     def __init__(self, passport: Passport, app: Flask, db: SQLAlchemy, user_model: Any) -> None:
         self.passport = passport
         self.app = app
         self.db = db
         self.user_model = user_model
-        self._settings: Settings | None = None
-        self._settings_version = -1
         self._keys: KeySet | None = None
         self._keys_lock = threading.Lock()
-        #: Set by the testing helpers: every protected request then uses this token.
-        self.acting_token: Any = None
+        #: The settings, read at ``init_app`` and again by :meth:`reload_settings`.
+        self.settings: Settings = self._load_settings()
+        #: Set by the testing helpers; the guard reads it only while ``app.testing`` is true.
+        self.acting_token: BearerToken | None = None
         #: This app's rate-limit counters (``init_app``); None when limiting is off.
         self.rate_limiter: RateLimiter | None = None
+        #: The SPA cookie's authenticator, once ``create_fresh_api_token`` opted the app in.
+        self.cookie_authenticator: Callable[[], BearerToken | None] | None = None
+        #: The guard's verified-token cache, for the settings and process it was made for.
+        self.token_cache_slot: CacheSlot | None = None
+        #: The revocation broadcast's publisher and the (url, channel) it publishes to.
+        self.cache_publisher: tuple[tuple[str, str], Publisher] | None = None
+        #: The database dialect of the token table, looked up by the guard's first query.
+        self.token_dialect: str | None = None
         self._warned_issuer = False
 
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None or self._settings_version != self.passport._version:
-            self._settings = Settings.load(
-                self.app.config, self.passport._overrides, instance_path=self.app.instance_path
-            )
-            self._settings_version = self.passport._version
-            self._keys = None  # key settings may have changed
-        return self._settings
+    def _load_settings(self) -> Settings:
+        return Settings.load(self.app.config, self.passport._overrides,
+                             instance_path=self.app.instance_path)
+
+    def reload_settings(self) -> None:
+        """Read the settings again (``app.config`` and the extension's setters)."""
+        self.settings = self._load_settings()
+        self._keys = None  # key settings may have changed
 
     @property
     def models(self) -> Models:
@@ -133,14 +145,22 @@ class PassportState:
 
     def load_user(self, user_id: str) -> Any:
         """Load a user by Flask-Login id through the app's ``user_loader``."""
-        login_manager = getattr(self.app, "login_manager", None)
-        loader = getattr(login_manager, "_user_callback", None)
+        loader = user_loader(self.app)
         if loader is not None:
             return loader(user_id)
         if self.user_model is not None:
             key = _primary_key_value(self.user_model, user_id)
             return None if key is None else self.db.session.get(self.user_model, key)
         raise RuntimeError("Register a Flask-Login user_loader, or pass user_model= to Passport().")
+
+
+def passport_state(app: Flask | None = None) -> PassportState:
+    """The :class:`PassportState` of ``app`` (default: the current app)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        return app.extensions["passport"]  # type: ignore[no-any-return]
+    except KeyError:
+        raise RuntimeError("Passport is not registered on this app; call init_app.") from None
 
 
 def _primary_key_value(model: Any, user_id: str) -> Any:
@@ -214,8 +234,9 @@ class Passport:
         self._user_model = user_model
         self._scope_registry = ScopeRegistry()
         self._token_endpoint = TokenEndpoint()
+        #: Values of the setter methods; they win over ``app.config`` (docs/configuration).
         self._overrides: dict[str, Any] = {}
-        self._version = 0
+        self._app_refs: list[weakref.ref[Flask]] = []
         self._models: Models | None = None
         self._model_overrides: dict[str, Any] = {}
         self._find_user_callback: Callable[[str], Any] | None = None
@@ -284,17 +305,22 @@ class Passport:
 
     def _state(self, app: Flask | None = None) -> PassportState:
         """This app's (or the current app's) :class:`PassportState`."""
-        app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-        try:
-            return app.extensions["passport"]  # type: ignore[no-any-return]
-        except KeyError:
-            raise RuntimeError("Passport is not registered on this app; call init_app.") from None
+        return passport_state(app)
+
+    def reload_settings(self, app: Flask | None = None) -> None:
+        """Read ``app``'s settings again (default: the current app), after changing its
+        ``PASSPORT_*`` config once it is bound; the setter methods below reload by themselves."""
+        self._state(app).reload_settings()
 
     # -- settings as methods (snake_case of Laravel Passport's static methods) ----------------
 
     def _set(self, key: str, value: Any) -> None:
+        """A setter's value wins over ``app.config`` in every bound app, from now on."""
         self._overrides[key] = value
-        self._version += 1
+        for app in self._bound_apps():
+            state = app.extensions.get("passport")
+            if state is not None and state.passport is self:
+                state.reload_settings()
 
     def tokens_expire_in(self, lifetime: timedelta) -> None:
         """Lifetime of access tokens from the code, password and refresh grants."""
@@ -438,15 +464,14 @@ class Passport:
     # -- SPA cookie auth and testing helpers ----------------------------------------------------
 
     def _remember_app(self, app: Flask) -> None:
-        """Keep a weak reference to each bound app (``acting_as`` outside an app context)."""
-        import weakref
-
-        refs = self.__dict__.setdefault("_app_refs", [])
+        """Keep a weak reference to each bound app (setters reload their settings;
+        ``acting_as`` outside an app context finds the app)."""
+        refs = self._app_refs
         refs[:] = [r for r in refs if r() is not None]
         refs.append(weakref.ref(app))
 
     def _bound_apps(self) -> list[Flask]:
-        return [a for a in (r() for r in self.__dict__.get("_app_refs", [])) if a is not None]
+        return [a for a in (r() for r in self._app_refs) if a is not None]
 
     def create_fresh_api_token(self, target: Any) -> None:
         """Opt ``target`` (an app or a blueprint) into SPA cookie auth: its GET responses to a

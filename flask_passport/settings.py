@@ -121,7 +121,7 @@ def to_timedelta(value: Any, key: str) -> timedelta:
 
 @dataclass(frozen=True)
 class Settings:
-    key_path: str | None
+    key_path: str  # load() falls back to the instance folder
     private_key: str | None
     public_key: str | None
     id_token_private_key: str | None

@@ -10,9 +10,10 @@ Three ways to use them::
     def test_orders(client, acting_as, user):             # pytest fixture, undone after the test
         acting_as(user, ["place-orders"])                 # (also: the acting_as_client fixture)
 
-While active, every protected request of the app is made by the user (or client) with exactly
-those scopes; no key, token or database row is involved (the user is loaded through the app's
-Flask-Login ``user_loader``, so it must exist in the test database).
+While active, every protected request of the app (a testing app: ``TESTING = True``) is made
+by the user (or client) with exactly those scopes; no key, token or database row is involved
+(the user is loaded through the app's Flask-Login ``user_loader``, so it must exist in the test
+database).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 
-from .extension import user_id_of
+from .extension import passport_state, user_id_of
 from .jose.tokens import new_id
 from .resource.guard import BearerToken
 from .storage.models import utcnow
@@ -48,19 +49,26 @@ def _client_id(client: Any) -> str:
 
 
 class ActingAs:
-    """An active ``acting_as``: applied on creation, undone by :meth:`stop` or leaving ``with``."""
+    """An active ``acting_as``: applied on creation, undone by :meth:`stop` or leaving ``with``.
+
+    Only a testing app (``app.testing``) honours it: the guard never reads the acting token
+    otherwise, and starting one on any other app raises :class:`RuntimeError`.
+    """
 
     def __init__(self, app: Flask, token: BearerToken) -> None:
+        if not app.testing:
+            raise RuntimeError("acting_as works only in a testing app: set app.testing = True "
+                               "(TESTING in its config).")
         self.app = app
         self.token = token
-        state = app.extensions["passport"]
+        state = passport_state(app)
         self._previous = state.acting_token
         state.acting_token = token
         self._active = True
 
     def stop(self) -> None:
         if self._active:
-            self.app.extensions["passport"].acting_token = self._previous
+            passport_state(self.app).acting_token = self._previous
             self._active = False
 
     def __enter__(self) -> BearerToken:

@@ -34,7 +34,7 @@ def main() -> None:
             """What this process's token cache holds, for the broadcast test."""
             state = app.extensions["passport"]
             cache = token_cache(state)
-            listener = state._passport_token_cache.listener
+            listener = state.token_cache_slot.listener
             return {"entries": len(cache) if cache is not None else 0,
                     "subscribed": listener is not None and listener.subscribed.is_set()}
 

@@ -77,7 +77,7 @@ def live_server(app: Flask) -> Iterator[str]:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     base = f"http://127.0.0.1:{server.server_port}"
     app.config["PASSPORT_ISSUER"] = base
-    app.extensions["passport"]._settings = None  # re-read the configuration
+    app.extensions["passport"].reload_settings()  # re-read the configuration
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

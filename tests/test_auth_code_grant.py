@@ -108,7 +108,7 @@ def test_code_lifetime_is_configurable(app: Flask, signed_in: Any, authz_client:
             assert row.expires_at - row.created_at == timedelta(minutes=2)
     finally:
         app.extensions["passport"].passport._overrides.pop("PASSPORT_AUTH_CODE_LIFETIME")
-        app.extensions["passport"].passport._version += 1
+        app.extensions["passport"].passport.reload_settings(app)
 
 
 def test_expired_code_fails(app: Flask, signed_in: Any, authz_client: Any) -> None:
@@ -236,7 +236,7 @@ def test_verifier_for_a_code_without_challenge_is_a_downgrade(signed_in: Any,
 
 def test_plain_method_when_enabled(app: Flask, signed_in: Any, authz_public_client: Any) -> None:
     app.config["PASSPORT_PKCE_PLAIN"] = True
-    app.extensions["passport"].passport._version += 1  # re-read the settings
+    app.extensions["passport"].passport.reload_settings(app)
     code = obtain_code(signed_in, authz_public_client, code_challenge=VERIFIER,
                        code_challenge_method="plain")
     assert_invalid_grant(

@@ -36,14 +36,14 @@ def _wait(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
 def _configure(app: Flask, url: str | None, channel: str, ttl: float = 60) -> None:
     app.config.update(PASSPORT_TOKEN_CACHE_TTL=ttl, PASSPORT_TOKEN_CACHE_BROADCAST_URL=url,
                       PASSPORT_TOKEN_CACHE_BROADCAST_CHANNEL=channel)
-    app.extensions["passport"].passport._version += 1  # reload settings
+    app.extensions["passport"].passport.reload_settings(app)
 
 
 def _listener(app: Flask) -> Any:
     state = app.extensions["passport"]
     with app.app_context():
         token_cache(state)
-    return state._passport_token_cache.listener
+    return state.token_cache_slot.listener
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def stop_listeners(app: Flask) -> Iterator[list[Any]]:
     for listener in listeners:
         if listener is not None:
             listener.stop()
-    publisher = app.extensions["passport"].__dict__.get("_passport_publisher")
+    publisher = app.extensions["passport"].cache_publisher
     if publisher is not None:
         publisher[1].close()
 

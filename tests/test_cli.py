@@ -191,7 +191,7 @@ def test_database_error_is_one_line(app_config: dict[str, Any]) -> None:
 def keyless(app: Flask, tmp_path: Path) -> Flask:
     app.config["PASSPORT_PRIVATE_KEY"] = None
     app.config["PASSPORT_KEY_PATH"] = str(tmp_path / "keys")
-    app.extensions["passport"]._settings = None
+    app.extensions["passport"].reload_settings()
     return app
 
 

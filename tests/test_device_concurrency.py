@@ -83,7 +83,7 @@ def test_parallel_polls_of_an_approved_code_yield_one_token(
     """interval=0 sends every poll to the single-use claim; interval=5 also races the poll
     bookkeeping (the losers are told to slow down)."""
     app.config["PASSPORT_DEVICE_CODE_INTERVAL"] = interval
-    app.extensions["passport"]._settings = None  # re-read the changed config
+    app.extensions["passport"].reload_settings()  # re-read the changed config
     cid, code = _approved_code(app, client, authz_login, user)
     results = _poll_in_parallel(app, cid, code)
     winners = [body for status, body in results if status == 200]

@@ -209,3 +209,56 @@ def test_token_claims_hook_cannot_override_reserved(app: Flask, passport: Passpo
 def test_db_and_user_model_are_keyword_only() -> None:
     with pytest.raises(TypeError):
         Passport(None, db)  # type: ignore[misc]
+
+
+def test_setters_win_over_config_and_reach_bound_apps(app_config: dict[str, Any],
+                                                      tmp_path: Any) -> None:
+    """Where settings live: a setter method is the extension-wide value and wins over
+    ``app.config``; calling it after ``init_app`` reaches every bound app at once."""
+    from datetime import timedelta
+
+    shared = Passport()
+    first = make_app({**app_config, "PASSPORT_ACCESS_TOKEN_LIFETIME": 60}, passport=shared)
+    second = make_app(_second_config(app_config, tmp_path), passport=shared)
+    a, b = first.extensions["passport"], second.extensions["passport"]
+    assert a.settings.access_token_lifetime == timedelta(seconds=60)
+    assert b.settings.access_token_lifetime == timedelta(hours=1)
+    kid = a.keys().signing_key.kid
+    shared.tokens_expire_in(timedelta(minutes=5))  # no reload, no counter: the apps follow
+    assert a.settings.access_token_lifetime == b.settings.access_token_lifetime \
+        == timedelta(minutes=5)
+    assert a.keys().signing_key.kid == kid  # keys are parsed again from the same settings
+
+
+def test_reload_settings_reads_changed_config(app: Flask, passport: Passport) -> None:
+    """``app.config`` is read at ``init_app``; a later change counts after
+    ``reload_settings``."""
+    state = app.extensions["passport"]
+    app.config["PASSPORT_LEEWAY"] = 7
+    assert state.settings.leeway == 0
+    with app.app_context():
+        passport.reload_settings()
+    assert state.settings.leeway == 7
+    app.config["PASSPORT_LEEWAY"] = 9
+    passport.reload_settings(app)
+    assert state.settings.leeway == 9
+
+
+def test_state_fields_are_declared(app: Flask) -> None:
+    """What other modules keep per app are fields of the state, not attributes bolted on."""
+    from flask_passport.extension import passport_state
+
+    state = passport_state(app)
+    assert isinstance(state, PassportState)
+    for name in ("acting_token", "rate_limiter", "cookie_authenticator", "token_cache_slot",
+                 "cache_publisher", "token_dialect"):
+        assert name in vars(state), name
+    before = set(vars(state))
+    add_routes(app)
+    app.config["PASSPORT_TOKEN_CACHE_TTL"] = 30
+    state.reload_settings()
+    client = new_client(app, "client_credentials")
+    token = client_token(app.test_client(), client).json["access_token"]
+    assert app.test_client().get("/status", headers=bearer(token)).status_code == 200
+    assert state.token_cache_slot is not None and state.token_dialect is not None
+    assert set(vars(state)) == before  # a protected request added no undeclared attribute

@@ -364,7 +364,7 @@ def test_missing_keys_on_protected_route(app: Flask, client: Any, user_token: st
                                          ) -> None:
     app.config["PASSPORT_PRIVATE_KEY"] = None
     app.config["PASSPORT_KEY_PATH"] = str(tmp_path / "none")
-    app.extensions["passport"]._settings = None
+    app.extensions["passport"].reload_settings()
     resp = client.get("/me", headers=bearer(user_token))
     assert resp.status_code == 500
     assert "flask passport keys" in resp.json["error_description"]

@@ -68,7 +68,7 @@ def test_keys_command_writes_into_instance_folder(app_config: dict[str, Any], tm
     config.pop("PASSPORT_PRIVATE_KEY")
     app = make_app(config)
     app.instance_path = str(tmp_path / "instance")
-    app.extensions["passport"]._settings = None  # the key path defaults to the instance path
+    app.extensions["passport"].reload_settings()  # the key path defaults to the instance path
     assert app.extensions["passport"].settings.key_path == app.instance_path
     runner = app.test_cli_runner()
     result = runner.invoke(args=["passport", "keys"])
@@ -254,6 +254,6 @@ def test_env_private_key_with_stale_files_in_instance_folder(
 ) -> None:
     keys_mod.write_key_pair(tmp_path / "instance", keys_mod.generate_private_key())
     app.config["PASSPORT_KEY_PATH"] = str(tmp_path / "instance")
-    app.extensions["passport"]._settings = None
+    app.extensions["passport"].reload_settings()
     resp = client_token(app.test_client(), machine_client)
     assert resp.status_code == 200, resp.json

@@ -642,7 +642,7 @@ def _use_keys(app: Flask, private: Any, id_token_private: Any = None) -> None:
     app.config["PASSPORT_PRIVATE_KEY"] = keys_mod.private_pem(private).decode()
     app.config["PASSPORT_ID_TOKEN_PRIVATE_KEY"] = (
         keys_mod.private_pem(id_token_private).decode() if id_token_private else None)
-    app.extensions["passport"]._settings = None  # re-read the configuration (and keys)
+    app.extensions["passport"].reload_settings()  # re-read the configuration (and keys)
 
 
 @pytest.mark.parametrize("kind", ["ES256", "EdDSA"])
@@ -707,7 +707,7 @@ def test_id_token_algorithm_is_validated_at_registration(app: Flask) -> None:
 def test_keys_command_writes_an_rsa_id_token_key_next_to_an_ec_pair(
         app: Flask, tmp_path: Path, kind: str) -> None:
     app.config.update(PASSPORT_PRIVATE_KEY=None, PASSPORT_KEY_PATH=str(tmp_path))
-    app.extensions["passport"]._settings = None
+    app.extensions["passport"].reload_settings()
     result = app.test_cli_runner().invoke(args=["passport", "keys", "--type", kind])
     assert result.exit_code == 0, result.output
     id_file = tmp_path / keys_mod.ID_TOKEN_KEY_FILE

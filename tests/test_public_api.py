@@ -35,6 +35,8 @@ PASSPORT_PUBLIC = {
     # hooks
     "find_user", "password_validator", "token_claims", "oidc_claims", "user_claims",
     "registration_policy",
+    # configuration changed after init_app
+    "reload_settings",
     # the SPA cookie and tests
     "create_fresh_api_token", "acting_as", "acting_as_client",
 }

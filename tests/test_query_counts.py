@@ -93,7 +93,7 @@ def test_token_cache_skips_the_token_query(app: Flask, client: Any, password_cli
     PASSPORT_TOKEN_CACHE_USERS is off."""
     app.config["PASSPORT_TOKEN_CACHE_TTL"] = 30
     app.config["PASSPORT_TOKEN_CACHE_USERS"] = cache_users
-    app.extensions["passport"].passport._version += 1  # reload settings
+    app.extensions["passport"].passport.reload_settings(app)
     _routes(app)
     body = _token(client, grant_type="password", client_id=password_client.client.id,
                   client_secret=password_client.secret or "", username=user.email,

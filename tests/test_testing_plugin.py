@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask, jsonify
 from flask_login import current_user
 
@@ -62,6 +63,24 @@ def test_fixtures_from_the_plugin(app: Flask, client: Any, user: Any, acting_as:
     acting_as_client(None, [])
     assert client.get("/me").status_code == 401
     assert client.get("/jobs").status_code == 200
+
+
+def test_the_acting_token_is_inert_outside_a_testing_app(app: Flask, passport: Any, client: Any,
+                                                          user: Any) -> None:
+    """A production request never authenticates through the testing hook: an acting token is
+    ignored once the app is not testing, and acting_as refuses to start on such an app."""
+    _routes(app)
+    acting = passport.acting_as(user, ["place-orders"])
+    assert client.get("/me").status_code == 200
+    app.testing = False
+    try:
+        assert client.get("/me").status_code == 401  # the header is all that counts
+        with pytest.raises(RuntimeError, match="testing app"):
+            passport.acting_as(user, ["place-orders"])
+    finally:
+        app.testing = True
+        acting.stop()
+    assert client.get("/me").status_code == 401
 
 
 def test_a_users_suite_runs_through_the_plugin(tmp_path: Path) -> None:

@@ -71,7 +71,7 @@ def _with_cached_route(app: Flask) -> Any:
     """Turn the cache on (TTL 60 s) and add ``GET /cached`` (``scope("check-status")``)."""
     app.config["PASSPORT_TOKEN_CACHE_TTL"] = 60
     state = app.extensions["passport"]
-    state.passport._version += 1
+    state.passport.reload_settings(app)
 
     @app.get("/cached")
     @scope("check-status")
@@ -104,7 +104,7 @@ def test_revocation_elsewhere_waits_for_the_ttl(app: Flask, client: Any, machine
     entry ages out: the documented trade-off."""
     app.config["PASSPORT_TOKEN_CACHE_TTL"] = 0.3
     state = app.extensions["passport"]
-    state.passport._version += 1
+    state.passport.reload_settings(app)
 
     @app.get("/cached2")
     @scope("check-status")
@@ -138,7 +138,7 @@ def test_a_hit_serves_a_session_bound_copy_of_the_user(
 
     app.config["PASSPORT_TOKEN_CACHE_TTL"] = 60
     state = app.extensions["passport"]
-    state.passport._version += 1
+    state.passport.reload_settings(app)
     db = app.extensions["sqlalchemy"]
     seen: list[int] = []
 
@@ -171,7 +171,7 @@ def test_user_changes_elsewhere_show_within_the_ttl(
     from flask_login import current_user
 
     app.config["PASSPORT_TOKEN_CACHE_TTL"] = 0.3
-    app.extensions["passport"].passport._version += 1
+    app.extensions["passport"].passport.reload_settings(app)
     db = app.extensions["sqlalchemy"]
 
     @app.get("/cached-email")

@@ -23,7 +23,7 @@ from myapp import User, db
 @pytest.fixture(scope="session")
 def app() -> Iterator[Flask]:  # the plugin finds your app through this fixture
     with tempfile.TemporaryDirectory() as tmp:
-        app = installed_app(tmp)
+        app = installed_app(tmp, TESTING=True)  # acting_as needs a testing app
         add_user(app, "taylor@example.com", "my-password")
         yield app
 

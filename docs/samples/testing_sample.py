@@ -43,7 +43,7 @@ def check_with_the_extension(app) -> None:
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        app = installed_app(tmp)
+        app = installed_app(tmp, TESTING=True)  # acting_as needs a testing app
         add_user(app, "taylor@example.com", "my-password")
         check_orders_need_both_scopes(app)
         check_with_the_extension(app)

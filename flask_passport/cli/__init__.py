@@ -16,6 +16,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..extension import passport_state
 from ..jose import keys as keys_mod
 from ..storage.clients import ClientError, create_client, find_personal_access_client
 from ..storage.models import utcnow
@@ -23,10 +24,6 @@ from ..storage.models import utcnow
 passport_cli = AppGroup("passport", help="Manage Passport's keys, clients and tokens.")
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _state() -> Any:
-    return current_app.extensions["passport"]
 
 
 def _one_line_errors(fn: F) -> F:
@@ -39,7 +36,7 @@ def _one_line_errors(fn: F) -> F:
         except (ClientError, keys_mod.KeyLoadError) as exc:
             raise click.ClickException(str(exc)) from None
         except SQLAlchemyError as exc:
-            _state().db.session.rollback()
+            passport_state().db.session.rollback()
             reason = str(getattr(exc, "orig", exc)).splitlines()[0][:200]
             raise click.ClickException(
                 f"Database error: {reason}. Have the passport tables been created "
@@ -51,7 +48,7 @@ def _one_line_errors(fn: F) -> F:
 
 def write_keys(*, force: bool, length: int, kind: str = "RSA") -> tuple[Path, Path]:
     """Generate a key pair into the configured key path; used by ``keys`` and ``install``."""
-    state = _state()
+    state = passport_state()
     private_key = keys_mod.generate_private_key(kind, length)
     paths = keys_mod.write_key_pair(state.settings.key_path, private_key, force=force)
     _ensure_id_token_key(force=force, length=length)
@@ -62,7 +59,7 @@ def write_keys(*, force: bool, length: int, kind: str = "RSA") -> tuple[Path, Pa
 def _ensure_id_token_key(*, force: bool, length: int) -> None:
     """With an EC or EdDSA signing key, an RSA key for ID tokens next to it (Discovery §3
     requires RS256); an existing one is kept unless ``force``."""
-    settings = _state().settings
+    settings = passport_state().settings
     if settings.id_token_private_key:
         return
     current = keys_mod.load_keys(private_pem_text=settings.private_key,
@@ -105,14 +102,14 @@ def keys_command(force: bool, length: int, kind: str | None, rotate: bool, prune
 @_one_line_errors
 def install_command(force: bool, length: int, as_json: bool) -> None:
     """Create keys, a personal access client and a password grant client (idempotent)."""
-    state = _state()
+    state = passport_state()
     settings = state.settings
     key_file = Path(settings.key_path) / keys_mod.PRIVATE_KEY_FILE
     output: dict[str, Any] = {"keys": "existing"}
     if force or not (key_file.exists() or settings.private_key):
         write_keys(force=force, length=length)
         output["keys"] = "created"
-    session, models = state.db.session, state.models
+    session, models = state.db.session(), state.models
     personal = find_personal_access_client(session, models, settings.personal_access_client_id)
     if personal is None:
         personal = create_client(session, models, name=f"{current_app.name} Personal Access Client",
@@ -166,7 +163,7 @@ def _check_user_exists(user_id: str) -> None:
     if not user_id or len(user_id) > 255 or not is_plain_text(user_id):
         raise click.BadParameter(f"{user_id[:64]!r} is not a user id.", param_hint="--user-id")
     try:
-        user = _state().load_user(user_id)
+        user = passport_state().load_user(user_id)
     except RuntimeError:  # no user loader and no user model: nothing to look the id up with
         return
     if user is None:
@@ -239,8 +236,8 @@ def client_command(
         uris = [click.prompt("Where should we redirect the request after authorization?",
                              default=current_app.config.get("PASSPORT_DEFAULT_REDIRECT_URI",
                                                             "http://localhost/auth/callback"))]
-    state = _state()
-    created = create_client(state.db.session, state.models, name=name or "", kind=kind,
+    state = passport_state()
+    created = create_client(state.db.session(), state.models, name=name or "", kind=kind,
                             redirect_uris=uris, user_id=user_id, first_party=first_party,
                             post_logout_redirect_uris=post_logout_redirect_uris or None,
                             id_token_signed_response_alg=id_token_alg)
@@ -278,8 +275,8 @@ def purge_command(revoked: bool, expired: bool, hours: int, batch_size: int,
         return
     if not revoked and not expired:
         revoked = expired = True
-    state = _state()
-    session, models = state.db.session, state.models
+    state = passport_state()
+    session, models = state.db.session(), state.models
     older_than = timedelta(hours=hours)
     if sys.stdout.isatty():
         totals = count_purgeable(session, models, revoked=revoked, expired=expired,
@@ -316,7 +313,7 @@ def purge_command(revoked: bool, expired: bool, hours: int, batch_size: int,
 def _purge_registrations(days: int) -> None:
     from ..oauth2.registration import purge_unused
 
-    state = _state()
+    state = passport_state()
     count = purge_unused(state.db.session, state.models, older_than=timedelta(days=days))
     state.db.session.commit()
     click.echo(f"Purged {count} unused registered clients.")
@@ -427,7 +424,7 @@ def _rotate_or_prune(*, rotate: bool, prune: bool, force: bool, length: int,
                      kind: str | None) -> None:
     from ..jose.key_rotation import longest_token_lifetime, prune_keys, rotate_keys
 
-    state = _state()
+    state = passport_state()
     settings = state.settings
     if rotate:
         old_kid, new_kid = rotate_keys(settings.key_path, kind=kind, bits=length)

@@ -196,8 +196,7 @@ def check_app_wiring(app: Any, state: Any) -> list[Finding]:
             "passport.E011", ERROR, "Flask-Login is not set up on this app.",
             "Passport signs users in through Flask-Login: create LoginManager(app) and "
             "register a @login_manager.user_loader."))
-    elif (getattr(login_manager, "_user_callback", None) is None
-          and getattr(login_manager, "_request_callback", None) is None):
+    elif login_manager.user_callback is None and login_manager.request_callback is None:
         found.append(Finding(
             "passport.E011", ERROR, "Flask-Login has no user loader: every signed-in request "
             "and every token's user fail to load.",

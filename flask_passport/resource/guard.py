@@ -19,10 +19,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, TypeAlias, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, TypeVar, cast, overload
 
 import sqlalchemy as sa
-from flask import Response, current_app, g, has_request_context, jsonify, request
+from flask import Response, current_app, has_request_context, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.local import LocalProxy
 
@@ -32,8 +32,14 @@ from ..jose.tokens import InvalidToken, decode_access_token
 from ..oauth2.errors import BearerError, keys_missing
 from ..oauth2.rows import user_join as _user_join
 from ..storage.models import utcnow
+from .login_adapter import forget_request_user, set_request_anonymous, set_request_user
+from .resource_server import ResourceServer
 from .responses import to_flask
 from .token_cache import VerifiedTokenCache, revive_user, snapshot_user
+
+if TYPE_CHECKING:
+    from ..extension import PassportState
+    from .cache_broadcast import Publisher
 
 log = logging.getLogger("flask_passport")
 
@@ -115,7 +121,7 @@ def _new_lock_after_fork() -> None:
 os.register_at_fork(after_in_child=_new_lock_after_fork)
 
 
-class _CacheSlot(NamedTuple):
+class CacheSlot(NamedTuple):
     """What :func:`token_cache` keeps on the app state: the cache is valid for these settings
     in this process only (a listener thread made before a fork is not the child's)."""
 
@@ -125,13 +131,13 @@ class _CacheSlot(NamedTuple):
     listener: Any
 
 
-def _slot(state: Any) -> _CacheSlot | None:
+def _slot(state: PassportState) -> CacheSlot | None:
     """The state's cache slot if it belongs to this process."""
-    slot = state.__dict__.get("_passport_token_cache")
+    slot = state.token_cache_slot
     return slot if slot is not None and slot.pid == os.getpid() else None
 
 
-def token_cache(state: Any) -> VerifiedTokenCache | None:
+def token_cache(state: PassportState) -> VerifiedTokenCache | None:
     """The app's verified-token cache, or ``None`` when ``PASSPORT_TOKEN_CACHE_TTL`` is 0."""
     settings = state.settings
     slot = _slot(state)
@@ -152,18 +158,18 @@ def token_cache(state: Any) -> VerifiedTokenCache | None:
                 listener = Listener(settings.token_cache_broadcast_url,
                                     settings.token_cache_broadcast_channel, cache).start()
                 cache.gate = listener.subscribed.is_set
-        state._passport_token_cache = _CacheSlot(settings, cache, os.getpid(), listener)
+        state.token_cache_slot = CacheSlot(settings, cache, os.getpid(), listener)
         return cache
 
 
-def _publisher(state: Any, settings: Any) -> Any:
+def _publisher(state: PassportState, url: str, channel: str) -> Publisher:
     from .cache_broadcast import Publisher
 
-    key = (settings.token_cache_broadcast_url, settings.token_cache_broadcast_channel)
-    current = state.__dict__.get("_passport_publisher")
+    key = (url, channel)
+    current = state.cache_publisher
     if current is None or current[0] != key:
         current = (key, Publisher(*key))
-        state._passport_publisher = current
+        state.cache_publisher = current
     return current[1]
 
 
@@ -179,7 +185,8 @@ def _forget_revoked(sender: Any, token_id: str | None = None, **_: Any) -> None:
         slot.cache.discard_id(token_id)
     settings = state.settings
     if settings.token_cache_broadcast_url:
-        _publisher(state, settings).publish(token_id)
+        _publisher(state, settings.token_cache_broadcast_url,
+                   settings.token_cache_broadcast_channel).publish(token_id)
 
 
 def verify_bearer(state: Any, value: str) -> BearerToken:
@@ -286,12 +293,12 @@ _TokenQuery: TypeAlias = "tuple[sa.Select[*tuple[Any, ...]], bool]"
 _TOKEN_QUERIES: dict[tuple[Any, Any, Any, str], _TokenQuery] = {}
 
 
-def _dialect_name(state: Any, session: Any) -> str:
+def _dialect_name(state: PassportState, session: Any) -> str:
     """The tokens' database dialect, looked up once per app state."""
-    name: str | None = state.__dict__.get("_passport_dialect")
+    name = state.token_dialect
     if name is None:
         name = session.get_bind(mapper=state.models.AccessToken).dialect.name
-        state._passport_dialect = name
+        state.token_dialect = name
     return name
 
 
@@ -334,18 +341,21 @@ def _authenticate() -> BearerToken:
     token: BearerToken | None = getattr(request, "_passport_token", None)
     if token is not None:
         return token
-    state = current_app.extensions.get("passport") or _resource_server()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    state: PassportState | ResourceServer = app.extensions.get("passport") or _resource_server()
     value = bearer_from_header(request.headers.get("Authorization"))
     user: Any = None
-    if state.acting_token is not None:
+    # The testing helpers' token (testing.py) counts only in a testing app: in production the
+    # Authorization header is all that authenticates a request.
+    if app.testing and state.acting_token is not None:
         token = state.acting_token
     elif value is None:
-        cookie_auth = getattr(state, "cookie_authenticator", None)
-        if cookie_auth is not None:
-            token = cookie_auth()
+        authenticate = None if isinstance(state, ResourceServer) else state.cookie_authenticator
+        if authenticate is not None:
+            token = authenticate()
         if token is None:
             raise BearerError(None, "Authentication is required.")
-    elif hasattr(state, "verify_bearer"):  # a remote ResourceServer (resource_server.py)
+    elif isinstance(state, ResourceServer):  # a remote verifier (resource_server.py)
         token = state.verify_bearer(value)
     else:
         token, user = _verify_with_cache(state, value)
@@ -355,18 +365,15 @@ def _authenticate() -> BearerToken:
             user = state.load_user(token.user_id)
         if user is None:
             raise BearerError("invalid_token", _USER_GONE)
-        # Flask-Login reads g._login_user; setting it makes current_user the token's user
-        # for this request only, without touching the session.
-        g._login_user = user
+        # current_user is the token's user for this request only; the session is untouched.
+        set_request_user(user)
         with_token = getattr(user, "with_access_token", None)
         if with_token is not None:
             with_token(token)
     else:
         # A client-credentials token stands for no user: never let a session cookie sent
         # alongside it make current_user someone (GHSA-349c-2h2f-mxf6 in another guise).
-        login_manager = getattr(current_app, "login_manager", None)
-        if login_manager is not None:
-            g._login_user = login_manager.anonymous_user()
+        set_request_anonymous(app)
     return token
 
 
@@ -375,7 +382,7 @@ def end_of_request(exc: BaseException | None = None) -> None:
     the app context; drop the user a token put there, so a later request in the same context
     (a test inside ``with app.app_context()``) is not that user."""
     if getattr(request, "_passport_token", None) is not None:
-        g.pop("_login_user", None)
+        forget_request_user()
 
 
 def _resource_server() -> Any:

@@ -30,7 +30,7 @@ import urllib.parse
 import urllib.request
 from base64 import b64encode
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from flask import Flask
@@ -38,6 +38,10 @@ from flask import Flask
 from ..jose.keys import KeyLoadError, KeySet, SigningKey, algorithm_for
 from ..jose.tokens import MAX_TOKEN_LENGTH, InvalidToken, decode_access_token
 from ..oauth2.errors import BearerError
+from .login_adapter import user_loader
+
+if TYPE_CHECKING:
+    from .guard import BearerToken
 
 EXTENSION_KEY = "passport_resource_server"
 
@@ -166,8 +170,8 @@ class ResourceServer:
         self.introspection_endpoint = introspection_endpoint
         self.jwks = JWKSCache(jwks_uri, ttl=jwks_ttl, refetch_interval=refetch_interval,
                               timeout=timeout) if jwks_uri else None
-        #: Set by the testing helpers, as on Passport's state.
-        self.acting_token: Any = None
+        #: Set by the testing helpers, as on Passport's state; read only while ``app.testing``.
+        self.acting_token: BearerToken | None = None
         self.app: Flask | None = None
         if app is not None:
             self.init_app(app)
@@ -192,8 +196,7 @@ class ResourceServer:
         return self._verify_jwt(value)
 
     def load_user(self, user_id: str) -> Any:
-        login_manager = getattr(self.app, "login_manager", None)
-        loader = getattr(login_manager, "_user_callback", None)
+        loader = user_loader(self.app)
         if loader is not None:
             return loader(user_id)
         from .guard import request_token

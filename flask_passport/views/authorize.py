@@ -24,6 +24,7 @@ from flask_login import current_user, logout_user
 from flask_login.utils import login_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..extension import passport_state
 from ..jose.keys import KeyLoadError
 from ..oauth2 import pending, redirect_uri
 from ..oauth2.authorization import (
@@ -57,10 +58,6 @@ _PAGE_HEADERS = {
     "Content-Security-Policy": "frame-ancestors 'none'",
     "Referrer-Policy": "no-referrer",
 }
-
-
-def _state() -> Any:
-    return current_app.extensions["passport"]
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
@@ -130,14 +127,14 @@ def authorize() -> Response:
     try:
         return _authorize()
     except SQLAlchemyError:
-        _state().db.session.rollback()
+        passport_state().db.session.rollback()
         log.exception("Database error while validating an authorization request")
         return error_page("temporarily_unavailable", "The authorization server could not "
                           "complete the request. Try again later.", status=503)
 
 
 def _authorize() -> Response:
-    state = _state()
+    state = passport_state()
     ctx = state.context()
     try:
         authz, client = validate_request(ctx, request.args.items(multi=True))
@@ -205,7 +202,7 @@ def _consent_page(ctx: Any, authz: AuthorizationRequest, client: Any, user: Any)
         form=form,
         client=client,
         user=user,
-        scopes=_state().passport.scopes_for(authz.scopes),
+        scopes=passport_state().passport.scopes_for(authz.scopes),
         authorization=authz,
         redirect_target=authz.redirect_target,
         auth_token=key,
@@ -237,7 +234,7 @@ def decide() -> Response:
         return _decide()
     except SQLAlchemyError:
         # Loading the session's user or the client failed: a page, never a 500.
-        _state().db.session.rollback()
+        passport_state().db.session.rollback()
         log.exception("Database error while reading an authorization decision")
         return error_page("temporarily_unavailable", "The authorization server could not "
                           "complete the request. Try again later.", status=503)
@@ -255,7 +252,7 @@ def _decide() -> Response:
         if form.csrf_token.errors:
             return error_page("invalid_request", form.csrf_token.errors[0])
         return error_page("invalid_request", "The authorization form is incomplete.")
-    state = _state()
+    state = passport_state()
     ctx = state.context()
     entry = pending.take(ctx, pending.AUTHORIZE, form.auth_token.data, _user_id())
     if entry is None:

@@ -20,10 +20,11 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from flask import Response, current_app, request, url_for
+from flask import Response, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..extension import passport_state
 from ..oauth2 import device as device_flow
 from ..oauth2 import pending
 from ..oauth2.errors import OAuthError, invalid_request
@@ -40,14 +41,10 @@ log = logging.getLogger("flask_passport")
 PENDING_TTL = timedelta(minutes=15)
 
 
-def _state() -> Any:
-    return current_app.extensions["passport"]
-
-
 def verification_uri() -> str:
     """The absolute URL of the verification page, on the issuer's host (never the Host
     header: a device shows this URL to its user)."""
-    return issuer_origin(_state().issuer()) + url_for("passport.device")
+    return issuer_origin(passport_state().issuer()) + url_for("passport.device")
 
 
 @blueprint.route("/device/code", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
@@ -63,7 +60,7 @@ def device_code() -> Response:
         token_request = parse_form_request()
     except OAuthError as exc:
         return oauth_error(exc)
-    state = _state()
+    state = passport_state()
     return to_flask(device_flow.device_authorization(state.context(), token_request,
                                                      verification_uri()))
 
@@ -82,13 +79,13 @@ def _entry_page(form: DeviceCodeForm, error: str | None = None, status: int = 20
 
 def _user_code_attempt() -> float | None:
     """Count this entry before the lookup; the seconds to wait if the user used up the limit."""
-    limiter = _state().rate_limiter
+    limiter = passport_state().rate_limiter
     return None if limiter is None else limiter.user_code_attempt(_user_id())
 
 
 def _user_code_refund() -> None:
     """Only wrong codes count: hand back the attempt of any other outcome."""
-    limiter = _state().rate_limiter
+    limiter = passport_state().rate_limiter
     if limiter is not None:
         limiter.user_code_refund(_user_id())
 
@@ -113,7 +110,7 @@ def device() -> Response:
     if wait is not None:
         return _entry_page(form, f"Too many wrong codes. Try again in {int(wait) + 1} seconds.",
                            status=429)
-    state = _state()
+    state = passport_state()
     ctx = state.context()
     try:
         row = device_flow.find_for_entry(ctx, form.user_code.data, _user_id())
@@ -154,7 +151,7 @@ def _consent_page(ctx: Any, row: Any, client: Any, entered: str) -> Response:
         form=form,
         client=client,
         user=user,
-        scopes=_state().passport.scopes_for(row.scopes or ()),
+        scopes=passport_state().passport.scopes_for(row.scopes or ()),
         user_code=f"{normalized[:4]}-{normalized[4:]}",
         auth_token=key,
         csrf_token=form.csrf_token.current_token,
@@ -173,7 +170,7 @@ def device_decide() -> Response:
             return error_page("invalid_request", form.csrf_token.errors[0])
         return error_page("invalid_request", "The authorization form is incomplete.")
     approved = bool(form.approve.data) and not form.deny.data
-    state = _state()
+    state = passport_state()
     ctx = state.context()
     user = current_user._get_current_object()
     try:

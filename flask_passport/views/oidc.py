@@ -14,6 +14,7 @@ from flask_login import current_user, logout_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import signals
+from ..extension import PassportState, passport_state
 from ..jose import tokens
 from ..jose.keys import KeyLoadError
 from ..oauth2.errors import KEYS_MISSING, BearerError, keys_missing
@@ -34,8 +35,9 @@ LOGOUT_KEY = "_passport_logout"
 LOGOUT_TTL = 10 * 60
 
 
-def _state() -> Any:
-    state = current_app.extensions["passport"]
+def _state() -> PassportState:
+    """The app's state; a 404 when OpenID Connect is off."""
+    state = passport_state()
     if not state.settings.oidc_enabled:
         abort(404)
     return state
@@ -71,7 +73,7 @@ def userinfo() -> Response:
         if value is None:
             raise BearerError(None, "Authentication is required.")
         token = verify_bearer(state, value)
-        if not token.has_user:
+        if token.user_id is None:
             raise BearerError("invalid_token", "This token does not stand for a user.")
         if not token.can("openid"):
             raise BearerError("insufficient_scope", "The token was not granted the openid scope.",

@@ -42,7 +42,7 @@ from flask import Blueprint, Flask, Response, current_app, request, session
 from flask_login import current_user, user_logged_in, user_logged_out
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from ..extension import user_id_of
+from ..extension import passport_state, user_id_of
 from ..jose.tokens import new_id, new_secret, secrets_equal
 from ..oauth2.errors import BearerError
 from ..resource.guard import BearerToken, request_token
@@ -214,14 +214,14 @@ def authenticate() -> BearerToken | None:
 
 def is_enabled(app: Flask) -> bool:
     """Whether ``app`` accepts the API cookie (``create_fresh_api_token`` was called for it)."""
-    return getattr(app.extensions["passport"], "cookie_authenticator", None) is authenticate
+    return passport_state(app).cookie_authenticator is authenticate
 
 
 def install(app: Flask) -> None:
     """Accept the cookie on this app's protected routes and clear it on logout (once per app)."""
     if is_enabled(app):
         return
-    app.extensions["passport"].cookie_authenticator = authenticate
+    passport_state(app).cookie_authenticator = authenticate
     app.after_request(_follow_login_state)
     user_logged_out.connect(_on_logout, app)
     user_logged_in.connect(_on_login, app)

@@ -192,11 +192,11 @@ def test_failed_refresh_consumes_nothing(app: Flask, client: Any, password_clien
     state = app.extensions["passport"]
     app.config["PASSPORT_PRIVATE_KEY"] = None
     app.config["PASSPORT_KEY_PATH"] = str(tmp_path / "missing")
-    state._settings = None
+    state.reload_settings()
     failed = refresh(client, password_client, issued["refresh_token"])
     assert failed.status_code == 500 and "flask passport keys" in failed.json["error_description"]
     app.config["PASSPORT_PRIVATE_KEY"] = private_key_pem
-    state._settings = None
+    state.reload_settings()
     with app.app_context():
         models = state.models
         assert db.session.scalar(sa.select(sa.func.count()).select_from(models.AccessToken)) == 1

@@ -70,7 +70,7 @@ def test_client_credentials_wildcard_scope(client: Any, machine_client: Any) -> 
 
 def test_configured_issuer_is_used(app: Flask, client: Any, machine_client: Any) -> None:
     app.config["PASSPORT_ISSUER"] = "https://auth.example.com/"
-    app.extensions["passport"]._settings = None  # config changed after init (tests only)
+    app.extensions["passport"].reload_settings()  # config changed after init (tests only)
     token = client_token(client, machine_client).json["access_token"]
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["iss"] == "https://auth.example.com"
@@ -124,7 +124,7 @@ def test_password_grant_missing_parameters(client: Any, password_client: Any, us
 def test_password_grant_disabled_by_default(app: Flask, client: Any, password_client: Any,
                                            user: Any) -> None:
     app.config["PASSPORT_PASSWORD_GRANT"] = False
-    app.extensions["passport"]._settings = None
+    app.extensions["passport"].reload_settings()
     resp = password_token(client, password_client, user)
     assert resp.status_code == 400
     assert resp.json["error"] == "unsupported_grant_type"
@@ -246,7 +246,7 @@ def test_missing_keys_give_one_clear_error(app: Flask, client: Any, machine_clie
     app.config["PASSPORT_PRIVATE_KEY"] = None
     app.config["PASSPORT_KEY_PATH"] = str(tmp_path / "nokeys")
     state = app.extensions["passport"]
-    state._settings = None
+    state.reload_settings()
     resp = client_token(client, machine_client)
     assert resp.status_code == 500
     assert resp.json["error"] == "server_error"
