@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
@@ -37,8 +38,6 @@ DEFAULT_RSA_BITS = 2048
 
 class KeyLoadError(Exception):
     """Keys are missing or unusable; the message says which command fixes it."""
-
-
 
 
 def _b64(data: bytes) -> str:
@@ -119,14 +118,14 @@ class SigningKey:
         return cls(thumbprint(jwk), algorithm_for(public_key), public_key, private_key)
 
     def jws_private_key(self) -> JWSPrivateKey:
-        """The private half, as a key type PyJWT signs with (the only types ``algorithm_for``
-        accepts)."""
+        """The private half, as a key type :mod:`~flask_passport.jose.jws` signs with (the only
+        types ``algorithm_for`` accepts)."""
         if isinstance(self.private_key, JWS_PRIVATE_KEY_TYPES):
             return self.private_key
         raise KeyLoadError(f"No private {self.algorithm} key to sign with (kid {self.kid}).")
 
     def jws_public_key(self) -> JWSPublicKey:
-        """The public half, as a key type PyJWT verifies with."""
+        """The public half, as a key type a JWS verifier takes."""
         if isinstance(self.public_key, JWS_PUBLIC_KEY_TYPES):
             return self.public_key
         raise KeyLoadError(f"Unsupported key type {type(self.public_key).__name__}.")
@@ -135,6 +134,19 @@ class SigningKey:
         data = public_jwk(self.public_key)
         data.update({"kid": self.kid, "alg": self.algorithm, "use": "sig"})
         return data
+
+
+def verifying_key_from_jwk(jwk: Mapping[str, Any]) -> SigningKey:
+    """A verify-only key from another server's JWK (RFC 7517): its ``kid``, and the algorithm
+    of its key type (:func:`algorithm_for`), whatever the JWK's own ``alg`` says."""
+    kid = jwk.get("kid")
+    try:
+        public_key = jwt.PyJWK(dict(jwk)).key
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise KeyLoadError(f"The JWK {kid!r} is not a usable public key.") from exc
+    if not isinstance(kid, str):
+        raise KeyLoadError("A JWK without a string kid cannot be selected.")
+    return SigningKey(kid, algorithm_for(public_key), public_key)
 
 
 @dataclass

@@ -284,10 +284,10 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("views/oidc.py", 'request.mimetype == "application/x-www-form-urlencoded"'):
         "a content type",
     ("oauth2/device.py", "len(code) != USER_CODE_LENGTH"): "a length check of the input",
-    ("jose/tokens.py", 'base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != segment'):
+    ("jose/jws.py", 'base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != segment'):
         "the presented segment against its own re-encoding (canonical base64): both sides "
         "come from the caller's input, nothing secret is involved",
-    ("jose/tokens.py", "len(signature) != 2 * size"): "a length check (RFC 7518 §3.4), not a value",
+    ("jose/jws.py", "len(signature) != 2 * size"): "a length check (RFC 7518 §3.4), not a value",
     ("resource/guard.py", "column == sa.case((digits, as_integer))"):
         "a SQL ON clause between two columns (user key, token's user id); nothing is compared "
         "in Python",

@@ -1,0 +1,276 @@
+"""Every JWS the package signs or verifies: access tokens, ID tokens and ``id_token_hint``.
+
+Compact JWS (RFC 7515 §7.1) carrying JWT claims (RFC 7519), signed and verified with
+``cryptography`` on keys parsed once at startup (PyJWT's ``jwt.decode`` cost ~4x the RSA check
+itself). One key-selection rule for all of them: the header's ``kid`` names one of *our* keys (the
+caller's lookup says which keys count for this kind of token) and that key's algorithm is the
+only one tried; the header's ``alg`` must equal it and never chooses it, so ``alg: none`` and
+HS256-with-the-public-key confusion fail closed.
+
+The checks are PyJWT's ``jwt.decode`` with ``algorithms=[<our key's algorithm>]`` and the same
+options (``tests/fuzz/test_fuzz_jws.py`` fuzzes the two against each other), plus four
+stricter rules:
+
+* a token over :data:`MAX_TOKEN_LENGTH` is refused unread;
+* base64url without padding, in its one canonical spelling (PyJWT also takes ``=`` padding),
+  so one signature is one bearer string;
+* any ``crit`` or ``b64`` header is refused (RFC 7515 §4.1.11: we implement no extension);
+* ``exp``, ``nbf`` and ``iat`` are JSON numbers (PyJWT also takes ``"123"`` and ``true``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import time
+from collections.abc import Callable, Collection, Mapping
+from typing import Any, NamedTuple
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+
+from .keys import KeyLoadError, SigningKey
+
+#: Tokens larger than this are refused before any parsing (a DoS guard; ours are ~1 KiB).
+MAX_TOKEN_LENGTH = 8192
+
+#: Why :func:`verify` refused a token (:attr:`InvalidJWS.reason`); callers word their own
+#: messages from it.
+MALFORMED = "malformed"
+CRITICAL = "critical"
+UNKNOWN_KEY = "unknown_key"
+WRONG_TYPE = "wrong_type"
+INVALID = "invalid"
+EXPIRED = "expired"
+
+#: The claims an RFC 9068 access token must carry to be verified.
+ACCESS_TOKEN_REQUIRED = ("exp", "iat", "jti", "sub")
+
+#: Finds *our* key for a ``kid``: which keys count is the caller's choice (access tokens never
+#: verify with the ID-token key), what the key may do is the key's.
+KeyLookup = Callable[[str], SigningKey | None]
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_EC_ALGORITHMS: dict[str, tuple[type[hashes.HashAlgorithm], int]] = {
+    "ES256": (hashes.SHA256, 32),
+    "ES384": (hashes.SHA384, 48),
+}
+
+
+class InvalidJWS(Exception):
+    """A token :func:`verify` refused; ``reason`` is one of the constants above."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Loaded(NamedTuple):
+    header: dict[str, Any]
+    signing_input: bytes
+    payload: bytes
+    signature: bytes
+
+
+# -- signing --------------------------------------------------------------------------------
+
+
+def sign(claims: Mapping[str, Any], key: SigningKey, *, typ: str) -> str:
+    """The compact JWS of ``claims`` signed with ``key`` and its algorithm, ``kid`` and ``typ``
+    in the header."""
+    header = {"typ": typ, "alg": key.algorithm, "kid": key.kid}
+    signing_input = _b64encode(_compact_json(header)) + "." + _b64encode(_compact_json(claims))
+    return signing_input + "." + _b64encode(_signature(key, signing_input.encode("ascii")))
+
+
+def _compact_json(value: Mapping[str, Any]) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode("utf-8")
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _signature(key: SigningKey, data: bytes) -> bytes:
+    """A JWS signature (RFC 7518 §3) with the pre-parsed private key."""
+    private_key = key.jws_private_key()
+    if key.algorithm == "RS256" and isinstance(private_key, rsa.RSAPrivateKey):
+        return private_key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    if key.algorithm in _EC_ALGORITHMS and isinstance(private_key, ec.EllipticCurvePrivateKey):
+        hash_cls, size = _EC_ALGORITHMS[key.algorithm]
+        r, s = decode_dss_signature(private_key.sign(data, ec.ECDSA(hash_cls())))
+        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+    if key.algorithm == "EdDSA" and isinstance(private_key, ed25519.Ed25519PrivateKey):
+        return private_key.sign(data)
+    raise KeyLoadError(f"Cannot sign with a {type(private_key).__name__} as {key.algorithm}.")
+
+
+# -- verification ---------------------------------------------------------------------------
+
+
+def unverified_header(token: str) -> dict[str, Any]:
+    """The header of a well-formed compact JWS, *not* verified: only for choosing where to look
+    for its key (a JWKS refresh), never for deciding anything."""
+    return _load(token).header
+
+
+def verify(
+    token: str,
+    key_for: KeyLookup,
+    *,
+    issuer: str | None = None,
+    audience: str | None = None,
+    leeway: int = 0,
+    verify_exp: bool = True,
+    require: Collection[str] = ACCESS_TOKEN_REQUIRED,
+    refuse_typ: str | None = None,
+) -> dict[str, Any]:
+    """The claims of ``token`` once its signature and claims check out, else :class:`InvalidJWS`.
+
+    ``key_for(kid)`` picks our key and with it the algorithm. ``require``: claims that must be
+    present and not null. ``exp`` / ``nbf`` / ``iat``, when present, are checked against the
+    clock with ``leeway`` (``exp`` not with ``verify_exp=False``, but it must still be a number);
+    ``sub`` and ``jti``, when present, are strings; ``iss`` must equal ``issuer`` and ``aud``
+    contain ``audience`` when they are given. ``refuse_typ``: a header ``typ`` this kind of
+    token must not carry (an access token is not an ID token, RFC 9068 §2.1).
+    """
+    loaded = _load(token)
+    header = loaded.header
+    if "crit" in header or "b64" in header:
+        raise InvalidJWS(CRITICAL)
+    kid = header.get("kid")
+    key = key_for(kid) if isinstance(kid, str) else None
+    if key is None or header.get("alg") != key.algorithm:
+        raise InvalidJWS(UNKNOWN_KEY)
+    if refuse_typ is not None and header.get("typ") == refuse_typ:
+        raise InvalidJWS(WRONG_TYPE)
+    if not _signature_valid(key, loaded.signing_input, loaded.signature):
+        raise InvalidJWS(INVALID)
+    claims = _json_object(loaded.payload)
+    _check_claims(claims, require=require, issuer=issuer, audience=audience, leeway=leeway,
+                  verify_exp=verify_exp)
+    return claims
+
+
+def _load(token: str) -> _Loaded:
+    """Split and decode the three segments (header parsed, payload still bytes)."""
+    if not token or not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidJWS(MALFORMED)
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise InvalidJWS(MALFORMED)
+    header_b64, payload_b64, signature_b64 = parts
+    header = _json_object(_b64decode(header_b64))
+    payload = _b64decode(payload_b64)
+    signature = _b64decode(signature_b64)
+    # Every character is in the base64url alphabet now, so the signing input is ASCII.
+    return _Loaded(header, f"{header_b64}.{payload_b64}".encode("ascii"), payload, signature)
+
+
+def _b64decode(segment: str) -> bytes:
+    """Strict base64url (RFC 7515 §2): only the URL-safe alphabet, no padding, and canonical.
+
+    Canonical: the decoder ignores the unused low bits of the last character, so without this
+    check one signature has several spellings that all verify, i.e. several bearer strings for
+    one token (distinct entries in the token cache, each needing its own eviction).
+    """
+    if not _B64URL.fullmatch(segment):
+        raise InvalidJWS(MALFORMED)
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidJWS(MALFORMED) from exc
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != segment:
+        raise InvalidJWS(MALFORMED)
+    return raw
+
+
+def _json_object(data: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidJWS(MALFORMED) from exc
+    if not isinstance(value, dict):
+        raise InvalidJWS(MALFORMED)
+    return value
+
+
+def _signature_valid(key: SigningKey, signing_input: bytes, signature: bytes) -> bool:
+    """Verify a JWS signature (RFC 7518 §3) with ``key``'s pre-parsed public key and its
+    algorithm (never the token header's)."""
+    public_key = key.public_key
+    try:
+        if key.algorithm == "RS256" and isinstance(public_key, rsa.RSAPublicKey):
+            public_key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
+        elif key.algorithm in _EC_ALGORITHMS and isinstance(public_key, ec.EllipticCurvePublicKey):
+            hash_cls, size = _EC_ALGORITHMS[key.algorithm]
+            # RFC 7518 §3.4: the JWS signature is R || S, each exactly ``size`` octets.
+            if len(signature) != 2 * size:
+                return False
+            der = encode_dss_signature(int.from_bytes(signature[:size], "big"),
+                                       int.from_bytes(signature[size:], "big"))
+            public_key.verify(der, signing_input, ec.ECDSA(hash_cls()))
+        elif key.algorithm == "EdDSA" and isinstance(public_key, ed25519.Ed25519PublicKey):
+            public_key.verify(signature, signing_input)
+        else:
+            return False
+    except InvalidSignature:
+        return False
+    return True
+
+
+def _number(value: Any) -> int:
+    """A time claim (RFC 7519 §2 NumericDate) as whole seconds; NaN and infinities (which
+    Python's JSON parser reads) are refused, not raised."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidJWS(INVALID)
+    try:
+        return int(value)
+    except (ValueError, OverflowError):
+        raise InvalidJWS(INVALID) from None
+
+
+def _check_claims(
+    claims: Mapping[str, Any],
+    *,
+    require: Collection[str],
+    issuer: str | None,
+    audience: str | None,
+    leeway: int,
+    verify_exp: bool,
+) -> None:
+    """PyJWT's claim checks (RFC 7519 §4.1), plus time claims that are JSON numbers."""
+    for name in require:
+        if claims.get(name) is None:
+            raise InvalidJWS(INVALID)
+    now = time.time()
+    if "iat" in claims and _number(claims["iat"]) > now + leeway:
+        raise InvalidJWS(INVALID)
+    if "nbf" in claims and _number(claims["nbf"]) > now + leeway:
+        raise InvalidJWS(INVALID)
+    # Revocation (RFC 7009) and logout hints pass verify_exp=False: an expired token's refresh
+    # token can still be revoked, an expired ID token is still a hint.
+    if "exp" in claims and _number(claims["exp"]) <= now - leeway and verify_exp:
+        raise InvalidJWS(EXPIRED)
+    for name in ("sub", "jti"):
+        if name in claims and not isinstance(claims[name], str):
+            raise InvalidJWS(INVALID)
+    if issuer is not None and claims.get("iss") != issuer:
+        raise InvalidJWS(INVALID)
+    if audience is not None:
+        aud = claims.get("aud")
+        values = [aud] if isinstance(aud, str) else aud
+        if (
+            not values
+            or not isinstance(values, list)
+            or any(not isinstance(v, str) for v in values)
+            or audience not in values
+        ):
+            raise InvalidJWS(INVALID)
