@@ -250,6 +250,19 @@ def _check_claims(
     for name in require:
         if claims.get(name) is None:
             raise InvalidJWS(INVALID)
+    _check_times(claims, leeway=leeway, verify_exp=verify_exp)
+    for name in ("sub", "jti"):
+        if name in claims and not isinstance(claims[name], str):
+            raise InvalidJWS(INVALID)
+    if issuer is not None and claims.get("iss") != issuer:
+        raise InvalidJWS(INVALID)
+    if audience is not None and not _audience_matches(claims.get("aud"), audience):
+        raise InvalidJWS(INVALID)
+
+
+def _check_times(claims: Mapping[str, Any], *, leeway: int, verify_exp: bool) -> None:
+    """RFC 7519 §4.1.4-§4.1.6: not issued or valid in the future, not expired (each with
+    ``leeway``)."""
     now = time.time()
     if "iat" in claims and _number(claims["iat"]) > now + leeway:
         raise InvalidJWS(INVALID)
@@ -259,18 +272,10 @@ def _check_claims(
     # token can still be revoked, an expired ID token is still a hint.
     if "exp" in claims and _number(claims["exp"]) <= now - leeway and verify_exp:
         raise InvalidJWS(EXPIRED)
-    for name in ("sub", "jti"):
-        if name in claims and not isinstance(claims[name], str):
-            raise InvalidJWS(INVALID)
-    if issuer is not None and claims.get("iss") != issuer:
-        raise InvalidJWS(INVALID)
-    if audience is not None:
-        aud = claims.get("aud")
-        values = [aud] if isinstance(aud, str) else aud
-        if (
-            not values
-            or not isinstance(values, list)
-            or any(not isinstance(v, str) for v in values)
-            or audience not in values
-        ):
-            raise InvalidJWS(INVALID)
+
+
+def _audience_matches(aud: Any, audience: str) -> bool:
+    """RFC 7519 §4.1.3: ``aud`` is a string or a non-empty list of strings naming us."""
+    values = [aud] if isinstance(aud, str) else aud
+    return (isinstance(values, list) and bool(values)
+            and all(isinstance(v, str) for v in values) and audience in values)
