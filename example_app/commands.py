@@ -8,10 +8,9 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import requests
 import sqlalchemy as sa
 from flask import Flask, current_app
 
@@ -20,6 +19,9 @@ from flask_passport.jose import keys as keys_mod
 from flask_passport.jose import tokens
 from flask_passport.storage.clients import find_personal_access_client
 from flask_passport.storage.models import utcnow
+
+if TYPE_CHECKING:
+    import requests
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password"  # a demo account, printed on purpose
@@ -174,6 +176,10 @@ def device_login(
 ) -> dict[str, Any]:
     """Request a device code, show it, and poll ``server``'s token endpoint until the user
     decides (RFC 8628 §3.4-§3.5); returns the token response."""
+    # Only this command talks HTTP: `seed` and `run` work with `pip install -e .` alone; this
+    # one needs the `example` extra (`pip install -e ".[example]"`, as the README installs).
+    import requests
+
     answer = requests.post(f"{server}/oauth/device/code",
                            data={"client_id": client_id, "scope": scope}, timeout=10)
     if answer.status_code != 200:
