@@ -31,7 +31,7 @@ from ..jose.keys import KeyLoadError
 from ..jose.tokens import InvalidToken, decode_access_token
 from ..oauth2.errors import BearerError, keys_missing
 from ..oauth2.rows import user_join as _user_join
-from ..storage.models import utcnow
+from ..storage.models import TokenScopes, utcnow
 from .login_adapter import forget_request_user, set_request_anonymous, set_request_user
 from .resource_server import ResourceServer
 from .responses import to_flask
@@ -47,7 +47,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass
-class BearerToken:
+class BearerToken(TokenScopes):
     """The verified token of the current request (``current_token``)."""
 
     id: str
@@ -57,16 +57,6 @@ class BearerToken:
     expires_at: datetime
     claims: dict[str, Any] = field(default_factory=dict)
     transient: bool = False  # True for tokens made by testing helpers, with no row
-
-    @property
-    def has_user(self) -> bool:
-        return self.user_id is not None
-
-    def can(self, scope: str) -> bool:
-        return "*" in self.scopes or scope in self.scopes
-
-    def cant(self, scope: str) -> bool:
-        return not self.can(scope)
 
     def row(self) -> Any:
         """The ORM row of this token (one more query), e.g. to revoke it."""

@@ -138,7 +138,27 @@ class ClientMixin:
         }
 
 
-class AccessTokenMixin:
+class TokenScopes:
+    """What a token may do, the same for a token row and a verified bearer token: ``*`` (the
+    SPA cookie's scope) grants every scope."""
+
+    if TYPE_CHECKING:  # declared by the model or dataclass using this (not mapped from here)
+        user_id: str | None
+        scopes: list[str]
+
+    @property
+    def has_user(self) -> bool:
+        """False for client-credentials tokens, which must never stand for a user."""
+        return self.user_id is not None
+
+    def can(self, scope: str) -> bool:
+        return "*" in self.scopes or scope in self.scopes
+
+    def cant(self, scope: str) -> bool:
+        return not self.can(scope)
+
+
+class AccessTokenMixin(TokenScopes):
     """Columns and behaviour of ``oauth_access_tokens``; ``id`` is the JWT's ``jti``."""
 
     id: Mapped[str] = mapped_column(_ID, primary_key=True, default=tokens.new_id)
@@ -152,17 +172,6 @@ class AccessTokenMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-
-    @property
-    def has_user(self) -> bool:
-        """False for client-credentials tokens, which must never stand for a user."""
-        return self.user_id is not None
-
-    def can(self, scope: str) -> bool:
-        return "*" in self.scopes or scope in self.scopes
-
-    def cant(self, scope: str) -> bool:
-        return not self.can(scope)
 
     def is_expired(self, now: datetime | None = None) -> bool:
         return self.expires_at <= (now or utcnow())
