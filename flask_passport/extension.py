@@ -21,6 +21,8 @@ from .resource.login_adapter import user_loader
 from .scopes import OIDC_SCOPE_DESCRIPTIONS, Scope, ScopeRegistry
 from .settings import DEVELOPMENT_ISSUER, Settings, resolve_issuer
 from .storage.models import Models, build_models
+from .storage.replay import ReplayStore
+from .storage.replay import open_store as open_replay_store
 
 if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("flask_passport")
 
 _MODEL_KINDS = ("Client", "AccessToken", "RefreshToken", "AuthCode", "DeviceCode",
-                "PendingAuthorization")
+                "PendingAuthorization", "UsedJti")
 
 
 class PassportState:
@@ -60,6 +62,8 @@ class PassportState:
         self.cache_publisher: tuple[tuple[str, str], Publisher] | None = None
         #: The database dialect of the token table, looked up by the guard's first query.
         self.token_dialect: str | None = None
+        #: Single-use values seen (storage/replay.py), opened on first use for these settings.
+        self._replay_store: tuple[str | None, ReplayStore] | None = None
         self._warned_issuer = False
 
     def _load_settings(self) -> Settings:
@@ -93,6 +97,19 @@ class PassportState:
                 keys = self._keys
         return keys
 
+    def replay_store(self) -> ReplayStore:
+        """This app's :class:`~flask_passport.storage.replay.ReplayStore`
+        (``PASSPORT_REPLAY_STORE_URL``), opened once per setting."""
+        url = self.settings.replay_store_url
+        current = self._replay_store
+        if current is None or current[0] != url:
+            model = self.models.UsedJti
+            bind_key = model.__table__.info.get("bind_key")  # Flask-SQLAlchemy's binds
+            store = open_replay_store(url, engine=lambda: self.db.engines[bind_key],
+                                      model=model)
+            current = self._replay_store = (url, store)
+        return current[1]
+
     def reset_keys(self) -> None:
         self._keys = None
 
@@ -124,6 +141,7 @@ class PassportState:
             load_user=self.load_user,
             throttle=self.rate_limiter,
             user_model=self.user_model,
+            replay=self.replay_store(),
         )
 
     def find_user(self, username: str) -> Any:

@@ -85,6 +85,10 @@ DEFAULTS: dict[str, Any] = {
     "PASSPORT_REGISTRATION": None,
     # SHA-256 hex digests of the initial access tokens ("token" mode); never the tokens.
     "PASSPORT_REGISTRATION_INITIAL_TOKENS": (),
+    # -- single-use values (storage/replay.py): DPoP proof and client assertion jti --
+    # None: the database (oauth_used_jtis; every process sharing it agrees); redis://host/0:
+    # Redis SET NX (the redis extra); memory://: this process only (one-process deployments).
+    "PASSPORT_REPLAY_STORE_URL": None,
 }
 
 _LIFETIMES = (
@@ -164,6 +168,7 @@ class Settings:
     id_token_lifetime: timedelta
     registration: str | None
     registration_initial_tokens: tuple[str, ...]
+    replay_store_url: str | None
 
     @classmethod
     def load(
@@ -194,6 +199,7 @@ class Settings:
         _parse_token_cache(values)
         values["registration"], values["registration_initial_tokens"] = _registration(
             values["registration"], values["registration_initial_tokens"])
+        values["replay_store_url"] = _replay_store_url(values["replay_store_url"])
         return cls(**values)
 
 
@@ -322,3 +328,14 @@ def _registration(mode: Any, digests: Any) -> tuple[str | None, tuple[str, ...]]
         raise ValueError("PASSPORT_REGISTRATION = 'token' needs at least one digest in "
                          "PASSPORT_REGISTRATION_INITIAL_TOKENS.")
     return mode, items
+
+
+def _replay_store_url(value: Any) -> str | None:
+    """PASSPORT_REPLAY_STORE_URL: empty (the database), a Redis URL or ``memory://``."""
+    if not value:
+        return None
+    url = str(value).strip()
+    if url != "memory://" and not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ValueError("PASSPORT_REPLAY_STORE_URL must be empty (the database), "
+                         f"redis://... or memory://, not {url!r}.")
+    return url

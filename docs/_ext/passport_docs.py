@@ -139,6 +139,10 @@ DESCRIPTIONS: dict[str, str] = {
     "PASSPORT_REGISTRATION_INITIAL_TOKENS": "The SHA-256 hex digests (never the tokens) of the "
     "initial access tokens that may register clients when ``PASSPORT_REGISTRATION`` is "
     "``\"token\"``.",
+    "PASSPORT_REPLAY_STORE_URL": "Where single-use values (DPoP proof and client assertion "
+    "``jti``) are remembered until they expire: ``None`` the database (``oauth_used_jtis``, shared "
+    "by every process using it), ``redis://...`` Redis (the ``redis`` extra), or ``memory://`` "
+    "(this process only).",
 }
 
 

@@ -308,6 +308,8 @@ def purge_command(revoked: bool, expired: bool, hours: int, batch_size: int,
         click.echo(f"Purged {counts['device_codes']} device codes.")
     if counts.get("pending_authorizations"):
         click.echo(f"Purged {counts['pending_authorizations']} unanswered consent pages.")
+    if counts.get("used_jtis"):
+        click.echo(f"Purged {counts['used_jtis']} expired single-use values.")
 
 
 def _purge_registrations(days: int) -> None:
@@ -358,6 +360,10 @@ def _purge_plan(models: Any, *, revoked: bool, expired: bool, older_than: timede
     if Pending is not None and expired:
         # Consent pages never answered (an answered one is deleted at once).
         plan.append(("pending_authorizations", Pending, [Pending.expires_at < cutoff], None))
+    UsedJti = getattr(models, "UsedJti", None)
+    if UsedJti is not None and expired:
+        # Single-use values past their expiry: a replay of one is refused by its own time check.
+        plan.append(("used_jtis", UsedJti, [UsedJti.expires_at < cutoff], None))
     return plan
 
 

@@ -13,6 +13,7 @@ from ..jose.keys import KeySet
 from ..scopes import ScopeRegistry
 from ..settings import Settings
 from ..storage.models import Models, utcnow
+from ..storage.replay import ReplayStore
 from .errors import invalid_request
 from .text import is_plain_param, is_plain_text
 
@@ -54,6 +55,8 @@ class Context:
     throttle: Throttle | None = None
     #: The app's user model, if known: lets a grant read a token's user in its own query.
     user_model: Any = None
+    #: Single-use values (DPoP proof and client assertion ``jti``), shared by every process.
+    replay: ReplayStore | None = None
     #: Signals to send once the transaction has committed (never for rolled-back work).
     events: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
 

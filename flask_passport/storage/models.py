@@ -280,6 +280,14 @@ class PendingAuthorizationMixin:
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+class UsedJtiMixin:
+    """Columns of ``oauth_used_jtis``: single-use values seen, until they expire
+    (:mod:`flask_passport.storage.replay`). The id is a digest, never the value itself."""
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 @dataclass
 class Models:
     """The model classes in use for one ``db``."""
@@ -290,6 +298,7 @@ class Models:
     AuthCode: Any
     DeviceCode: Any = None
     PendingAuthorization: Any = None
+    UsedJti: Any = None
 
 
 def build_models(db: SQLAlchemy) -> Models:
@@ -322,7 +331,10 @@ def build_models(db: SQLAlchemy) -> Models:
     class OAuthPendingAuthorization(PendingAuthorizationMixin, base):  # type: ignore[valid-type,misc]
         __tablename__ = "oauth_pending_authorizations"
 
+    class OAuthUsedJti(UsedJtiMixin, base):  # type: ignore[valid-type,misc]
+        __tablename__ = "oauth_used_jtis"
+
     models = Models(OAuthClient, OAuthAccessToken, OAuthRefreshToken, OAuthAuthCode,
-                    OAuthDeviceCode, OAuthPendingAuthorization)
+                    OAuthDeviceCode, OAuthPendingAuthorization, OAuthUsedJti)
     db.metadata.info["flask_passport.storage.models"] = models
     return models
