@@ -18,7 +18,10 @@ if ((${#missing[@]})); then
 fi
 # The OpenID Connect relying-party test runs panva's openid-client (v5) on Node.js; it installs
 # it from the npm registry into tests/oidc_node/ itself, and is skipped (saying why) without npm.
+# tests/js_clients/ holds the other independent JavaScript clients (panva's oauth4webapi and
+# jose, the official MCP TypeScript SDK), pinned, installed the same way.
 if command -v npm >/dev/null 2>&1; then
   (cd tests/oidc_node && npm install --no-audit --no-fund --loglevel=error) || true
+  (cd tests/js_clients && npm install --no-audit --no-fund --loglevel=error) || true
 fi
 exec python -m pytest "$@"

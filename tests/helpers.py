@@ -130,3 +130,32 @@ def sql_statements(engine: Any) -> Iterator[list[str]]:
         yield seen
     finally:
         sa.event.remove(engine, "before_cursor_execute", listener)
+
+
+JS_CLIENTS = Path(__file__).parent / "js_clients"
+
+
+def js_client(script: str, config: dict[str, Any], timeout: float = 120) -> dict[str, Any]:
+    """Run tests/js_clients/<script> (an independent JavaScript client: oauth4webapi, jose or
+    the MCP TypeScript SDK) with ``config`` as JSON in ``JS_CONFIG``; return the JSON object it
+    prints last. Skips (saying why) when Node.js or the npm packages cannot be had."""
+    import shutil
+
+    import pytest
+
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("Node.js and npm are not installed")
+    if not (JS_CLIENTS / "node_modules" / "oauth4webapi" / "package.json").exists():
+        proc = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
+                              cwd=JS_CLIENTS, capture_output=True, text=True, timeout=300,
+                              check=False)
+        if proc.returncode != 0:
+            pytest.skip(f"npm install failed (no registry access?): {proc.stderr[-300:]}")
+    env = dict(os.environ, JS_CONFIG=json.dumps(config))
+    proc = subprocess.run(["node", script], cwd=JS_CLIENTS, env=env, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines, proc.stderr
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
