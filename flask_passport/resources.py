@@ -94,6 +94,9 @@ def resource_from_config(item: Any) -> Resource:
         raise ValueError(f"PASSPORT_RESOURCES: unknown key {sorted(unknown)[0]!r} (use uri, "
                          "name and scopes).")
     scopes = item.get("scopes")
+    if isinstance(scopes, str):
+        raise ValueError(f"PASSPORT_RESOURCES: the scopes of {item.get('uri')!r} are a list of "
+                         "scope ids, not a string.")
     return Resource(uri=item.get("uri"), name=item.get("name"),  # type: ignore[arg-type]
                     scopes=None if scopes is None else tuple(scopes))
 
