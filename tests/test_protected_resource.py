@@ -425,3 +425,35 @@ def test_check_findings(app: Flask) -> None:
     app.config["PASSPORT_AUDIENCE"] = API
     _configure(app, API)
     assert "passport.W040" not in _check_ids(app)
+
+
+# -- an independent client: oauth4webapi against the running example app ----------------------
+
+
+def test_oauth4webapi_discovers_the_example_api(authz_server: Any) -> None:
+    from helpers import js_client
+
+    base = authz_server.base_url
+    machine = authz_server.seed["clients"]["client_credentials"]
+    out = js_client("prm_discovery.mjs", {
+        "base_url": base, "resource": base, "client_id": machine["id"],
+        "client_secret": machine["secret"],
+        "expired_token": authz_server.seed["expired_access_token"]})
+    well_known = base + "/.well-known/oauth-protected-resource"
+    assert out["metadata_url"] == well_known
+    assert out["metadata"] == {
+        "resource": base, "authorization_servers": [base],
+        "scopes_supported": ["check-status", "place-orders"],
+        "bearer_methods_supported": ["header"], "resource_name": "flask-passport example API",
+        "resource_documentation": base + "/#api"}
+    assert out["mismatch_refused"] is True
+    assert out["issuer"] == base
+    assert out["allowed"] == {"status": 200}
+    assert out["insufficient_scope"]["status"] == 403
+    assert out["insufficient_scope"]["parameters"]["error"] == "insufficient_scope"
+    assert out["insufficient_scope"]["parameters"]["scope"] == "check-status place-orders"
+    assert out["insufficient_scope"]["parameters"]["resource_metadata"] == well_known
+    assert out["expired"]["status"] == 401
+    assert out["expired"]["parameters"]["error"] == "invalid_token"
+    assert out["expired"]["parameters"]["resource_metadata"] == well_known
+    assert out["followed"] == out["metadata"] and out["cors"] == "*"
