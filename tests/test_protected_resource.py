@@ -457,3 +457,32 @@ def test_oauth4webapi_discovers_the_example_api(authz_server: Any) -> None:
     assert out["expired"]["parameters"]["error"] == "invalid_token"
     assert out["expired"]["parameters"]["resource_metadata"] == well_known
     assert out["followed"] == out["metadata"] and out["cors"] == "*"
+
+
+def test_a_foreign_token_authenticates_nobody(app: Flask, client: Any, user: Any,
+                                              passport: Any) -> None:
+    """After the refusal, the app's hooks see no token and no token user."""
+    from flask_login import current_user
+
+    passport.protected_resource(API)
+    add_routes(app)
+    seen: list[Any] = []
+
+    @app.after_request
+    def record(response: Any) -> Any:
+        seen.append((current_token, current_user.is_authenticated))
+        return response
+
+    token = _token(app, client, user)
+    assert client.get("/me", headers=bearer(token)).status_code == 200
+    assert seen[-1][0] is not None and seen[-1][1] is True
+    assert client.get("/me", headers=bearer(_with_aud(app, token, MCP))).status_code == 401
+    assert seen[-1] == (None, False)
+
+
+def test_a_misconfigured_resource_is_reported_not_served(app: Flask, client: Any) -> None:
+    _configure(app, "http://api.example.com/v1")  # http off loopback: check says E040
+    resp = client.get("/.well-known/oauth-protected-resource/v1")
+    assert resp.status_code == 500 and resp.json["error"] == "server_error"
+    with pytest.raises(RuntimeError, match="init_app"):
+        ResourceServer(jwks_uri="http://127.0.0.1:9/jwks").protected_resource(SERVICE)

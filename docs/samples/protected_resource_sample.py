@@ -1,7 +1,6 @@
 """RFC 9728 protected resource metadata: the app's API publishes its document, its 401s point
 at it, and a token issued for another resource is refused. Then a separate service that only
 verifies tokens publishes its own document naming the remote authorization server."""
-# ruff: noqa: E402  (the part the docs show comes first)
 
 from __future__ import annotations
 

@@ -489,6 +489,19 @@ def _route_resource(resource: str | None) -> tuple[str | None, bool]:
     return cast("str | None", checked), False
 
 
+def _check_route_audience(token: BearerToken, resource: str | None) -> None:
+    """The audience rule for this route; a token for another resource authenticates nobody,
+    not even for the app's error handlers and ``after_request`` hooks."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        check_audience(token, app.extensions.get("passport") or _resource_server(), resource)
+    except BearerError:
+        request._passport_token = None  # type: ignore[attr-defined]
+        forget_request_user()
+        raise
+    request._passport_resource = resource  # type: ignore[attr-defined]
+
+
 def _protect(
     check: Callable[[BearerToken], None], *, require_user: bool, resource: str | None = None
 ) -> Callable[[F], F]:
@@ -499,10 +512,7 @@ def _protect(
             try:
                 token = _authenticate()
                 if must_check:
-                    app = current_app._get_current_object()  # type: ignore[attr-defined]
-                    check_audience(token, app.extensions.get("passport") or _resource_server(),
-                                   target)
-                    request._passport_resource = target  # type: ignore[attr-defined]
+                    _check_route_audience(token, target)
                 if require_user and not token.has_user:
                     raise BearerError(
                         "invalid_token",

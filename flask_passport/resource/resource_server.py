@@ -221,6 +221,8 @@ class ResourceServer:
         """
         from ..settings import _strings
 
+        if self.app is None:
+            raise RuntimeError("Call init_app(app) before protected_resource().")
         resource = check_resource(resource if resource is not None else self.resource)
         if self.resource is None:
             self.resource = resource
@@ -231,8 +233,6 @@ class ResourceServer:
                                    documentation)
         document = document_for(config, issuer=self.issuer)  # refuses bad URLs first
         self.protected_resources[resource] = config
-        if self.app is None:
-            raise RuntimeError("Call init_app(app) before protected_resource().")
         from .metadata_view import add_resource_metadata_routes
 
         add_resource_metadata_routes(self.app, lambda: self._documents(), name="rs")
