@@ -396,14 +396,19 @@ class Passport:
         from .settings import ProtectedResource, _strings
 
         check_resource(resource)
-        servers = None if authorization_servers is None else tuple(authorization_servers)
+
+        def listed(values: Iterable[str] | None, key: str) -> tuple[str, ...] | None:
+            # A single string is one value, not a list of characters.
+            items = values if values is None or isinstance(values, str) else list(values)
+            return _strings(items, key)
+
+        servers = listed(authorization_servers, "authorization_servers")
         for server in servers or ():
             problem = url_problem(server, "An authorization server")
             if problem:
                 raise ValueError(problem)
-        entry = ProtectedResource(resource, name,
-                                  None if scopes is None else _strings(list(scopes), "scopes"),
-                                  servers, documentation)
+        entry = ProtectedResource(resource, name, listed(scopes, "scopes"), servers,
+                                  documentation)
         current = self._overrides.get("PASSPORT_PROTECTED_RESOURCE") or ()
         kept = [p for p in current if p.resource != resource]
         self._set("PASSPORT_PROTECTED_RESOURCE", (*kept, entry))

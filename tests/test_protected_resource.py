@@ -486,3 +486,16 @@ def test_a_misconfigured_resource_is_reported_not_served(app: Flask, client: Any
     assert resp.status_code == 500 and resp.json["error"] == "server_error"
     with pytest.raises(RuntimeError, match="init_app"):
         ResourceServer(jwks_uri="http://127.0.0.1:9/jwks").protected_resource(SERVICE)
+
+
+def test_the_setter_takes_one_string_or_a_list(app: Flask, client: Any, passport: Any) -> None:
+    passport.protected_resource(API, scopes="check-status", authorization_servers=ISSUER)
+    doc = client.get("/.well-known/oauth-protected-resource/api").json
+    assert doc["scopes_supported"] == ["check-status"]
+    assert doc["authorization_servers"] == [ISSUER]
+    with pytest.raises(ValueError, match="authorization server"):
+        passport.protected_resource(API, authorization_servers=["ftp://as.example"])
+    with pytest.raises(ValueError, match="scopes"):
+        passport.protected_resource(API, scopes=[""])
+    # The failed calls changed nothing.
+    assert client.get("/.well-known/oauth-protected-resource/api").json == doc
