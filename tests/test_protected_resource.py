@@ -100,6 +100,7 @@ def test_the_document_field_by_field(app: Flask, client: Any, passport: Any) -> 
     # The authorization server the document names publishes its RFC 8414 metadata.
     meta = client.get("/.well-known/oauth-authorization-server").json
     assert meta["issuer"] == doc["authorization_servers"][0]
+    assert meta["protected_resources"] == [API]  # RFC 9728 §4, the other way round
     # The bare URL serves the app's own resource too (clients that do not insert the path).
     assert client.get("/.well-known/oauth-protected-resource").json == doc
     preflight = client.options("/.well-known/oauth-protected-resource/api")
@@ -122,6 +123,7 @@ def test_path_insertion_and_unknown_paths(app: Flask, client: Any) -> None:
 
 def test_no_protected_resource_no_document(app: Flask, client: Any) -> None:
     assert client.get("/.well-known/oauth-protected-resource").status_code == 404
+    assert "protected_resources" not in client.get("/.well-known/oauth-authorization-server").json
     _configure(app, API)  # a plain URI is enough
     assert client.get("/.well-known/oauth-protected-resource/api").json["resource"] == API
 

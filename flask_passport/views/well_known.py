@@ -48,7 +48,7 @@ def metadata_document() -> dict[str, object]:
         algorithms = [key.algorithm for key in state.keys().verifying.values()]
     except KeyLoadError:
         algorithms = []
-    return build_metadata(
+    document = build_metadata(
         issuer=issuer,
         settings=settings,
         token_grants=state.passport._token_endpoint.grant_types(),
@@ -64,6 +64,10 @@ def metadata_document() -> dict[str, object]:
         ),
         signing_algorithms=algorithms,
     )
+    if settings.protected_resource:
+        # RFC 9728 §4: the protected resources this server issues tokens for.
+        document["protected_resources"] = [p.resource for p in settings.protected_resource]
+    return document
 
 
 @blueprint.get(METADATA_PATH)
