@@ -108,11 +108,12 @@ def test_the_document_field_by_field(app: Flask, client: Any, passport: Any) -> 
 
 
 def test_path_insertion_and_unknown_paths(app: Flask, client: Any) -> None:
-    """§3.1: the well-known suffix goes between host and path, a terminating slash removed;
-    the path of another resource is not ours."""
+    """§3.1: the well-known suffix goes between host and path (the path keeps a terminating
+    slash, served without it too); the path of another resource is not ours."""
     _configure(app, [{"resource": "http://localhost/api/v1/"}, {"resource": MCP}])
-    v1 = client.get("/.well-known/oauth-protected-resource/api/v1")
+    v1 = client.get("/.well-known/oauth-protected-resource/api/v1/")
     assert v1.status_code == 200 and v1.json["resource"] == "http://localhost/api/v1/"
+    assert client.get("/.well-known/oauth-protected-resource/api/v1").json == v1.json
     assert client.get("/.well-known/oauth-protected-resource/mcp").json["resource"] == MCP
     assert client.get("/.well-known/oauth-protected-resource/other").status_code == 404
     assert client.get("/.well-known/oauth-protected-resource").json["resource"] == \
@@ -132,7 +133,9 @@ def test_the_pure_builder() -> None:
     assert well_known_path("https://r.example") == "/.well-known/oauth-protected-resource"
     assert well_known_path("https://r.example/") == "/.well-known/oauth-protected-resource"
     assert metadata_url("https://r.example:8443/a/b/") == \
-        "https://r.example:8443/.well-known/oauth-protected-resource/a/b"
+        "https://r.example:8443/.well-known/oauth-protected-resource/a/b/"
+    assert metadata_url("https://r.example/a/b") == \
+        "https://r.example/.well-known/oauth-protected-resource/a/b"
     doc = build_resource_metadata("https://r.example", authorization_servers=[],
                                   jwks_uri="https://r.example/jwks",
                                   resource_signing_alg_values_supported=["ES256"])

@@ -65,9 +65,10 @@ def check_resource(uri: Any) -> str:
 
 def well_known_path(resource: str) -> str:
     """RFC 9728 §3.1: the metadata path for ``resource``, the well-known suffix inserted between
-    the host and the resource's path (a terminating slash removed)."""
-    path = urlsplit(resource).path.rstrip("/")
-    return WELL_KNOWN + path
+    the host and the resource's path (the slash right after the host of an identifier without
+    a path is dropped; a path keeps its own, as clients such as oauth4webapi keep it)."""
+    path = urlsplit(resource).path
+    return WELL_KNOWN + ("" if path == "/" else path)
 
 
 def metadata_url(resource: str) -> str:

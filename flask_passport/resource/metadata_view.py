@@ -42,12 +42,15 @@ def _not_found() -> Response:
 
 def pick(documents: dict[str, dict[str, Any]], suffix: str | None) -> dict[str, Any] | None:
     """The document served at the well-known URL with path ``suffix``: the one whose
-    identifier's §3.1 path matches; at the bare URL, a resource without a path, else the app's
-    own (clients that do not insert the path fall back to it)."""
-    wanted = WELL_KNOWN + ("/" + suffix.strip("/") if suffix and suffix.strip("/") else "")
-    for resource, document in documents.items():
-        if well_known_path(resource) == wanted:
-            return document
+    identifier's §3.1 path matches (exactly, else but for a terminating slash); at the bare
+    URL, a resource without a path, else the app's own (clients that do not insert the path
+    fall back to it)."""
+    wanted = WELL_KNOWN + ("/" + suffix if suffix else "")
+    paths = {resource: well_known_path(resource) for resource in documents}
+    exact = [r for r, path in paths.items() if path == wanted]
+    loose = [r for r, path in paths.items() if path.rstrip("/") == wanted.rstrip("/")]
+    if exact or loose:
+        return documents[(exact or loose)[0]]
     if wanted == WELL_KNOWN and documents:
         return next(iter(documents.values()))
     return None
