@@ -504,3 +504,17 @@ def test_the_setter_takes_one_string_or_a_list(app: Flask, client: Any, passport
         passport.protected_resource(API, scopes=[""])
     # The failed calls changed nothing.
     assert client.get("/.well-known/oauth-protected-resource/api").json == doc
+
+
+@pytest.mark.parametrize("path", ["/orders", "/api/v1/"])
+def test_oauth4webapi_inserts_the_path(app: Flask, path: str) -> None:
+    """§3.1 as an independent client derives it, for identifiers with a path."""
+    from helpers import js_client
+
+    with live_server(app) as base:
+        _configure(app, {"resource": base + path, "name": "Orders"})
+        out = js_client("prm_discovery.mjs", {"resource": base + path, "discovery_only": True})
+    assert out["metadata_url"] == base + "/.well-known/oauth-protected-resource" + path
+    assert out["metadata"]["resource"] == base + path
+    assert out["metadata"]["authorization_servers"] == [base]
+    assert out["mismatch_refused"] is True

@@ -5,7 +5,8 @@
 // (parseWwwAuthenticateChallenges, surfaced as WWWAuthenticateChallengeError.cause), and the
 // authorization server the document names (RFC 8414).
 //
-// JS_CONFIG: {"base_url", "resource", "client_id", "client_secret", "expired_token"}
+// JS_CONFIG: {"base_url", "resource", "client_id", "client_secret", "expired_token"}, or
+// {"resource", "discovery_only": true}
 // Prints one JSON object as its last line.
 import * as oauth from 'oauth4webapi'
 
@@ -27,6 +28,11 @@ try {
   out.mismatch_refused = false
 } catch (err) {
   out.mismatch_refused = err.code === oauth.JSON_ATTRIBUTE_COMPARISON
+}
+
+if (config.discovery_only) { // a resource identifier with a path: §3.1 insertion only
+  console.log(JSON.stringify(out))
+  process.exit(0)
 }
 
 // 2. The authorization server it names, discovered and validated (RFC 8414 §3.3).
