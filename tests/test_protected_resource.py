@@ -518,3 +518,38 @@ def test_oauth4webapi_inserts_the_path(app: Flask, path: str) -> None:
     assert out["metadata"]["resource"] == base + path
     assert out["metadata"]["authorization_servers"] == [base]
     assert out["mismatch_refused"] is True
+
+
+def test_the_mcp_python_sdk_reads_our_challenges_and_document(app: Flask, user: Any) -> None:
+    """The MCP SDK's client helpers (RFC 9728 discovery as MCP clients run it) against a live
+    app: the challenge's resource_metadata and scope, then its discovery URLs in order."""
+    import asyncio
+
+    utils = pytest.importorskip("mcp.client.auth.utils", reason="the mcp SDK is not installed")
+    httpx = pytest.importorskip("httpx2")
+    build_protected_resource_metadata_discovery_urls = (
+        utils.build_protected_resource_metadata_discovery_urls)
+    extract_resource_metadata_from_www_auth = utils.extract_resource_metadata_from_www_auth
+    extract_scope_from_www_auth = utils.extract_scope_from_www_auth
+    handle_protected_resource_response = utils.handle_protected_resource_response
+
+    add_routes(app)
+    with live_server(app) as base:
+        _configure(app, {"resource": base + "/api", "scopes": ["check-status"]})
+        token = _token(app, app.test_client(), user)
+        with httpx.Client(base_url=base) as http:
+            anonymous = http.get("/me")
+            pointed = extract_resource_metadata_from_www_auth(anonymous)
+            step_up = http.get("/orders", headers=bearer(token))
+            assert extract_scope_from_www_auth(step_up) == "check-status place-orders"
+            urls = build_protected_resource_metadata_discovery_urls(pointed, base + "/api")
+            assert urls[0] == base + "/.well-known/oauth-protected-resource/api"
+            found = []
+            for url in dict.fromkeys(urls):
+                answer = http.get(url)
+                metadata = asyncio.run(handle_protected_resource_response(answer))
+                assert metadata is not None, url
+                found.append(metadata)
+    assert {str(m.resource).rstrip("/") for m in found} == {base + "/api"}
+    assert [str(s).rstrip("/") for s in found[0].authorization_servers] == [base]
+    assert found[0].scopes_supported == ["check-status"]
