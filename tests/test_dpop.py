@@ -615,3 +615,22 @@ def test_resource_server_verifies_dpop_bound_tokens(app: Flask, machine_client: 
         thief = http.get("/jobs", headers=dpop_headers(token, Key().proof("GET", url,
                                                                           token=token)))
         assert thief.status_code == 401 and thief.json["error"] == "invalid_token"
+
+
+def test_check_findings(app_config: dict[str, Any]) -> None:
+    from flask_passport.cli.checks import run_checks
+
+    def ids(**config: Any) -> set[str]:
+        checked = make_app({**app_config, "SECRET_KEY": "k" * 48, **config})
+        with checked.app_context():
+            return {f.id for f in run_checks(checked) if f.id.startswith("passport.")}
+
+    assert not {"passport.E080", "passport.W080", "passport.W081",
+                "passport.W082"} & ids()
+    assert "passport.E080" in ids(PASSPORT_DPOP=False, PASSPORT_DPOP_REQUIRED=True)
+    assert "passport.W080" in ids(PASSPORT_DPOP_NONCE=True, SECRET_KEY=None)
+    assert "passport.W081" in ids(PASSPORT_REPLAY_STORE_URL="memory://")
+    assert "passport.W082" in ids(PASSPORT_DPOP_PROOF_LIFETIME=3600)
+    # With DPoP off, its weaker settings do not matter.
+    assert "passport.W081" not in ids(PASSPORT_DPOP=False,
+                                      PASSPORT_REPLAY_STORE_URL="memory://")
