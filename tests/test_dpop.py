@@ -634,3 +634,34 @@ def test_check_findings(app_config: dict[str, Any]) -> None:
     # With DPoP off, its weaker settings do not matter.
     assert "passport.W081" not in ids(PASSPORT_DPOP=False,
                                       PASSPORT_REPLAY_STORE_URL="memory://")
+
+
+# -- an independent client (oauth4webapi) ----------------------------------------------------
+
+
+@pytest.mark.parametrize("nonce", [False, True])
+def test_oauth4webapi_dpop_client(authz_server: Any, nonce: bool) -> None:
+    from helpers import js_client
+
+    app = authz_server.app
+    app.config["PASSPORT_DPOP_NONCE"] = nonce
+    app.extensions["passport"].reload_settings()
+    try:
+        machine = authz_server.seed["clients"]["client_credentials"]
+        result = js_client("dpop_flow.mjs", {
+            "issuer": authz_server.base_url, "client_id": machine["id"],
+            "client_secret": machine["secret"],
+            "resource": authz_server.base_url + "/api/internal/jobs"})
+    finally:
+        app.config["PASSPORT_DPOP_NONCE"] = False
+        app.extensions["passport"].reload_settings()
+    assert result["token_type"] == "dpop"
+    assert result["nonce_retried"] is nonce
+    assert result["metadata_algs"] == ["ES256", "RS256", "PS256", "EdDSA"]
+    assert result["resource"]["status"] == 200, result
+    assert result["resource"]["body"]["client_id"] == machine["id"]
+    # Useless without its key: as a Bearer token, or with another key's proofs.
+    assert result["as_bearer"]["status"] == 401
+    assert result["as_bearer"]["challenge"].startswith('DPoP realm="api", error="invalid_token"')
+    assert result["other_key"]["status"] == 401
+    assert result["other_key"]["challenge"] == "invalid_token"
