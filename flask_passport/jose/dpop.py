@@ -53,15 +53,18 @@ INVALID_DPOP_PROOF = "invalid_dpop_proof"
 USE_DPOP_NONCE = "use_dpop_nonce"
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_SHA256_SIZE = 32
 
 
 class InvalidProof(Exception):
     """A refused proof: ``error`` is ``invalid_dpop_proof`` or ``use_dpop_nonce`` (RFC 9449
     §5, §7.1, §8); ``description`` is safe to show (it never repeats the proof)."""
 
-    def __init__(self, description: str, error: str = INVALID_DPOP_PROOF) -> None:
+    def __init__(self, description: str, *, asks_for_nonce: bool = False) -> None:
         super().__init__(description)
-        self.error = error
+        #: The answer is ``use_dpop_nonce``: the client should retry with the server's nonce.
+        self.asks_for_nonce = asks_for_nonce
+        self.error = USE_DPOP_NONCE if asks_for_nonce else INVALID_DPOP_PROOF
         self.description = description
 
 
@@ -99,9 +102,10 @@ def is_thumbprint(value: str) -> bool:
     if len(value) != 43:
         return False
     try:
-        return len(jws._b64decode(value)) == 32
+        raw = jws._b64decode(value)
     except jws.InvalidJWS:
         return False
+    return len(raw) == _SHA256_SIZE
 
 
 def normalise_url(url: str) -> str | None:
@@ -174,7 +178,7 @@ def verify_proof(
     if nonce is not None and not isinstance(nonce, str):
         raise InvalidProof("The DPoP proof's nonce must be a string.")
     if nonce_key is not None and (nonce is None or not nonce_valid(nonce_key, nonce, now)):
-        raise InvalidProof("A current DPoP-Nonce is required in the proof.", USE_DPOP_NONCE)
+        raise InvalidProof("A current DPoP-Nonce is required in the proof.", asks_for_nonce=True)
     jkt = jwk_thumbprint(verified.jwk)
     if use_once is not None:
         # Remembered per key: another key choosing the same jti cannot burn this one's.

@@ -66,13 +66,14 @@ def check_token_request(ctx: Context, request: TokenRequest, client: Any) -> Non
                                                             expires),
         )
     except proofs.InvalidProof as exc:
-        if exc.error == USE_DPOP_NONCE and nonce_key is not None:
+        if exc.asks_for_nonce and nonce_key is not None:
             raise use_dpop_nonce(proofs.current_nonce(nonce_key)) from None
         raise invalid_dpop_proof(exc.description) from None
     ctx.dpop_jkt = proof.jkt
     if nonce_key is not None:
         current = proofs.current_nonce(nonce_key)
-        if proof.nonce != current:  # it rotated: hand out the new one (RFC 9449 §8.2)
+        # It rotated since the client's nonce: hand out the new one (RFC 9449 §8.2).
+        if not secrets_equal(proof.nonce or "", current):
             ctx.response_headers["DPoP-Nonce"] = current
 
 

@@ -84,7 +84,7 @@ def nonce_key(app: Flask) -> bytes:
     (``flask passport check`` warns: other processes would refuse its nonces)."""
     cached = app.extensions.get(_NONCE_KEY)
     secret = app.secret_key
-    if cached is None or cached[0] != secret:
+    if cached is None or cached[0] is not secret:  # recomputed when the secret is replaced
         key = proofs.nonce_key_from(secret) if secret else secrets.token_bytes(32)
         cached = app.extensions[_NONCE_KEY] = (secret, key)
     return bytes(cached[1])
@@ -169,7 +169,7 @@ def _check_proof(config: Config, value: str, jkt: str) -> None:
         )
     except proofs.InvalidProof as exc:
         nonce = None
-        if exc.error == proofs.USE_DPOP_NONCE and config.nonce_key is not None:
+        if exc.asks_for_nonce and config.nonce_key is not None:
             nonce = proofs.current_nonce(config.nonce_key)
         raise DPoPError(exc.error, exc.description, algs=config.algs, nonce=nonce) from None
     if not secrets_equal(proof.jkt, jkt):
@@ -177,7 +177,7 @@ def _check_proof(config: Config, value: str, jkt: str) -> None:
                         "is bound to.", algs=config.algs)
     if config.nonce_key is not None:
         current = proofs.current_nonce(config.nonce_key)
-        if proof.nonce != current:
+        if not secrets_equal(proof.nonce or "", current):
             _send_nonce(current)
 
 
