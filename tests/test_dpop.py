@@ -665,3 +665,26 @@ def test_oauth4webapi_dpop_client(authz_server: Any, nonce: bool) -> None:
     assert result["as_bearer"]["challenge"].startswith('DPoP realm="api", error="invalid_token"')
     assert result["other_key"]["status"] == 401
     assert result["other_key"]["challenge"] == "invalid_token"
+
+
+def test_statements_of_a_dpop_request(app: Flask, client: Any, machine_client: Any) -> None:
+    """A DPoP request costs the Bearer path's one token query plus the proof's single-use
+    INSERT (the replay store's own connection); the Bearer path is unchanged."""
+    from helpers import sql_statements
+
+    key = Key()
+    bound = cc_token(client, machine_client, key.proof()).json["access_token"]
+    plain = cc_token(client, machine_client, None).json["access_token"]
+    with app.app_context():
+        engine = db.engine
+    with sql_statements(engine) as statements:
+        ok = client.get("/jobs", headers={"Authorization": f"Bearer {plain}"})
+    assert ok.status_code == 200
+    assert len(statements) == 1 and "oauth_access_tokens" in statements[0], statements
+    proof = key.proof("GET", JOBS_URL, token=bound)
+    with sql_statements(engine) as statements:
+        ok = client.get("/jobs", headers=dpop_headers(bound, proof))
+    assert ok.status_code == 200
+    kinds = [s.split()[0].upper() for s in statements]
+    assert kinds.count("SELECT") == 1 and kinds.count("INSERT") == 1, statements
+    assert any("oauth_used_jtis" in s for s in statements)
