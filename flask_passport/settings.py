@@ -99,7 +99,16 @@ DEFAULTS: dict[str, Any] = {
     # [...], "documentation": ...}, or a list of them; the first is the app's own identifier:
     # tokens must then carry it in ``aud``. None: no metadata, audience rule as before.
     "PASSPORT_PROTECTED_RESOURCE": None,
+    # -- DPoP, RFC 9449 (jose/dpop.py, oauth2/dpop.py, resource/dpop.py) --
+    "PASSPORT_DPOP": True,  # accept DPoP proofs and issue DPoP-bound tokens
+    "PASSPORT_DPOP_ALGS": ("ES256", "RS256", "PS256", "EdDSA"),  # proof algorithms accepted
+    "PASSPORT_DPOP_PROOF_LIFETIME": 60,  # seconds a proof's iat stays acceptable (+ leeway)
+    "PASSPORT_DPOP_NONCE": False,  # require server nonces (stateless, keyed from SECRET_KEY)
+    "PASSPORT_DPOP_REQUIRED": False,  # every token request must carry a proof
 }
+
+#: The proof algorithms PASSPORT_DPOP_ALGS may name (never ``none`` or a MAC: RFC 9449 §4.2).
+DPOP_ALGORITHMS = ("ES256", "ES384", "RS256", "PS256", "EdDSA")
 
 _LIFETIMES = (
     "access_token_lifetime",
@@ -248,6 +257,11 @@ class Settings:
     def resource_identifier(self) -> str | None:
         """The app's own protected-resource identifier (the first configured), if any."""
         return self.protected_resource[0].resource if self.protected_resource else None
+    dpop: bool
+    dpop_algs: tuple[str, ...]
+    dpop_proof_lifetime: int
+    dpop_nonce: bool
+    dpop_required: bool
 
     @classmethod
     def load(
@@ -283,6 +297,7 @@ class Settings:
         values["replay_store_url"] = _replay_store_url(values["replay_store_url"])
         values["resources"] = resources_from_config(values["resources"])
         values["protected_resource"] = protected_resources(*values["protected_resource"])
+        _parse_dpop(values)
         return cls(**values)
 
 
@@ -300,6 +315,23 @@ def _parse_durations(values: dict[str, Any]) -> None:
     values["device_code_interval"] = _to_seconds(
         values["device_code_interval"], "PASSPORT_DEVICE_CODE_INTERVAL"
     )
+
+
+def _parse_dpop(values: dict[str, Any]) -> None:
+    """The DPoP switches, the proof algorithms (an allow-list of asymmetric ones) and lifetime."""
+    for name in ("dpop", "dpop_nonce", "dpop_required"):
+        values[name] = _to_bool(values[name])
+    algs = values["dpop_algs"]
+    names = tuple(algs.replace(",", " ").split()) if isinstance(algs, str) else tuple(algs or ())
+    wrong = [a for a in names if a not in DPOP_ALGORITHMS]
+    if wrong or not names:
+        raise ValueError(f"PASSPORT_DPOP_ALGS must name some of {', '.join(DPOP_ALGORITHMS)}"
+                         f"{f', not {wrong[0]!r}' if wrong else ''}.")
+    values["dpop_algs"] = tuple(dict.fromkeys(names))
+    values["dpop_proof_lifetime"] = _to_seconds(values["dpop_proof_lifetime"],
+                                                "PASSPORT_DPOP_PROOF_LIFETIME")
+    if values["dpop_proof_lifetime"] < 1:
+        raise ValueError("PASSPORT_DPOP_PROOF_LIFETIME must be at least 1 second.")
 
 
 def _parse_ratelimit(values: dict[str, Any]) -> None:

@@ -385,7 +385,10 @@ def test_resource_server_enforces_its_resource(app: Flask, password_client: Any,
         assert served.status_code == 200 and served.json == document
         assert document == {"resource": SERVICE, "authorization_servers": [base],
                             "scopes_supported": ["place-orders"],
-                            "bearer_methods_supported": ["header"], "resource_name": "Orders"}
+                            "bearer_methods_supported": ["header"], "resource_name": "Orders",
+                            # the service verifies DPoP proofs too (RFC 9449 §7)
+                            "dpop_signing_alg_values_supported": ["ES256", "RS256", "PS256",
+                                                                  "EdDSA"]}
         assert served.headers["Access-Control-Allow-Origin"] == "*"
         assert http.get("/.well-known/oauth-protected-resource/nope").status_code == 404
 
@@ -450,7 +453,8 @@ def test_oauth4webapi_discovers_the_example_api(authz_server: Any) -> None:
         "resource": base, "authorization_servers": [base],
         "scopes_supported": ["check-status", "place-orders"],
         "bearer_methods_supported": ["header"], "resource_name": "flask-passport example API",
-        "resource_documentation": base + "/#api"}
+        "resource_documentation": base + "/#api",
+        "dpop_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA"]}
     assert out["mismatch_refused"] is True
     assert out["issuer"] == base
     assert out["allowed"] == {"status": 200}
@@ -553,3 +557,31 @@ def test_the_mcp_python_sdk_reads_our_challenges_and_document(app: Flask, user: 
     assert {str(m.resource).rstrip("/") for m in found} == {base + "/api"}
     assert [str(s).rstrip("/") for s in found[0].authorization_servers] == [base]
     assert found[0].scopes_supported == ["check-status"]
+
+
+def test_dpop_in_the_document_and_in_dpop_challenges(app: Flask, client: Any, user: Any,
+                                                      passport: Any) -> None:
+    """RFC 9728 §2 names the DPoP algorithms a resource accepts; §5.1 holds for the DPoP
+    scheme's challenges (RFC 9449 §7.1) as for Bearer ones."""
+    passport.protected_resource(API)
+    add_routes(app)
+    doc = client.get("/.well-known/oauth-protected-resource/api").json
+    assert doc["dpop_signing_alg_values_supported"] == ["ES256", "RS256", "PS256", "EdDSA"]
+    assert "dpop_bound_access_tokens_required" not in doc
+    token = _token(app, client, user)
+    # The DPoP scheme without a proof: a DPoP challenge, still pointing at the metadata.
+    resp = client.get("/me", headers={"Authorization": f"DPoP {token}"})
+    assert resp.status_code == 401
+    header = resp.headers["WWW-Authenticate"]
+    assert header.startswith("DPoP ")
+    params = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', header))
+    assert params["resource_metadata"] == "http://localhost/.well-known/oauth-protected-resource/api"
+    assert params["algs"] == "ES256 RS256 PS256 EdDSA"
+    app.config.update(PASSPORT_DPOP_REQUIRED=True)
+    passport.reload_settings(app)
+    assert client.get("/.well-known/oauth-protected-resource/api").json[
+        "dpop_bound_access_tokens_required"] is True
+    app.config.update(PASSPORT_DPOP=False, PASSPORT_DPOP_REQUIRED=False)
+    passport.reload_settings(app)
+    doc = client.get("/.well-known/oauth-protected-resource/api").json
+    assert "dpop_signing_alg_values_supported" not in doc

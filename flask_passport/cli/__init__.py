@@ -195,6 +195,9 @@ def _check_user_exists(user_id: str) -> None:
 @click.option("--first-party", is_flag=True, help="Skip the consent screen for this client.")
 @click.option("--id-token-alg", type=click.Choice(keys_mod.ID_TOKEN_ALGORITHMS), default=None,
               help="The client's id_token_signed_response_alg [default: RS256].")
+@click.option("--dpop-bound", is_flag=True,
+              help="The client must use DPoP (RFC 9449 dpop_bound_access_tokens): token "
+                   "requests without a DPoP proof are refused.")
 @click.option("--json", "as_json", is_flag=True, help="Print the client as one JSON object.")
 @_one_line_errors
 def client_command(
@@ -211,6 +214,7 @@ def client_command(
     user_id: str | None,
     first_party: bool,
     id_token_alg: str | None,
+    dpop_bound: bool,
     as_json: bool,
 ) -> None:
     """Create a client. Without a kind flag: an authorization code client.
@@ -250,7 +254,8 @@ def client_command(
                             redirect_uris=uris, user_id=user_id, first_party=first_party,
                             post_logout_redirect_uris=post_logout_redirect_uris or None,
                             id_token_signed_response_alg=id_token_alg,
-                            allowed_resources=list(resources) or None)
+                            allowed_resources=list(resources) or None,
+                            dpop_bound_access_tokens=dpop_bound)
     state.db.session.commit()
     if as_json:
         click.echo(json.dumps(created.to_dict()))

@@ -60,6 +60,11 @@ class Context:
     replay: ReplayStore | None = None
     #: The registered resources (RFC 8707) by URI: what ``resource`` parameters may name.
     resources: Mapping[str, Resource] = field(default_factory=dict)
+    #: RFC 9449: the thumbprint of the DPoP key the token request proved (set by
+    #: :func:`~flask_passport.oauth2.dpop.check_token_request`); the issued tokens bind to it.
+    dpop_jkt: str | None = None
+    #: Headers every response to this request carries (a fresh ``DPoP-Nonce``).
+    response_headers: dict[str, str] = field(default_factory=dict)
     #: Signals to send once the transaction has committed (never for rolled-back work).
     events: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
 
@@ -85,6 +90,19 @@ class Context:
         return self.settings.audience or self.settings.resource_identifier or self.issuer
 
 
+@dataclass(frozen=True)
+class DPoPInput:
+    """What a DPoP proof is checked against (RFC 9449 §4.3), gathered by the view."""
+
+    #: The ``DPoP`` header values (more than one is an error).
+    proofs: tuple[str, ...]
+    method: str
+    #: The URL the proof's ``htu`` must name: the configured issuer's origin and this path.
+    url: str
+    #: The nonce MAC key (from the app's secret), or ``None`` when the app has none.
+    nonce_key: bytes | None = None
+
+
 @dataclass
 class TokenRequest:
     """A parsed form-encoded request to the token, revoke or introspect endpoints."""
@@ -94,10 +112,12 @@ class TokenRequest:
     #: Every ``resource`` value (RFC 8707 §2: the one parameter that may repeat), unchecked:
     #: :func:`.resource_indicators.parse` answers ``invalid_target`` for a bad one.
     resources: list[str] = field(default_factory=list)
+    dpop: DPoPInput | None = None
 
     @classmethod
     def from_items(
-        cls, items: Iterable[tuple[str, str]], authorization: str | None = None
+        cls, items: Iterable[tuple[str, str]], authorization: str | None = None,
+        dpop: DPoPInput | None = None,
     ) -> TokenRequest:
         """RFC 6749 §3.2: a parameter sent twice is an error, and so is an oversized one
         (``resource`` excepted, RFC 8707 §2)."""
@@ -114,7 +134,7 @@ class TokenRequest:
             if not is_plain_param(key, value) or not is_plain_text(key):
                 raise invalid_request(f"The {key[:32]!r} parameter contains a control character.")
             params[key] = value
-        return cls(params, authorization, resources)
+        return cls(params, authorization, resources, dpop)
 
     def get(self, key: str) -> str | None:
         value = self.params.get(key)

@@ -28,10 +28,12 @@ class IssuedToken:
     expires_in: int
     scopes: list[str]
     refresh_token: str | None = None
+    #: RFC 9449 §5: the DPoP key the token is bound to (its type is then ``DPoP``).
+    dpop_jkt: str | None = None
 
     def to_response_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "token_type": "Bearer",
+            "token_type": "DPoP" if self.dpop_jkt else "Bearer",
             "expires_in": self.expires_in,
             "access_token": self.access_token,
             "scope": format_scope(self.scopes),
@@ -55,6 +57,7 @@ class PreparedToken:
     #: RFC 8707 §2.2: every resource of the grant, kept on its refresh token (the access
     #: token's own may be fewer).
     grant_resources: list[str] | None = None
+    dpop_jkt: str | None = None
 
 
 def issue_token(
@@ -120,6 +123,8 @@ def prepare_token(
     )
     if resources:  # set only when asked, so a replaced model without the column still works
         row.resources = list(resources)
+    if ctx.dpop_jkt is not None:
+        row.dpop_jkt = ctx.dpop_jkt
     extra: dict[str, Any] = {}
     if ctx.extra_claims is not None:
         added = ctx.extra_claims(token=row, client=client, user=user, grant_type=grant_type)
@@ -137,11 +142,12 @@ def prepare_token(
         issued_at=now,
         expires_at=expires_at,
         extra_claims=extra,
+        dpop_jkt=ctx.dpop_jkt,
     )
     kept = grant_resources if grant_resources is not None else resources
     return PreparedToken(jwt_value, row, client, user_id, list(scopes),
                          int(lifetime.total_seconds()), grant_type,
-                         list(kept) if kept else None)
+                         list(kept) if kept else None, ctx.dpop_jkt)
 
 
 def store_token(
@@ -155,13 +161,16 @@ def store_token(
         signals.access_token_created, token=row, client=client, user_id=prepared.user_id,
         grant_type=prepared.grant_type,
     )
-    issued = IssuedToken(prepared.access_token, row, prepared.expires_in, list(prepared.scopes))
+    issued = IssuedToken(prepared.access_token, row, prepared.expires_in, list(prepared.scopes),
+                         dpop_jkt=prepared.dpop_jkt)
     if with_refresh:
         refresh_lifetime = getattr(client, "refresh_token_lifetime", None)
         issued.refresh_token = issue_refresh_token(
             ctx, row, family_id=family_id,
             lifetime=timedelta(seconds=int(refresh_lifetime)) if refresh_lifetime else None,
             resources=prepared.grant_resources,
+            # RFC 9449 §5: a public client's refresh token is bound to its DPoP key too.
+            dpop_jkt=None if client.confidential else prepared.dpop_jkt,
         )
     return issued
 
@@ -169,6 +178,7 @@ def store_token(
 def issue_refresh_token(
     ctx: Context, access_token: Any, *, family_id: str | None = None,
     lifetime: timedelta | None = None, resources: list[str] | None = None,
+    dpop_jkt: str | None = None,
 ) -> str:
     now = ctx.now()
     selector, plain, digest = tokens.make_opaque_token()
@@ -183,6 +193,8 @@ def issue_refresh_token(
     )
     if resources:
         row.resources = list(resources)
+    if dpop_jkt is not None:
+        row.dpop_jkt = dpop_jkt
     insert_row(ctx, row)
     ctx.emit(
         signals.refresh_token_created, refresh_token_id=selector,

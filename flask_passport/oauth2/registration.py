@@ -211,6 +211,11 @@ def _extra(data: Mapping[str, Any], auth_method: str, application_type: str,
         extra["contacts"] = contacts
     if id_token_alg is not None:
         extra["id_token_signed_response_alg"] = id_token_alg
+    bound = data.get("dpop_bound_access_tokens")
+    if bound is not None:
+        if not isinstance(bound, bool):
+            raise invalid_metadata("dpop_bound_access_tokens must be a boolean.")
+        extra["dpop_bound_access_tokens"] = bound  # RFC 9449 §5.2
     return extra
 
 
@@ -348,6 +353,7 @@ def _store(client: Any, metadata: Metadata) -> None:
     client.allowed_scopes = metadata.scopes
     client.registration_metadata = metadata.extra
     client.id_token_signed_response_alg = metadata.extra.get("id_token_signed_response_alg")
+    client.dpop_bound_access_tokens = bool(metadata.extra.get("dpop_bound_access_tokens"))
 
 
 #: A digest no token hashes to, so an unknown client costs the same comparison as a known one.

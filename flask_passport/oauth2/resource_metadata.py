@@ -87,6 +87,8 @@ def build_resource_metadata(
     jwks_uri: str | None = None,
     resource_signing_alg_values_supported: Iterable[str] | None = None,
     bearer_methods_supported: Iterable[str] = BEARER_METHODS,
+    dpop_signing_alg_values_supported: Iterable[str] | None = None,
+    dpop_bound_access_tokens_required: bool = False,
 ) -> dict[str, Any]:
     """The RFC 9728 §2 document for ``resource`` (:class:`ValueError` for a bad identifier).
 
@@ -110,6 +112,11 @@ def build_resource_metadata(
         # §2: signed responses need keys to verify them with.
         document["resource_signing_alg_values_supported"] = list(
             resource_signing_alg_values_supported)
+    if dpop_signing_alg_values_supported:
+        # RFC 9728 §2 (from RFC 9449 §5.1): the proof algorithms this resource accepts.
+        document["dpop_signing_alg_values_supported"] = list(dpop_signing_alg_values_supported)
+    if dpop_bound_access_tokens_required:
+        document["dpop_bound_access_tokens_required"] = True
     if resource_name:
         document["resource_name"] = resource_name
     if resource_documentation:
@@ -118,9 +125,11 @@ def build_resource_metadata(
 
 
 def document_for(config: ProtectedResource, *, issuer: str | None,
-                 scopes: Iterable[str] | None = None) -> dict[str, Any]:
+                 scopes: Iterable[str] | None = None, dpop_algs: Iterable[str] | None = None,
+                 dpop_required: bool = False) -> dict[str, Any]:
     """The document of a configured resource: its authorization servers default to ``issuer``
-    and its scopes to ``scopes`` (the scopes the server defines)."""
+    and its scopes to ``scopes`` (the scopes the server defines); ``dpop_algs`` when the
+    resource accepts DPoP proofs (RFC 9449)."""
     servers = config.authorization_servers
     if servers is None:
         servers = (issuer,) if issuer else ()
@@ -130,4 +139,6 @@ def document_for(config: ProtectedResource, *, issuer: str | None,
         scopes_supported=config.scopes if config.scopes is not None else scopes,
         resource_name=config.name,
         resource_documentation=config.documentation,
+        dpop_signing_alg_values_supported=dpop_algs,
+        dpop_bound_access_tokens_required=dpop_required,
     )

@@ -116,6 +116,7 @@ def create_client(
     post_logout_redirect_uris: Iterable[str] | str | None = None,
     id_token_signed_response_alg: str | None = None,
     allowed_resources: Iterable[str] | None = None,
+    dpop_bound_access_tokens: bool = False,
 ) -> CreatedClient:
     """Create a client of ``kind`` (see :data:`CLIENT_KINDS`); the caller commits.
     ``allowed_resources`` (RFC 8707 resource URIs) limits the resources it may ask tokens
@@ -150,6 +151,8 @@ def create_client(
         client.id_token_signed_response_alg = id_token_signed_response_alg
     if resources is not None:
         client.allowed_resources = resources
+    if dpop_bound_access_tokens:  # RFC 9449 §5.2: every token request needs a DPoP proof
+        client.dpop_bound_access_tokens = True
     # Public (SPA, mobile, CLI) and personal access clients have no secret: personal tokens
     # are issued in-process and never authenticate the client over HTTP.
     secret = None if kind in ("public", "personal_access", "device") else client.set_secret()

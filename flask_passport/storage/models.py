@@ -95,6 +95,9 @@ class ClientMixin:
     #: RFC 8707: the registered resources (URIs) this client may ask tokens for; ``None``
     #: allows every registered resource.
     allowed_resources: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    #: RFC 9449 §5.2: every token request of this client must carry a DPoP proof.
+    dpop_bound_access_tokens: Mapped[bool] = mapped_column(sa.Boolean, default=False,
+                                                           server_default=sa.false())
 
     @property
     def confidential(self) -> bool:
@@ -138,6 +141,7 @@ class ClientMixin:
             "revoked": bool(self.revoked),
             "registered": bool(getattr(self, "registered", False)),
             "allowed_resources": _optional_list(getattr(self, "allowed_resources", None)),
+            "dpop_bound_access_tokens": bool(getattr(self, "dpop_bound_access_tokens", False)),
             "created_at": self.created_at.isoformat() if self.created_at else None,
         }
 
@@ -188,6 +192,8 @@ class AccessTokenMixin(TokenScopes):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     #: RFC 8707: the resources this token is for (its ``aud``); ``None``: the default audience.
     resources: Mapped[list[str] | None] = _resources_column()
+    #: RFC 9449: the RFC 7638 thumbprint of the DPoP key this token is bound to, if any.
+    dpop_jkt: Mapped[str | None] = mapped_column(sa.String(64))
 
     def is_expired(self, now: datetime | None = None) -> bool:
         return self.expires_at <= (now or utcnow())
@@ -223,6 +229,8 @@ class RefreshTokenMixin:
     #: RFC 8707 §2.2: every resource of the original grant, which a refresh may narrow, each
     #: time anew, but never widen.
     resources: Mapped[list[str] | None] = _resources_column()
+    #: RFC 9449 §5: the DPoP key thumbprint a public client's refresh token is bound to.
+    dpop_jkt: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class AuthCodeMixin:
@@ -250,6 +258,8 @@ class AuthCodeMixin:
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     #: RFC 8707: the resources the user approved; the token request may narrow them.
     resources: Mapped[list[str] | None] = _resources_column()
+    #: RFC 9449 §10: the ``dpop_jkt`` of the authorization request; redeeming needs that key.
+    dpop_jkt: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class DeviceCodeMixin:

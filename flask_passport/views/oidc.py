@@ -19,8 +19,8 @@ from ..jose import tokens
 from ..jose.keys import KeyLoadError
 from ..oauth2.errors import KEYS_MISSING, BearerError, keys_missing
 from ..oauth2.oidc import LogoutError, LogoutRequest, validate_logout
+from ..resource import dpop
 from ..resource.guard import (
-    bearer_from_header,
     check_audience,
     resource_metadata_url,
     verify_bearer,
@@ -53,7 +53,7 @@ def _state() -> PassportState:
 
 def _bearer_value() -> str | None:
     """The token from the header, or (POST only) the form body (RFC 6750 §2.1-§2.2)."""
-    value = bearer_from_header(request.headers.get("Authorization"))
+    value, _ = dpop.authorization(request.headers.get("Authorization"))
     in_body = None
     if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
         in_body = request.form.get("access_token") or None
@@ -79,6 +79,7 @@ def userinfo() -> Response:
             raise BearerError(None, "Authentication is required.")
         token = verify_bearer(state, value)
         check_audience(token, state)  # a token for another resource is no userinfo token
+        dpop.check(state, token, value, bool(getattr(request, "_passport_dpop", False)))
         if token.user_id is None:
             raise BearerError("invalid_token", "This token does not stand for a user.")
         if not token.can("openid"):
@@ -88,8 +89,9 @@ def userinfo() -> Response:
         if user is None:
             raise BearerError("invalid_token", "The token's user no longer exists.")
     except BearerError as exc:
-        exc.resource_metadata = resource_metadata_url(state)
-        return _bearer_error(exc)
+        answer = dpop.as_challenge(exc)
+        answer.resource_metadata = resource_metadata_url(state)
+        return _bearer_error(answer)
     except KeyLoadError as exc:
         log.error("flask-passport: %s", exc)
         return to_flask(keys_missing().to_response())

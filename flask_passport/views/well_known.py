@@ -148,7 +148,11 @@ def resource_documents() -> dict[str, dict[str, object]]:
         return {}
     issuer = state.issuer()
     scopes = state.passport.scope_ids()
-    return {p.resource: document_for(p, issuer=issuer, scopes=scopes) for p in configured}
+    settings = state.settings
+    algs = settings.dpop_algs if settings.dpop else None
+    return {p.resource: document_for(p, issuer=issuer, scopes=scopes, dpop_algs=algs,
+                                     dpop_required=settings.dpop and settings.dpop_required)
+            for p in configured}
 
 
 @blueprint.route(RESOURCE_METADATA_PATH, methods=["GET", "OPTIONS"])

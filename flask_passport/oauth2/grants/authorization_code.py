@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .. import oidc, pkce, redemption
+from .. import dpop, oidc, pkce, redemption
 from ..context import Context, TokenRequest
 from ..errors import invalid_grant
 from ..issuer import prepare_for_approval, store_token
@@ -35,6 +35,7 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
                 AuthCode.code_challenge_method, AuthCode.revoked, AuthCode.expires_at,
                 AuthCode.access_token_id, AuthCode.nonce, AuthCode.auth_time,
                 AuthCode.created_at, AuthCode.resources,
+                AuthCode.created_at, AuthCode.dpop_jkt,
             ).where(AuthCode.id == selector)
         ).one_or_none(),
     )
@@ -48,6 +49,7 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
     # RFC 8707 §2.2: the token may be for some of the approved resources, never another.
     resources, scopes = for_earlier_grant(ctx.resources, client, request.resources,
                                           row.resources, list(row.scopes or ()), explicit=False)
+    dpop.check_bound(ctx, row.dpop_jkt, "authorization code")  # RFC 9449 §10
 
     # Everything that signs happens before the first write (see issuer.prepare_token).
     prepared = prepare_for_approval(
