@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from ..jose import secret_box, tokens
-from ..jose.jwk import JWKError, loads_jwks, parse_jwks
+from ..jose.jwk import HMAC_SECRET_BYTES, JWKError, loads_jwks, parse_jwks
 from ..scopes import format_scope, parse_scope
 from ..storage.clients import ClientError, validate_redirect_uri
 from .context import Context
@@ -374,7 +374,8 @@ def register(ctx: Context, data: Mapping[str, Any], *, initial_token: str | None
     client.registered = True
     access_token = tokens.new_secret()
     client.registration_token_hash = tokens.hash_secret(access_token)
-    secret = client.set_secret() if metadata.gets_secret else None
+    nbytes = HMAC_SECRET_BYTES if metadata.auth_method == "client_secret_jwt" else 32
+    secret = client.set_secret(nbytes) if metadata.gets_secret else None
     if metadata.auth_method == "client_secret_jwt" and secret is not None:
         client.secret_encrypted = _seal(ctx, client.id, secret)
     ctx.session.add(client)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..jose import secret_box, tokens
-from ..jose.jwk import JWKError, loads_jwks
+from ..jose.jwk import HMAC_SECRET_BYTES, JWKError, loads_jwks
 from ..jose.keys import ID_TOKEN_ALGORITHMS
 from ..oauth2.text import is_plain_text
 from .models import Models
@@ -149,7 +149,7 @@ def create_client(
     # Public (SPA, mobile, CLI) and personal access clients have no secret: personal tokens
     # are issued in-process and never authenticate the client over HTTP.
     secret = None if kind in PUBLIC_KINDS or auth_method == "private_key_jwt" \
-        else client.set_secret()
+        else client.set_secret(HMAC_SECRET_BYTES if auth_method == "client_secret_jwt" else 32)
     if auth_method is not None:
         client.token_endpoint_auth_method = auth_method
         client.jwks = jwks_text

@@ -122,9 +122,9 @@ class ClientMixin:
     def has_grant_type(self, grant_type: str) -> bool:
         return grant_type in (self.grant_types or ())
 
-    def set_secret(self) -> str:
+    def set_secret(self, nbytes: int = 32) -> str:
         """Give the client a new secret; returns the plain value, which is never stored."""
-        plain = tokens.new_secret()
+        plain = tokens.new_secret(nbytes)
         self.secret_hash = tokens.hash_secret(plain)
         return plain
 
