@@ -89,6 +89,13 @@ DEFAULTS: dict[str, Any] = {
     # None: the database (oauth_used_jtis; every process sharing it agrees); redis://host/0:
     # Redis SET NX (the redis extra); memory://: this process only (one-process deployments).
     "PASSPORT_REPLAY_STORE_URL": None,
+    # -- outbound fetches (outbound.py): client metadata documents, jwks_uri --
+    # Development only: also fetch from private, loopback and link-local addresses (and over
+    # http to loopback). Off in production, where it would let a client URL reach internal hosts.
+    "PASSPORT_OUTBOUND_ALLOW_PRIVATE": False,
+    # -- OAuth Client ID Metadata Documents (oauth2/client_metadata_document.py) --
+    # On: an https URL used as client_id names a public client described by the JSON there.
+    "PASSPORT_CLIENT_ID_METADATA_DOCUMENTS": False,
     # -- client authentication (oauth2/client_auth.py) --
     # The methods clients may use at the token, revocation and introspection endpoints (and
     # that the metadata advertises); each client is further held to its own registered one.
@@ -180,6 +187,8 @@ class Settings:
     registration: str | None
     registration_initial_tokens: tuple[str, ...]
     replay_store_url: str | None
+    outbound_allow_private: bool
+    client_id_metadata_documents: bool
     client_auth_methods: tuple[str, ...]
     client_secret_key: str | None
 
@@ -213,6 +222,8 @@ class Settings:
         values["registration"], values["registration_initial_tokens"] = _registration(
             values["registration"], values["registration_initial_tokens"])
         values["replay_store_url"] = _replay_store_url(values["replay_store_url"])
+        values["outbound_allow_private"] = _to_bool(values["outbound_allow_private"])
+        values["client_id_metadata_documents"] = _to_bool(values["client_id_metadata_documents"])
         values["client_auth_methods"] = _client_auth_methods(values["client_auth_methods"])
         values["client_secret_key"] = str(values["client_secret_key"] or "") or None
         return cls(**values)

@@ -168,3 +168,14 @@ def test_an_ec_key_without_an_rsa_id_token_key_is_reported(app_config: dict[str,
     assert "passport.W010" not in _ids(make_app({**config,
                                                  "PASSPORT_ID_TOKEN_PRIVATE_KEY": rsa_pem}))
     assert "passport.W010" not in _ids(make_app({**config, "PASSPORT_OIDC_ENABLED": False}))
+
+
+def test_outbound_fetches_to_private_addresses_are_reported(app_config: dict[str, Any],
+                                                            app: Flask) -> None:
+    """PASSPORT_OUTBOUND_ALLOW_PRIVATE is a development switch: an error in production."""
+    base = {**app_config, **WIRED, "PASSPORT_PASSWORD_GRANT": False,
+            "PASSPORT_OUTBOUND_ALLOW_PRIVATE": True}
+    production = make_app({**base, "PASSPORT_ISSUER": "https://auth.example.com"})
+    assert _ids(production) == {"passport.E050"}
+    development = make_app({**base, "PASSPORT_ISSUER": "http://127.0.0.1:5000"})
+    assert _ids(development) == {"passport.W050"}

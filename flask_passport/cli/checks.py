@@ -115,6 +115,21 @@ def check_settings(settings: Any, *, debug: bool, client_lifetimes: Sequence[tup
     return found
 
 
+def check_outbound(settings: Any, issuer: str | None) -> list[Finding]:
+    """PASSPORT_OUTBOUND_ALLOW_PRIVATE: an error with an https (production) issuer, else a
+    reminder, since it lets a client-chosen URL reach internal hosts (SSRF)."""
+    if not settings.outbound_allow_private:
+        return []
+    hint = ("Set PASSPORT_OUTBOUND_ALLOW_PRIVATE = False: client metadata documents and "
+            "jwks_uri fetches could then reach private and loopback addresses (SSRF).")
+    if issuer and urlsplit(issuer).scheme == "https":
+        return [Finding("passport.E050", ERROR, "Outbound fetches may reach private addresses "
+                        f"on a server whose issuer is {issuer}.", hint)]
+    return [Finding("passport.W050", WARNING,
+                    "Outbound fetches may reach private and loopback addresses.",
+                    "Development only. " + hint)]
+
+
 def check_key_files(key_path: str | None, *, keys_from_env: bool) -> list[Finding]:
     """Key files must not be readable by group/others nor writable by others."""
     found: list[Finding] = []
@@ -265,4 +280,5 @@ def run_checks(app: Any) -> list[Finding]:
         + check_secret_key(app.config.get("SECRET_KEY"))
         + check_app_wiring(app, state)
         + check_id_token_key(state)
+        + check_outbound(settings, configured_issuer(settings, app.config))
     )
