@@ -156,6 +156,8 @@ class PassportState:
             user_model=self.user_model,
             replay=self.replay_store(),
             secret_box_key=self.settings.client_secret_key or self.app.config.get("SECRET_KEY"),
+            fetch_json=self.fetch_json,
+            forget_fetched=self.outbound_cache.discard,
         )
 
     def find_user(self, username: str) -> Any:

@@ -16,6 +16,7 @@ import jwt
 import pytest
 import sqlalchemy as sa
 from conftest import db, make_app, new_client
+from document_server import DocumentServer, document_server
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from flask import Flask
 
@@ -24,6 +25,8 @@ from flask_passport.jose import keys as keys_mod
 from flask_passport.jose import secret_box
 from flask_passport.oauth2.client_auth import JWT_BEARER, assertion_audiences
 from flask_passport.storage.clients import ClientError
+
+__all__ = ["document_server"]  # a fixture, imported to be used
 
 ISSUER = "http://localhost"
 TOKEN_URL = "http://localhost/oauth/token"
@@ -452,10 +455,14 @@ def test_cli_creates_jwt_clients(app: Flask, tmp_path: Any) -> None:
     result = runner.invoke(args=["passport", "client", "--client", "--name", "svc3",
                                  "--auth-method", "private_key_jwt", "--jwks", str(bad)])
     assert result.exit_code != 0 and "private" in result.output
-    result = runner.invoke(args=["passport", "client", "--client", "--name", "svc4",
+    result = runner.invoke(args=["passport", "client", "--client", "--name", "svc4", "--json",
                                  "--auth-method", "private_key_jwt", "--jwks-uri",
                                  "https://client.example/jwks"])
-    assert result.exit_code != 0
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["passport", "client", "--client", "--name", "svc5",
+                                 "--auth-method", "private_key_jwt", "--jwks-uri",
+                                 "http://client.example/jwks"])
+    assert result.exit_code != 0 and "https" in result.output
 
 
 # -- dynamic registration --------------------------------------------------------------------
@@ -509,6 +516,9 @@ def test_registration_of_a_client_secret_jwt_client(reg_app: Flask) -> None:
     {"token_endpoint_auth_method": "private_key_jwt"},
     {"token_endpoint_auth_method": "private_key_jwt", "jwks": client_jwks(),
      "jwks_uri": "https://client.example/jwks"},
+    {"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "http://client.example/j"},
+    {"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://u@client.example/"},
+    {"token_endpoint_auth_method": "client_secret_jwt", "jwks_uri": "https://client.example/"},
     {"token_endpoint_auth_method": "private_key_jwt",
      "jwks": {"keys": [jwt.algorithms.RSAAlgorithm.to_jwk(RSA_KEY, as_dict=True)]}},
     {"token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": [_weak_rsa()]}},
@@ -524,3 +534,65 @@ def test_registration_refuses_bad_key_metadata(reg_app: Flask, extra: dict[str, 
     with reg_app.app_context():
         Client = reg_app.extensions["passport"].models.Client
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Client)) == 0
+
+
+# -- jwks_uri ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def uri_app(app_config: dict[str, Any], app: Flask) -> Flask:
+    # The document server listens on loopback: development mode of outbound.py.
+    return make_app({**app_config, "PASSPORT_OUTBOUND_ALLOW_PRIVATE": True})
+
+
+def test_jwks_uri_keys_and_rotation(uri_app: Flask, document_server: DocumentServer) -> None:
+    url = document_server.serve(f"/jwks-{uuid.uuid4().hex}",
+                                {"keys": [public_jwk(RSA_KEY, "rsa-1")]},
+                                headers={"Cache-Control": "max-age=3600"})
+    path = url.split(str(document_server.port), 1)[1]
+    created = new_client(uri_app, "client_credentials", auth_method="private_key_jwt",
+                         jwks_uri=url)
+    http = uri_app.test_client()
+    cid = created.client.id
+    assert cc(http, signed(cid)).status_code == 200
+    assert cc(http, signed(cid)).status_code == 200
+    assert document_server.hits[path] == 1  # cached
+    # The client rotates to a new key: one fresh fetch follows it.
+    document_server.serve(path, {"keys": [public_jwk(OTHER_RSA_KEY, "rsa-2")]})
+    assert cc(http, signed(cid, key=OTHER_RSA_KEY, kid="rsa-2")).status_code == 200
+    assert document_server.hits[path] == 2
+    # Unknown kids do not make the server fetch on every request (rate limit per URL).
+    for _ in range(3):
+        assert_invalid_client(cc(http, signed(cid, kid="rsa-9")))
+    assert document_server.hits[path] == 2
+    # The old key is gone from the set now in use.
+    assert_invalid_client(cc(http, signed(cid, kid="rsa-1")))
+
+
+def test_a_jwks_uri_document_with_a_private_key_is_refused(
+        uri_app: Flask, document_server: DocumentServer) -> None:
+    full = jwt.algorithms.RSAAlgorithm.to_jwk(RSA_KEY, as_dict=True)
+    url = document_server.serve(f"/jwks-{uuid.uuid4().hex}", {"keys": [{**full, "kid": "k"}]})
+    created = new_client(uri_app, "client_credentials", auth_method="private_key_jwt",
+                         jwks_uri=url)
+    assert_invalid_client(cc(uri_app.test_client(), signed(created.client.id, kid="k")))
+
+
+def test_jwks_uri_on_a_private_address_is_not_fetched(app: Flask,
+                                                      document_server: DocumentServer) -> None:
+    path = f"/jwks-{uuid.uuid4().hex}"
+    url = document_server.serve(path, {"keys": [public_jwk(RSA_KEY, "rsa-1")]})
+    created = new_client(app, "client_credentials", auth_method="private_key_jwt",
+                         jwks_uri=url)
+    assert_invalid_client(cc(app.test_client(), signed(created.client.id)))
+    assert path not in document_server.hits
+
+
+def test_registration_with_a_jwks_uri(reg_app: Flask) -> None:
+    resp = register(reg_app.test_client(), {
+        "client_name": "svc", "grant_types": ["client_credentials"],
+        "token_endpoint_auth_method": "private_key_jwt",
+        "jwks_uri": "https://client.example/jwks.json"})
+    assert resp.status_code == 201, resp.json
+    assert resp.json["jwks_uri"] == "https://client.example/jwks.json"
+    assert "client_secret" not in resp.json

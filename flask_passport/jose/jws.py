@@ -201,7 +201,7 @@ def verify_client_jws(
     alg, kid = header.get("alg"), header.get("kid")
     if not isinstance(alg, str) or alg not in algorithms or (kid is not None
                                                              and not isinstance(kid, str)):
-        raise InvalidJWS(UNKNOWN_KEY)
+        raise InvalidJWS(INVALID)  # not UNKNOWN_KEY: no key set could make it acceptable
     candidates = [key for key in keys
                   if alg in key.algorithms and (kid is None or key.kid == kid)]
     if not candidates:

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from ..jose import secret_box, tokens
 from ..jose.jwk import HMAC_SECRET_BYTES, JWKError, loads_jwks, parse_jwks
 from ..scopes import format_scope, parse_scope
-from ..storage.clients import ClientError, validate_redirect_uri
+from ..storage.clients import ClientError, validate_jwks_uri, validate_redirect_uri
 from .context import Context
 from .errors import NO_STORE, OAuthError, OAuthResponse
 from .text import is_plain_text
@@ -261,6 +261,8 @@ def validate(ctx: Context, data: Mapping[str, Any]) -> Metadata:
     extra = _extra(data, auth_method, application_type, id_token_alg)
     if jwks is not None:
         extra["jwks"] = json.loads(jwks)
+    elif auth_method == "private_key_jwt":
+        extra["jwks_uri"] = data["jwks_uri"]
     return Metadata(
         client_name=_string(data, "client_name") or "Registered client",
         redirect_uris=uris,
@@ -284,10 +286,14 @@ def _jwks(data: Mapping[str, Any], auth_method: str) -> str | None:
                                    "private_key_jwt.")
         return None
     if jwks_uri is not None:
-        raise invalid_metadata("jwks_uri is not supported here; register the keys by value "
-                               "(jwks).")
+        try:
+            validate_jwks_uri(jwks_uri)
+        except ClientError as exc:
+            raise invalid_metadata(str(exc)) from None
+        return None
     if jwks is None:
-        raise invalid_metadata("private_key_jwt needs the client's public keys in jwks.")
+        raise invalid_metadata("private_key_jwt needs the client's public keys: jwks or "
+                               "jwks_uri.")
     try:
         text = json.dumps(jwks, separators=(",", ":"), allow_nan=False)
         parse_jwks(loads_jwks(text))
@@ -398,6 +404,7 @@ def _store(client: Any, metadata: Metadata) -> None:
     client.name = metadata.client_name
     client.token_endpoint_auth_method = metadata.auth_method
     client.jwks = metadata.jwks
+    client.jwks_uri = metadata.extra.get("jwks_uri")
     client.redirect_uris = metadata.redirect_uris
     client.grant_types = metadata.grant_types
     client.allowed_scopes = metadata.scopes
