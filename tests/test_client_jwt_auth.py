@@ -16,8 +16,8 @@ import jwt
 import pytest
 import sqlalchemy as sa
 from conftest import db, make_app, new_client
-from document_server import DocumentServer, document_server
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from document_server import DocumentServer, document_server
 from flask import Flask
 
 from flask_passport.jose import jwk as jwk_mod
