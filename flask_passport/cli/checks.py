@@ -137,6 +137,7 @@ def check_client_auth(settings: Any, secret_key: Any,
     that use it (RFC 7523, OpenID Connect Core §9)."""
     from ..jose import secret_box
     from ..jose.jwk import JWKError, loads_jwks, parse_jwks
+    from ..oauth2.client_keys import seals_secret
 
     found: list[Finding] = []
     by_method: dict[str, list[str]] = {}
@@ -151,7 +152,7 @@ def check_client_auth(settings: Any, secret_key: Any,
                 f"Add {method} to PASSPORT_CLIENT_AUTH_METHODS, or give those clients "
                 "another method."))
     master = settings.client_secret_key or secret_key
-    sealed = [(cid, box) for cid, method, _, box in clients if method == "client_secret_jwt"]
+    sealed = [(cid, box) for cid, method, _, box in clients if seals_secret(method)]
     if sealed and not settings.client_secret_key:
         found.append(Finding(
             "passport.W061", WARNING,

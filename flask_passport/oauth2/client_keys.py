@@ -39,6 +39,23 @@ CLIENT_SECRET_JWT = "client_secret_jwt"
 JWT_METHODS = (PRIVATE_KEY_JWT, CLIENT_SECRET_JWT)
 
 
+def seals_secret(method: str | None) -> bool:
+    """Whether clients authenticating with ``method`` keep an encrypted copy of their secret:
+    ``client_secret_jwt`` only (an HMAC needs the key itself, jose/secret_box.py)."""
+    return method == CLIENT_SECRET_JWT
+
+
+def credential_kind(method: str | None) -> str:
+    """What a client of ``method`` holds: ``none``, ``secret`` (basic or post, one family
+    here), ``secret_jwt`` (a secret the server also keeps encrypted) or ``key`` (a key pair
+    whose public half is registered). A registered client may not move between kinds."""
+    if seals_secret(method):
+        return "secret_jwt"
+    if method == PRIVATE_KEY_JWT:
+        return "key"
+    return "none" if method in (None, "none") else "secret"
+
+
 class NoClientKeys(Exception):
     """The client has no usable key for its method (nothing registered, or undecryptable)."""
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ..jose import secret_box, tokens
 from ..jose.jwk import HMAC_SECRET_BYTES, JWKError, loads_jwks
 from ..jose.keys import ID_TOKEN_ALGORITHMS
+from ..oauth2.client_keys import seals_secret
 from ..oauth2.text import is_plain_text
 from .models import Models
 
@@ -151,12 +152,12 @@ def create_client(
     # Public (SPA, mobile, CLI) and personal access clients have no secret: personal tokens
     # are issued in-process and never authenticate the client over HTTP.
     secret = None if kind in PUBLIC_KINDS or auth_method == "private_key_jwt" \
-        else client.set_secret(HMAC_SECRET_BYTES if auth_method == "client_secret_jwt" else 32)
+        else client.set_secret(HMAC_SECRET_BYTES if seals_secret(auth_method) else 32)
     if auth_method is not None:
         client.token_endpoint_auth_method = auth_method
         client.jwks = jwks_text
         client.jwks_uri = jwks_uri
-    if auth_method == "client_secret_jwt" and secret is not None:
+    if seals_secret(auth_method) and secret is not None:
         # Sealed before anything reaches the session: no key, no half-made client.
         client.id = client.id or tokens.new_id()
         try:

@@ -108,8 +108,8 @@ class ClientMixin:
     def confidential(self) -> bool:
         """A confidential client has a secret or (``private_key_jwt``) a registered key pair; a
         public one (SPA, mobile, CLI) has neither."""
-        return self.secret_hash is not None \
-            or getattr(self, "token_endpoint_auth_method", None) == "private_key_jwt"
+        method = getattr(self, "token_endpoint_auth_method", None)
+        return self.secret_hash is not None or method == "private_key_jwt"
 
     @property
     def personal_access_client(self) -> bool:
