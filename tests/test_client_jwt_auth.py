@@ -596,3 +596,24 @@ def test_registration_with_a_jwks_uri(reg_app: Flask) -> None:
     assert resp.status_code == 201, resp.json
     assert resp.json["jwks_uri"] == "https://client.example/jwks.json"
     assert "client_secret" not in resp.json
+
+
+def test_regenerating_a_client_secret_jwt_secret_reseals_it(app: Flask, client: Any,
+                                                           user: Any) -> None:
+    """The old secret must stop signing assertions: the sealed copy follows the new secret."""
+    from management_helpers import login
+
+    created = new_client(app, "client_credentials", auth_method="client_secret_jwt",
+                         secret_key="test-secret", user_id=str(user.id))
+    keyed = new_client(app, "client_credentials", auth_method="private_key_jwt",
+                       jwks=client_jwks(), user_id=str(user.id))
+    headers = login(client, user)
+    resp = client.post(f"/oauth/clients/{created.client.id}/secret", headers=headers)
+    assert resp.status_code == 200, resp.json
+    new_secret = resp.json["secret"]
+    assert len(new_secret) == 64
+    assert_invalid_client(cc(client, hs(created.client.id, created.secret)))
+    assert cc(client, hs(created.client.id, new_secret)).status_code == 200
+    # A key client has no secret to regenerate.
+    resp = client.post(f"/oauth/clients/{keyed.client.id}/secret", headers=headers)
+    assert resp.status_code == 422
