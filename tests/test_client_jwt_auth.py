@@ -240,7 +240,7 @@ def test_a_jti_is_per_client(client: Any, pkjwt: Any, app: Flask) -> None:
 
 def test_non_finite_exp_is_refused(client: Any, csjwt: Any) -> None:
     cid = csjwt.client.id
-    for exp in ("NaN", "Infinity", "1e400"):
+    for exp in ("NaN", "Infinity", "-Infinity", "1e400", "1" + "0" * 400, "-1" + "0" * 400):
         payload = (f'{{"iss":"{cid}","sub":"{cid}","aud":"{ISSUER}","exp":{exp},'
                    f'"jti":"{uuid.uuid4().hex}"}}')
         assertion = raw_hs256(csjwt.secret, {"alg": "HS256"}, payload)

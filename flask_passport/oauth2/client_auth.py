@@ -212,9 +212,11 @@ def _check_assertion_claims(claims: dict[str, Any], client_id: str, leeway: int)
     now = time.time()
     if claims["iss"] != client_id or claims["sub"] != client_id:
         raise jws.InvalidJWS(jws.INVALID)
-    if float(claims["exp"]) > now + MAX_ASSERTION_LIFETIME + leeway:
+    # Compared as they are: exp and iat are finite JSON numbers (checked by jws), but an
+    # integer may be beyond float range, so no float() here.
+    if claims["exp"] > now + MAX_ASSERTION_LIFETIME + leeway:
         raise jws.InvalidJWS(jws.INVALID)
-    if "iat" in claims and float(claims["iat"]) < now - MAX_ASSERTION_AGE - leeway:
+    if "iat" in claims and claims["iat"] < now - MAX_ASSERTION_AGE - leeway:
         raise jws.InvalidJWS(jws.INVALID)
     jti = claims["jti"]
     if not isinstance(jti, str) or not 0 < len(jti) <= 256:

@@ -86,7 +86,8 @@ def json_values(now: int) -> st.SearchStrategy[Any]:
         st.sampled_from([-300, 0, 60, 3600]).map(lambda delta: now + delta),
         st.integers(),
         st.floats(allow_nan=True, allow_infinity=True),
-        st.sampled_from([True, False, None, "", [], {}, "123", [ISSUER], ["x", ISSUER], [1]]),
+        st.sampled_from([True, False, None, "", [], {}, "123", [ISSUER], ["x", ISSUER], [1],
+                         10**400, -(10**400), 1e308, -1e308]),
         st.text(max_size=20),
     )
 
