@@ -165,10 +165,13 @@ def assertions(draw: st.DrawFn, clients: Clients, path: str) -> tuple[dict[str, 
     return form, (None if boundary else good)  # type: ignore[return-value]
 
 
-def _number(value: Any) -> float | None:
+def _number(value: Any) -> int | float | None:
+    """A finite JSON number as it is (an int may be beyond float range), else None."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if math.isfinite(value) else None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 
 
 def _claims_good(claims: dict[str, Any], cid: str, path: str, now: int) -> bool:
