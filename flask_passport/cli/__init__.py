@@ -18,7 +18,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..extension import passport_state
 from ..jose import keys as keys_mod
-from ..storage.clients import ClientError, create_client, find_personal_access_client
+from ..jose.jwk import MAX_JWKS_LENGTH
+from ..storage.clients import (
+    CONFIDENTIAL_AUTH_METHODS,
+    ClientError,
+    create_client,
+    find_personal_access_client,
+)
 from ..storage.models import utcnow
 
 passport_cli = AppGroup("passport", help="Manage Passport's keys, clients and tokens.")
@@ -170,6 +176,20 @@ def _check_user_exists(user_id: str) -> None:
         raise click.BadParameter(f"No user has the id {user_id!r}.", param_hint="--user-id")
 
 
+def _client_key_options(auth_method: str | None, jwks_file: Any,
+                        jwks_uri: str | None) -> dict[str, Any]:
+    """The ``create_client`` arguments of ``--auth-method``, ``--jwks`` and ``--jwks-uri``."""
+    if (jwks_file is not None or jwks_uri is not None) and auth_method != "private_key_jwt":
+        raise click.UsageError("--jwks and --jwks-uri are for --auth-method private_key_jwt.")
+    settings = passport_state().settings
+    return {
+        "auth_method": auth_method,
+        "jwks": jwks_file.read(MAX_JWKS_LENGTH + 1) if jwks_file is not None else None,
+        "jwks_uri": jwks_uri,
+        "secret_key": settings.client_secret_key or current_app.config.get("SECRET_KEY"),
+    }
+
+
 @passport_cli.command("client")
 @click.option("--personal", is_flag=True, help="A personal access client.")
 @click.option("--password", is_flag=True, help="A password grant client.")
@@ -198,6 +218,13 @@ def _check_user_exists(user_id: str) -> None:
 @click.option("--dpop-bound", is_flag=True,
               help="The client must use DPoP (RFC 9449 dpop_bound_access_tokens): token "
                    "requests without a DPoP proof are refused.")
+@click.option("--auth-method", type=click.Choice(CONFIDENTIAL_AUTH_METHODS), default=None,
+              help="How a confidential client authenticates (token_endpoint_auth_method) "
+                   "[default: client_secret_basic or client_secret_post].")
+@click.option("--jwks", "jwks_file", type=click.File("r"), default=None,
+              help="private_key_jwt: a file holding the client's public JWK Set.")
+@click.option("--jwks-uri", default=None,
+              help="private_key_jwt: the https URL where the client publishes its JWK Set.")
 @click.option("--json", "as_json", is_flag=True, help="Print the client as one JSON object.")
 @_one_line_errors
 def client_command(
@@ -215,6 +242,9 @@ def client_command(
     first_party: bool,
     id_token_alg: str | None,
     dpop_bound: bool,
+    auth_method: str | None,
+    jwks_file: Any,
+    jwks_uri: str | None,
     as_json: bool,
 ) -> None:
     """Create a client. Without a kind flag: an authorization code client.
@@ -231,6 +261,7 @@ def client_command(
         raise click.UsageError(f"Choose one kind of client: {' and '.join(f for f, _ in kinds)} "
                                "were given together.")
     kind = kinds[0][1] if kinds else "authorization_code"
+    key_options = _client_key_options(auth_method, jwks_file, jwks_uri)
     if user_id is not None:
         _check_user_exists(user_id)
     if not name:
@@ -255,7 +286,7 @@ def client_command(
                             post_logout_redirect_uris=post_logout_redirect_uris or None,
                             id_token_signed_response_alg=id_token_alg,
                             allowed_resources=list(resources) or None,
-                            dpop_bound_access_tokens=dpop_bound)
+                            dpop_bound_access_tokens=dpop_bound, **key_options)
     state.db.session.commit()
     if as_json:
         click.echo(json.dumps(created.to_dict()))
