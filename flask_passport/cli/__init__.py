@@ -192,6 +192,9 @@ def _check_user_exists(user_id: str) -> None:
 @click.option("--first-party", is_flag=True, help="Skip the consent screen for this client.")
 @click.option("--id-token-alg", type=click.Choice(keys_mod.ID_TOKEN_ALGORITHMS), default=None,
               help="The client's id_token_signed_response_alg [default: RS256].")
+@click.option("--require-par", is_flag=True,
+              help="Accept this client's authorization requests only when pushed to "
+                   "/oauth/par (RFC 9126 require_pushed_authorization_requests).")
 @click.option("--json", "as_json", is_flag=True, help="Print the client as one JSON object.")
 @_one_line_errors
 def client_command(
@@ -207,6 +210,7 @@ def client_command(
     user_id: str | None,
     first_party: bool,
     id_token_alg: str | None,
+    require_par: bool,
     as_json: bool,
 ) -> None:
     """Create a client. Without a kind flag: an authorization code client.
@@ -240,7 +244,8 @@ def client_command(
     created = create_client(state.db.session(), state.models, name=name or "", kind=kind,
                             redirect_uris=uris, user_id=user_id, first_party=first_party,
                             post_logout_redirect_uris=post_logout_redirect_uris or None,
-                            id_token_signed_response_alg=id_token_alg)
+                            id_token_signed_response_alg=id_token_alg,
+                            require_pushed_authorization_requests=require_par)
     state.db.session.commit()
     if as_json:
         click.echo(json.dumps(created.to_dict()))
@@ -308,6 +313,9 @@ def purge_command(revoked: bool, expired: bool, hours: int, batch_size: int,
         click.echo(f"Purged {counts['device_codes']} device codes.")
     if counts.get("pending_authorizations"):
         click.echo(f"Purged {counts['pending_authorizations']} unanswered consent pages.")
+    if counts.get("pushed_authorizations"):
+        click.echo(f"Purged {counts['pushed_authorizations']} unused pushed authorization "
+                   "requests.")
     if counts.get("used_jtis"):
         click.echo(f"Purged {counts['used_jtis']} expired single-use values.")
 
@@ -360,6 +368,10 @@ def _purge_plan(models: Any, *, revoked: bool, expired: bool, older_than: timede
     if Pending is not None and expired:
         # Consent pages never answered (an answered one is deleted at once).
         plan.append(("pending_authorizations", Pending, [Pending.expires_at < cutoff], None))
+    Pushed = getattr(models, "PushedAuthorization", None)
+    if Pushed is not None and expired:
+        # Pushed authorization requests never used (a used one is deleted at once).
+        plan.append(("pushed_authorizations", Pushed, [Pushed.expires_at < cutoff], None))
     UsedJti = getattr(models, "UsedJti", None)
     if UsedJti is not None and expired:
         # Single-use values past their expiry: a replay of one is refused by its own time check.

@@ -155,18 +155,22 @@ def client_allows(client: Any, response_type: str | None) -> bool:
 
 
 def validate_request(
-    ctx: Context, items: Iterable[tuple[str, str]]
+    ctx: Context, items: Iterable[tuple[str, str]], *, pushed: bool = False
 ) -> tuple[AuthorizationRequest, Any]:
     """Validate an authorization request; return it with its client, or raise one of the errors.
 
     The steps run in the order RFC 6749 §4.1.2.1 and OpenID Connect Core §3.1.2.2 give: the
     client and its redirect URI first (their errors are a page), then everything else (its
     errors go back to the redirect URI), so the first failing step decides the error.
+    ``pushed`` says the parameters came through ``/oauth/par`` (RFC 9126): being pushed or
+    being used from there, they satisfy a client's or the server's requirement to push.
+    The same rules serve ``/oauth/authorize`` and the pushed authorization request endpoint.
     """
     params, duplicated = _collect(items)
     client, request = _client_and_redirect_uri(ctx, params, duplicated)
     # From here on errors go back to the client.
     _request_objects(request, params)
+    _pushed_required(ctx, request, client, pushed)
     _parameter_syntax(request, params, duplicated)
     _response_type(ctx, request, params.get("response_type"))
     _response_mode(request, params.get("response_mode"))
@@ -176,6 +180,14 @@ def validate_request(
         _pkce(ctx, request, client, params)
     request.nonce = params.get("nonce")
     return request, client
+
+
+def pushed_required(ctx: Context, client: Any) -> bool:
+    """RFC 9126 §5-§6: whether ``client`` may send its authorization requests only by pushing
+    them (``PASSPORT_REQUIRE_PAR``, or the client's
+    ``require_pushed_authorization_requests``)."""
+    return ctx.settings.require_par or bool(
+        getattr(client, "require_pushed_authorization_requests", False))
 
 
 def _client_and_redirect_uri(
@@ -249,6 +261,15 @@ def _request_objects(request: AuthorizationRequest, params: dict[str, str]) -> N
     if "request_uri" in params:
         raise request.error("request_uri_not_supported",
                             "The request_uri parameter is not supported.")
+
+
+def _pushed_required(ctx: Context, request: AuthorizationRequest, client: Any,
+                     pushed: bool) -> None:
+    """RFC 9126 §5: where pushing is required, a request sent only in the query is refused."""
+    if not pushed and pushed_required(ctx, client):
+        raise request.error("invalid_request", "This client must push its authorization "
+                            "requests to the pushed authorization request endpoint (RFC 9126) "
+                            "and send the request_uri it gets.")
 
 
 def _parameter_syntax(

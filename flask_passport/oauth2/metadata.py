@@ -37,6 +37,7 @@ class EndpointUrls:
     authorization: str | None = None
     device_authorization: str | None = None
     registration: str | None = None  # RFC 7591, only when PASSPORT_REGISTRATION is on
+    pushed_authorization: str | None = None  # RFC 9126 §5
 
 
 def enabled_grant_types(settings: Settings, token_grants: Iterable[str]) -> list[str]:
@@ -90,6 +91,10 @@ def build_metadata(
         # Request objects (RFC 9101) are refused with request_not_supported.
         doc["request_parameter_supported"] = False
         doc["request_uri_parameter_supported"] = False
+        if urls.pushed_authorization:
+            # RFC 9126 §5: where to push, and whether every client must.
+            doc["pushed_authorization_request_endpoint"] = urls.pushed_authorization
+            doc["require_pushed_authorization_requests"] = settings.require_par
     if "authorization_code" in grants:
         doc["code_challenge_methods_supported"] = ["S256", "plain"] if settings.pkce_plain \
             else ["S256"]

@@ -97,6 +97,7 @@ def create_client(
     refresh_token_lifetime: int | None = None,
     post_logout_redirect_uris: Iterable[str] | str | None = None,
     id_token_signed_response_alg: str | None = None,
+    require_pushed_authorization_requests: bool = False,
 ) -> CreatedClient:
     """Create a client of ``kind`` (see :data:`CLIENT_KINDS`); the caller commits."""
     name = (name or "").strip()
@@ -126,6 +127,8 @@ def create_client(
     )
     if id_token_signed_response_alg is not None:  # a replaced model may lack the column
         client.id_token_signed_response_alg = id_token_signed_response_alg
+    if require_pushed_authorization_requests:  # RFC 9126 §6; likewise optional on a model
+        client.require_pushed_authorization_requests = True
     # Public (SPA, mobile, CLI) and personal access clients have no secret: personal tokens
     # are issued in-process and never authenticate the client over HTTP.
     secret = None if kind in ("public", "personal_access", "device") else client.set_secret()
