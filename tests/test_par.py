@@ -12,6 +12,9 @@ import pytest
 import sqlalchemy as sa
 from conftest import make_app, new_client
 from flask import Flask
+from helpers import js_client
+from test_authlib_client import approve as browser_approve
+from test_authlib_client import signed_in_browser
 from test_authorize import (
     REDIRECT,
     assert_error_page,
@@ -376,3 +379,33 @@ def test_revoked_clients_pushed_requests_are_refused(app: Flask, client: Any, au
     authz_login(client, user)
     resp = use(client, authz_client, uri)
     assert resp.status_code == 400 and "Location" not in resp.headers
+
+
+# -- an independent client: oauth4webapi 3.8.9 (tests/js_clients/par_flow.mjs) -----------------
+
+
+@pytest.mark.parametrize("kind", ["confidential", "public"])
+def test_oauth4webapi_pushes_and_completes_the_flow(authz_server: Any, kind: str) -> None:
+    server = authz_server
+    info = server.seed["clients"][kind]
+    config = {"issuer": server.base_url, "client_id": info["id"],
+              "redirect_uri": info["redirect_uri"], "scope": "check-status place-orders"}
+    if kind == "confidential":
+        config["client_secret"] = info["secret"]
+    pushed = js_client("par_flow.mjs", config | {"step": "push"})
+    assert pushed["status"] == 201
+    assert pushed["request_uri"].startswith("urn:ietf:params:oauth:request_uri:")
+    assert pushed["metadata_endpoint"] == server.base_url + "/oauth/par"
+    # Only client_id and request_uri travel through the browser.
+    assert "code_challenge" not in pushed["authorization_url"]
+    browser = signed_in_browser(server)
+    callback = browser_approve(server, browser, pushed["authorization_url"])
+    assert callback.startswith(info["redirect_uri"] + "?")
+    token = js_client("par_flow.mjs", config | {
+        "step": "exchange", "callback": callback, "code_verifier": pushed["code_verifier"],
+        "state": pushed["state"]})
+    assert token["has_access_token"] and token["token_type"].lower() == "bearer"
+    assert set(token["scope"].split()) == {"check-status", "place-orders"}
+    # The request_uri was used once: the browser cannot open it again.
+    again = browser.get(pushed["authorization_url"], timeout=10, allow_redirects=False)
+    assert again.status_code == 400 and "invalid_request_uri" in again.text
