@@ -238,3 +238,59 @@ def test_authorize_fuzz(fuzz_world: FuzzWorld) -> None:
     run()
     statuses: dict[Any, int] = dict(world.figures.statuses)
     assert statuses.get(302, 0) > 0 and statuses.get(200, 0) > 0, statuses
+
+
+def test_pushed_authorization_fuzz(fuzz_world: FuzzWorld) -> None:
+    """RFC 9126: ``POST /oauth/par`` with the same fuzzed parameters, then its ``request_uri``
+    at ``/oauth/authorize``, and junk request_uris. The oracle: never a 5xx; a push is 201
+    only for a client that authenticated; a request_uri works once, and any redirect it leads
+    to obeys :func:`check_redirect` for the pushed parameters (RFC 9126 §4: the query's other
+    parameters are ignored)."""
+    world = fuzz_world
+    prefix = "urn:ietf:params:oauth:request_uri:"
+
+    @fuzz_settings(60)
+    @given(r=st.one_of(coherent_requests(world), coherent_requests(world),
+                       coherent_requests(world), authorize_requests(world)),
+           auth=st.sampled_from(["secret", "secret", "secret", "none", "wrong"]),
+           extra=st.sampled_from([(), (), (), (("request_uri", prefix + "a" * 43),),
+                                  (("request_uri", "https://x.example/r"),),
+                                  (("request", "e30.e30."),)]),
+           query_junk=st.lists(st.tuples(st.sampled_from(["scope", "state", "redirect_uri",
+                                                          "prompt"]), junk), max_size=2),
+           uri_junk=junk)
+    def run(r: AuthzRequest, auth: str, extra: tuple[tuple[str, str], ...],
+            query_junk: list[tuple[str, str]], uri_junk: str) -> None:
+        world.login(world.user_id)
+        pairs = list(r.pairs) + list(extra)
+        ids = [v for k, v in pairs if k == "client_id"]
+        secret = world.authz.secret if ids and ids[0] == world.authz.client.id else None
+        if auth == "secret" and secret:
+            pairs.append(("client_secret", secret))
+        elif auth == "wrong":
+            pairs.append(("client_secret", "wrong-secret"))
+        body = _query(AuthzRequest(pairs=pairs, tail=r.tail))
+        pushed = world.send("POST", "/oauth/par", data=body,
+                            content_type="application/x-www-form-urlencoded")
+        assert pushed.status_code in (201, 400, 401, 413, 429), pushed.status_code
+        if pushed.status_code != 201:
+            # A junk request_uri at the authorization endpoint is a page, never a redirect.
+            junk_uri = world.send("GET", "/oauth/authorize", query_string={
+                "client_id": ids[0] if ids else "x", "request_uri": prefix + uri_junk})
+            assert junk_uri.status_code == 400, junk_uri.status_code
+            return
+        assert auth == "secret" or not secret, "a confidential client pushed without its secret"
+        assert not extra, "a request_uri or request object was accepted inside a push"
+        request_uri = pushed.get_json()["request_uri"]
+        query = [("client_id", ids[0]), ("request_uri", request_uri), *query_junk]
+        used = world.send("GET", "/oauth/authorize", query_string=query)
+        assert used.status_code in (200, 302, 400), used.status_code
+        if used.status_code == 302:
+            check_redirect(world, used.headers["Location"],
+                           [(k, v) for k, v in pairs if k != "client_secret"])
+        again = world.send("GET", "/oauth/authorize", query_string=query)
+        assert again.status_code == 400, "a request_uri was used twice"
+
+    run()
+    statuses: dict[Any, int] = dict(world.figures.statuses)
+    assert statuses.get(201, 0) > 0, statuses
