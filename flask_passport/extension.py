@@ -142,6 +142,7 @@ class PassportState:
             throttle=self.rate_limiter,
             user_model=self.user_model,
             replay=self.replay_store(),
+            secret_box_key=self.settings.client_secret_key or self.app.config.get("SECRET_KEY"),
         )
 
     def find_user(self, username: str) -> Any:

@@ -96,7 +96,18 @@ DEFAULTS: dict[str, Any] = {
     # True: /oauth/authorize takes only pushed requests (request_uri from /oauth/par), for
     # every client; a client's require_pushed_authorization_requests does it for that client.
     "PASSPORT_REQUIRE_PAR": False,
+    # -- client authentication (oauth2/client_auth.py) --
+    # The methods clients may use at the token, revocation and introspection endpoints (and
+    # that the metadata advertises); each client is further held to its own registered one.
+    "PASSPORT_CLIENT_AUTH_METHODS": ("client_secret_basic", "client_secret_post", "none",
+                                     "private_key_jwt", "client_secret_jwt"),
+    # Encrypts the secrets of client_secret_jwt clients (jose/secret_box.py); None: SECRET_KEY.
+    "PASSPORT_CLIENT_SECRET_KEY": None,
 }
+
+#: Every client authentication method (RFC 7591 §2, OpenID Connect Core §9).
+CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none", "private_key_jwt",
+                       "client_secret_jwt")
 
 _LIFETIMES = (
     "access_token_lifetime",
@@ -178,6 +189,8 @@ class Settings:
     replay_store_url: str | None
     par_lifetime: int
     require_par: bool
+    client_auth_methods: tuple[str, ...]
+    client_secret_key: str | None
 
     @classmethod
     def load(
@@ -211,6 +224,8 @@ class Settings:
         values["replay_store_url"] = _replay_store_url(values["replay_store_url"])
         values["par_lifetime"] = _par_lifetime(values["par_lifetime"])
         values["require_par"] = _to_bool(values["require_par"])
+        values["client_auth_methods"] = _client_auth_methods(values["client_auth_methods"])
+        values["client_secret_key"] = str(values["client_secret_key"] or "") or None
         return cls(**values)
 
 
@@ -364,3 +379,13 @@ def _par_lifetime(value: Any) -> int:
         raise ValueError(f"PASSPORT_PAR_LIFETIME must be between {low} and {high} seconds, "
                          f"not {seconds}.")
     return seconds
+
+
+def _client_auth_methods(value: Any) -> tuple[str, ...]:
+    """PASSPORT_CLIENT_AUTH_METHODS: a list or space-separated string of known methods."""
+    names = tuple(value.split()) if isinstance(value, str) else tuple(value or ())
+    unknown = [n for n in names if n not in CLIENT_AUTH_METHODS]
+    if unknown or not names:
+        raise ValueError("PASSPORT_CLIENT_AUTH_METHODS must name some of "
+                         f"{', '.join(CLIENT_AUTH_METHODS)}.")
+    return tuple(dict.fromkeys(names))

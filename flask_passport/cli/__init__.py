@@ -18,7 +18,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..extension import passport_state
 from ..jose import keys as keys_mod
-from ..storage.clients import ClientError, create_client, find_personal_access_client
+from ..jose.jwk import MAX_JWKS_LENGTH
+from ..storage.clients import (
+    CONFIDENTIAL_AUTH_METHODS,
+    ClientError,
+    create_client,
+    find_personal_access_client,
+)
 from ..storage.models import utcnow
 
 passport_cli = AppGroup("passport", help="Manage Passport's keys, clients and tokens.")
@@ -195,6 +201,14 @@ def _check_user_exists(user_id: str) -> None:
 @click.option("--require-par", is_flag=True,
               help="Accept this client's authorization requests only when pushed to "
                    "/oauth/par (RFC 9126 require_pushed_authorization_requests).")
+@click.option("--auth-method", type=click.Choice(CONFIDENTIAL_AUTH_METHODS), default=None,
+              help="How a confidential client authenticates (token_endpoint_auth_method) "
+                   "[default: client_secret_basic or client_secret_post].")
+@click.option("--jwks", "jwks_file", type=click.File("r"), default=None,
+              help="private_key_jwt: a file holding the client's public JWK Set.")
+@click.option("--jwks-uri", default=None,
+              help="private_key_jwt: where the client publishes its JWK Set (not supported "
+                   "yet: use --jwks).")
 @click.option("--json", "as_json", is_flag=True, help="Print the client as one JSON object.")
 @_one_line_errors
 def client_command(
@@ -211,6 +225,9 @@ def client_command(
     first_party: bool,
     id_token_alg: str | None,
     require_par: bool,
+    auth_method: str | None,
+    jwks_file: Any,
+    jwks_uri: str | None,
     as_json: bool,
 ) -> None:
     """Create a client. Without a kind flag: an authorization code client.
@@ -227,6 +244,12 @@ def client_command(
         raise click.UsageError(f"Choose one kind of client: {' and '.join(f for f, _ in kinds)} "
                                "were given together.")
     kind = kinds[0][1] if kinds else "authorization_code"
+    if jwks_uri is not None:
+        raise click.BadParameter("jwks_uri is not supported yet; give the keys with --jwks.",
+                                 param_hint="--jwks-uri")
+    if jwks_file is not None and auth_method != "private_key_jwt":
+        raise click.UsageError("--jwks is for --auth-method private_key_jwt.")
+    jwks = jwks_file.read(MAX_JWKS_LENGTH + 1) if jwks_file is not None else None
     if user_id is not None:
         _check_user_exists(user_id)
     if not name:
@@ -244,7 +267,9 @@ def client_command(
     created = create_client(state.db.session(), state.models, name=name or "", kind=kind,
                             redirect_uris=uris, user_id=user_id, first_party=first_party,
                             post_logout_redirect_uris=post_logout_redirect_uris or None,
-                            id_token_signed_response_alg=id_token_alg,
+                            id_token_signed_response_alg=id_token_alg, auth_method=auth_method,
+                            jwks=jwks, secret_key=state.settings.client_secret_key
+                            or current_app.config.get("SECRET_KEY"),
                             require_pushed_authorization_requests=require_par)
     state.db.session.commit()
     if as_json:

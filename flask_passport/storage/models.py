@@ -95,11 +95,24 @@ class ClientMixin:
     #: RFC 9126 §6: this client's authorization requests must be pushed (``/oauth/par``).
     require_pushed_authorization_requests: Mapped[bool] = mapped_column(
         sa.Boolean, default=False, server_default=sa.false())
+    #: RFC 7591 §2 / OpenID Connect Core §9: how this client authenticates at the token,
+    #: revocation and introspection endpoints. ``None``: ``client_secret_basic`` or
+    #: ``client_secret_post`` when it has a secret, else ``none``.
+    token_endpoint_auth_method: Mapped[str | None] = mapped_column(sa.String(32))
+    #: ``private_key_jwt``: the client's public keys, a JWK Set as JSON text (RFC 7591 §2).
+    jwks: Mapped[str | None] = mapped_column(sa.Text)
+    #: ``private_key_jwt``: where the client publishes its JWK Set instead.
+    jwks_uri: Mapped[str | None] = mapped_column(sa.Text)
+    #: ``client_secret_jwt`` only: the secret, AES-GCM encrypted (jose/secret_box.py), since an
+    #: HMAC needs the key itself. Every other client keeps only ``secret_hash``.
+    secret_encrypted: Mapped[str | None] = mapped_column(sa.Text)
 
     @property
     def confidential(self) -> bool:
-        """A confidential client has a secret; a public one (SPA, mobile, CLI) has none."""
-        return self.secret_hash is not None
+        """A confidential client has a secret or (``private_key_jwt``) a registered key pair; a
+        public one (SPA, mobile, CLI) has neither."""
+        return self.secret_hash is not None \
+            or getattr(self, "token_endpoint_auth_method", None) == "private_key_jwt"
 
     @property
     def personal_access_client(self) -> bool:
@@ -120,6 +133,14 @@ class ClientMixin:
 
     def check_secret(self, secret: str) -> bool:
         return tokens.check_secret(secret, self.secret_hash)
+
+    @property
+    def auth_method(self) -> str:
+        """The client authentication method this client must use (RFC 7591 §2 names)."""
+        method = getattr(self, "token_endpoint_auth_method", None)
+        if method:
+            return str(method)
+        return "client_secret_basic" if self.confidential else "none"
 
     def skips_authorization(self, user: Any, scopes: list[str]) -> bool:
         """Whether the consent screen is skipped; override for your own policy."""

@@ -2,7 +2,7 @@
 oauth_clients.require_pushed_authorization_requests.
 
 Revision ID: e1ba5ed0000b
-Revises: a7c0ffee0007
+Revises: d0c1a5e0000a (cjwt, merged here; a7c0ffee0007 on main)
 Create Date: 2026-12-05
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "e1ba5ed0000b"
-down_revision = "a7c0ffee0007"
+down_revision = "d0c1a5e0000a"
 branch_labels = None
 depends_on = None
 
