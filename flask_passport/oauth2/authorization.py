@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from .. import signals
 from ..jose import tokens
-from . import oidc, pkce, redirect_uri
+from . import oidc, pkce, redirect_uri, request_object
 from .context import MAX_PARAM_LENGTH, Context
 from .errors import OAuthError
 from .scope_policy import resolve_scopes
@@ -166,10 +166,10 @@ def validate_request(
     being used from there, they satisfy a client's or the server's requirement to push.
     The same rules serve ``/oauth/authorize`` and the pushed authorization request endpoint.
     """
-    params, duplicated = _collect(items)
+    params, duplicated = expand_request_object(ctx, *_collect(items))
     client, request = _client_and_redirect_uri(ctx, params, duplicated)
     # From here on errors go back to the client.
-    _request_objects(request, params)
+    _request_uri(request, params)
     _pushed_required(ctx, request, client, pushed)
     _parameter_syntax(request, params, duplicated)
     _response_type(ctx, request, params.get("response_type"))
@@ -180,6 +180,27 @@ def validate_request(
         _pkce(ctx, request, client, params)
     request.nonce = params.get("nonce")
     return request, client
+
+
+def expand_request_object(ctx: Context, params: dict[str, str], duplicated: set[str]
+                          ) -> tuple[dict[str, str], set[str]]:
+    """RFC 9101 §6.3: with a ``request`` parameter, the verified request object's parameters
+    replace the others (``client_id`` outside names the client whose keys verify it, and must
+    be the one inside). Errors are a page: the redirect URI the object names is not proven
+    while the object is not."""
+    if "request" not in params:
+        return params, duplicated
+    if "request" in duplicated:
+        raise AuthorizationPageError("invalid_request", "The request parameter was sent twice.")
+    if "request_uri" in params:
+        raise AuthorizationPageError("invalid_request", "Send request or request_uri, not both.")
+    client = _client(ctx, params, duplicated)
+    try:
+        inner = request_object.parameters(ctx, client, params["request"],
+                                          params.get("client_id"))
+    except request_object.InvalidRequestObject as exc:
+        raise AuthorizationPageError("invalid_request_object", str(exc)) from None
+    return inner, set()
 
 
 def pushed_required(ctx: Context, client: Any) -> bool:
@@ -252,15 +273,14 @@ def _redirect_uri(
     )
 
 
-def _request_objects(request: AuthorizationRequest, params: dict[str, str]) -> None:
-    """OpenID Connect Core §6: request objects (JAR) are not supported, so say so rather than
-    act on the plain parameters alone while the client meant the signed ones."""
-    if "request" in params:
-        raise request.error("request_not_supported",
-                            "The request parameter (request objects) is not supported.")
+def _request_uri(request: AuthorizationRequest, params: dict[str, str]) -> None:
+    """RFC 9101 §5.2: request objects by reference are supported only as the ``request_uri``
+    of a pushed request (RFC 9126, taken before validation); any other is refused rather
+    than the plain parameters acted on while the client meant the referenced ones."""
     if "request_uri" in params:
         raise request.error("request_uri_not_supported",
-                            "The request_uri parameter is not supported.")
+                            "Only a request_uri from the pushed authorization request "
+                            "endpoint is supported.")
 
 
 def _pushed_required(ctx: Context, request: AuthorizationRequest, client: Any,

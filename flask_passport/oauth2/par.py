@@ -6,7 +6,8 @@ answers with.
   ones with their ``client_id``) and sends every authorization parameter in the form body;
   they are checked by the very rules of ``/oauth/authorize``
   (:func:`~.authorization.validate_request`), so a request that would fail there fails here,
-  before the user's browser is involved. ``request_uri`` inside is refused.
+  before the user's browser is involved. ``request_uri`` inside is refused; a ``request``
+  object (RFC 9101) is verified and its parameters are what is pushed.
 * §2.2: the request is stored server-side and named by
   ``urn:ietf:params:oauth:request_uri:<reference>``; only the SHA-256 digest of the reference
   is stored, so the table does not hold usable references. It lives ``PASSPORT_PAR_LIFETIME``
@@ -29,7 +30,12 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from .authorization import AuthorizationPageError, AuthorizationRedirectError, validate_request
+from .authorization import (
+    AuthorizationPageError,
+    AuthorizationRedirectError,
+    expand_request_object,
+    validate_request,
+)
 from .client_auth import authenticate_client
 from .context import Context, TokenRequest
 from .errors import NO_STORE, OAuthError, OAuthResponse, invalid_request
@@ -85,6 +91,9 @@ def _push(ctx: Context, request: TokenRequest) -> dict[str, Any]:
     # With HTTP Basic the body may omit client_id; the request is the authenticated client's.
     params["client_id"] = client.id
     try:
+        # RFC 9126 §3: a request object is verified here, and what is stored is its
+        # parameters (its jti is spent now, so the stored request never holds it again).
+        params, _ = expand_request_object(ctx, params, set())
         validate_request(ctx, params.items(), pushed=True)
     except (AuthorizationPageError, AuthorizationRedirectError) as exc:
         # §2.3: the authorization endpoint's error codes, in the token endpoint's shape.
