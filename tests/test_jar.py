@@ -239,3 +239,35 @@ def test_request_and_request_uri_together_are_refused(client: Any, jar_client: A
     obj = request_object(jar_client, client_keys["RS256"])
     resp = authorize_with(client, jar_client, obj, request_uri="https://x.example/r")
     assert resp.status_code == 400 and "Location" not in resp.headers
+
+
+# -- an independent client: oauth4webapi's issueRequestObject pushed to /oauth/par -------------
+
+
+def test_oauth4webapi_pushes_a_request_object(authz_server: Any) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from helpers import js_client
+    from test_authlib_client import approve, signed_in_browser
+
+    server = authz_server
+    info = server.seed["clients"]["confidential"]
+    key = ec.generate_private_key(ec.SECP256R1())
+    jwks = {"keys": [_jwk(key.public_key(), "js-es256") | {"alg": "ES256", "use": "sig"}]}
+    with server.app.app_context():
+        state = server.app.extensions["passport"]
+        row = state.db.session.get(state.models.Client, info["id"])
+        row.jwks = json.dumps(jwks)
+        state.db.session.commit()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    config = {"issuer": server.base_url, "client_id": info["id"], "client_secret": info["secret"],
+              "redirect_uri": info["redirect_uri"], "scope": "check-status",
+              "request_object_key": pem, "kid": "js-es256"}
+    pushed = js_client("par_flow.mjs", config | {"step": "push"})
+    assert pushed["status"] == 201 and pushed["request_object"] is True
+    callback = approve(server, signed_in_browser(server), pushed["authorization_url"])
+    assert callback.startswith(info["redirect_uri"] + "?")
+    token = js_client("par_flow.mjs", config | {
+        "step": "exchange", "callback": callback, "code_verifier": pushed["code_verifier"],
+        "state": pushed["state"]})
+    assert token["has_access_token"] and token["scope"] == "check-status"

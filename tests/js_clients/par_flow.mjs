@@ -1,7 +1,11 @@
 // An independent client (panva's oauth4webapi) pushing its authorization request (RFC 9126).
+// With "request_object_key" (a PKCS#8 PEM, ES256) and "kid", the parameters are pushed inside a
+// request object (RFC 9101, issueRequestObject).
 // JS_CONFIG: {"step": "push" | "exchange", "issuer", "client_id", "client_secret"?,
-//             "redirect_uri", "scope", and for "exchange": "callback", "code_verifier", "state"}
+//             "redirect_uri", "scope", "request_object_key"?, "kid"?,
+//             and for "exchange": "callback", "code_verifier", "state"}
 // Prints one JSON object as its last line.
+import * as jose from 'jose'
 import * as oauth from 'oauth4webapi'
 
 const config = JSON.parse(process.env.JS_CONFIG)
@@ -16,7 +20,7 @@ const auth = config.client_secret ? oauth.ClientSecretBasic(config.client_secret
 async function push () {
   const codeVerifier = oauth.generateRandomCodeVerifier()
   const state = oauth.generateRandomState()
-  const params = new URLSearchParams({
+  let params = new URLSearchParams({
     redirect_uri: config.redirect_uri,
     response_type: 'code',
     scope: config.scope,
@@ -24,6 +28,11 @@ async function push () {
     code_challenge: await oauth.calculatePKCECodeChallenge(codeVerifier),
     code_challenge_method: 'S256',
   })
+  if (config.request_object_key) {
+    const key = await jose.importPKCS8(config.request_object_key, 'ES256')
+    const request = await oauth.issueRequestObject(as, client, params, { key, kid: config.kid })
+    params = new URLSearchParams({ request })
+  }
   const response = await oauth.pushedAuthorizationRequest(as, client, auth, params, insecure)
   const result = await oauth.processPushedAuthorizationResponse(as, client, response)
   const url = new URL(as.authorization_endpoint)
@@ -37,6 +46,7 @@ async function push () {
     code_verifier: codeVerifier,
     state,
     metadata_endpoint: as.pushed_authorization_request_endpoint,
+    request_object: !!config.request_object_key,
   }
 }
 
