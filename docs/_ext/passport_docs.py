@@ -143,6 +143,11 @@ DESCRIPTIONS: dict[str, str] = {
     "``jti``) are remembered until they expire: ``None`` the database (``oauth_used_jtis``, shared "
     "by every process using it), ``redis://...`` Redis (the ``redis`` extra), or ``memory://`` "
     "(this process only).",
+    "PASSPORT_PAR_LIFETIME": "Seconds a ``request_uri`` from ``/oauth/par`` stays usable "
+    "(:doc:`par`), 5 to 600.",
+    "PASSPORT_REQUIRE_PAR": "``True``: ``/oauth/authorize`` takes only pushed requests (a "
+    "``request_uri`` from ``/oauth/par``) from every client; a client's "
+    "``require_pushed_authorization_requests`` does it for that client (:doc:`par`).",
 }
 
 
