@@ -96,6 +96,13 @@ DEFAULTS: dict[str, Any] = {
     # True: /oauth/authorize takes only pushed requests (request_uri from /oauth/par), for
     # every client; a client's require_pushed_authorization_requests does it for that client.
     "PASSPORT_REQUIRE_PAR": False,
+    # -- outbound fetches (outbound.py): client metadata documents, jwks_uri --
+    # Development only: also fetch from private, loopback and link-local addresses (and over
+    # http to loopback). Off in production, where it would let a client URL reach internal hosts.
+    "PASSPORT_OUTBOUND_ALLOW_PRIVATE": False,
+    # -- OAuth Client ID Metadata Documents (oauth2/client_metadata_document.py) --
+    # On: an https URL used as client_id names a public client described by the JSON there.
+    "PASSPORT_CLIENT_ID_METADATA_DOCUMENTS": False,
     # -- client authentication (oauth2/client_auth.py) --
     # The methods clients may use at the token, revocation and introspection endpoints (and
     # that the metadata advertises); each client is further held to its own registered one.
@@ -189,6 +196,8 @@ class Settings:
     replay_store_url: str | None
     par_lifetime: int
     require_par: bool
+    outbound_allow_private: bool
+    client_id_metadata_documents: bool
     client_auth_methods: tuple[str, ...]
     client_secret_key: str | None
 
@@ -224,6 +233,8 @@ class Settings:
         values["replay_store_url"] = _replay_store_url(values["replay_store_url"])
         values["par_lifetime"] = _par_lifetime(values["par_lifetime"])
         values["require_par"] = _to_bool(values["require_par"])
+        values["outbound_allow_private"] = _to_bool(values["outbound_allow_private"])
+        values["client_id_metadata_documents"] = _to_bool(values["client_id_metadata_documents"])
         values["client_auth_methods"] = _client_auth_methods(values["client_auth_methods"])
         values["client_secret_key"] = str(values["client_secret_key"] or "") or None
         return cls(**values)

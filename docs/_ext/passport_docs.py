@@ -148,6 +148,13 @@ DESCRIPTIONS: dict[str, str] = {
     "PASSPORT_REQUIRE_PAR": "``True``: ``/oauth/authorize`` takes only pushed requests (a "
     "``request_uri`` from ``/oauth/par``) from every client; a client's "
     "``require_pushed_authorization_requests`` does it for that client (:doc:`par`).",
+    "PASSPORT_OUTBOUND_ALLOW_PRIVATE": "Development only: let outbound fetches (client metadata "
+    "documents, ``jwks_uri``) reach private, loopback and link-local addresses, and loopback over "
+    "plain ``http``. Off in production: a client-chosen URL must not reach internal hosts "
+    "(SSRF). ``flask passport check`` flags it with an ``https`` issuer. See :doc:`outbound`.",
+    "PASSPORT_CLIENT_ID_METADATA_DOCUMENTS": "Accept an ``https`` URL as ``client_id`` and "
+    "read the public client it names from the JSON document there (OAuth Client ID Metadata "
+    "Documents, what the MCP authorization spec prefers).",
 }
 
 

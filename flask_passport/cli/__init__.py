@@ -176,6 +176,20 @@ def _check_user_exists(user_id: str) -> None:
         raise click.BadParameter(f"No user has the id {user_id!r}.", param_hint="--user-id")
 
 
+def _client_key_options(auth_method: str | None, jwks_file: Any,
+                        jwks_uri: str | None) -> dict[str, Any]:
+    """The ``create_client`` arguments of ``--auth-method``, ``--jwks`` and ``--jwks-uri``."""
+    if (jwks_file is not None or jwks_uri is not None) and auth_method != "private_key_jwt":
+        raise click.UsageError("--jwks and --jwks-uri are for --auth-method private_key_jwt.")
+    settings = passport_state().settings
+    return {
+        "auth_method": auth_method,
+        "jwks": jwks_file.read(MAX_JWKS_LENGTH + 1) if jwks_file is not None else None,
+        "jwks_uri": jwks_uri,
+        "secret_key": settings.client_secret_key or current_app.config.get("SECRET_KEY"),
+    }
+
+
 @passport_cli.command("client")
 @click.option("--personal", is_flag=True, help="A personal access client.")
 @click.option("--password", is_flag=True, help="A password grant client.")
@@ -207,8 +221,7 @@ def _check_user_exists(user_id: str) -> None:
 @click.option("--jwks", "jwks_file", type=click.File("r"), default=None,
               help="private_key_jwt: a file holding the client's public JWK Set.")
 @click.option("--jwks-uri", default=None,
-              help="private_key_jwt: where the client publishes its JWK Set (not supported "
-                   "yet: use --jwks).")
+              help="private_key_jwt: the https URL where the client publishes its JWK Set.")
 @click.option("--json", "as_json", is_flag=True, help="Print the client as one JSON object.")
 @_one_line_errors
 def client_command(
@@ -244,12 +257,7 @@ def client_command(
         raise click.UsageError(f"Choose one kind of client: {' and '.join(f for f, _ in kinds)} "
                                "were given together.")
     kind = kinds[0][1] if kinds else "authorization_code"
-    if jwks_uri is not None:
-        raise click.BadParameter("jwks_uri is not supported yet; give the keys with --jwks.",
-                                 param_hint="--jwks-uri")
-    if jwks_file is not None and auth_method != "private_key_jwt":
-        raise click.UsageError("--jwks is for --auth-method private_key_jwt.")
-    jwks = jwks_file.read(MAX_JWKS_LENGTH + 1) if jwks_file is not None else None
+    key_options = _client_key_options(auth_method, jwks_file, jwks_uri)
     if user_id is not None:
         _check_user_exists(user_id)
     if not name:
@@ -267,10 +275,8 @@ def client_command(
     created = create_client(state.db.session(), state.models, name=name or "", kind=kind,
                             redirect_uris=uris, user_id=user_id, first_party=first_party,
                             post_logout_redirect_uris=post_logout_redirect_uris or None,
-                            id_token_signed_response_alg=id_token_alg, auth_method=auth_method,
-                            jwks=jwks, secret_key=state.settings.client_secret_key
-                            or current_app.config.get("SECRET_KEY"),
-                            require_pushed_authorization_requests=require_par)
+                            id_token_signed_response_alg=id_token_alg,
+                            require_pushed_authorization_requests=require_par, **key_options)
     state.db.session.commit()
     if as_json:
         click.echo(json.dumps(created.to_dict()))

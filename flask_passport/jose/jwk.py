@@ -35,6 +35,8 @@ ASYMMETRIC_ALGORITHMS = ("RS256", "PS256", "ES256", "ES384", "EdDSA")
 HMAC_ALGORITHMS = {"HS256": 32, "HS384": 48, "HS512": 64}
 #: Members that only a private (or symmetric) key has (RFC 7518 §6.2.2, §6.3.2, §6.4.1).
 PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
+#: Random bytes in a ``client_secret_jwt`` secret: 64 characters, enough for HS512.
+HMAC_SECRET_BYTES = 48
 #: A client's JWKS is a few keys; more is refused before any key is parsed.
 MAX_KEYS = 10
 #: The JSON text of a JWKS larger than this is refused (a 4096-bit RSA JWK is ~800 bytes).

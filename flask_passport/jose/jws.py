@@ -199,11 +199,12 @@ def verify_client_jws(
     if "crit" in header or "b64" in header:
         raise InvalidJWS(CRITICAL)
     alg, kid = header.get("alg"), header.get("kid")
-    if not isinstance(alg, str) or alg not in algorithms or (kid is not None
+    if not isinstance(alg, str) or alg not in algorithms or ("kid" in header
                                                              and not isinstance(kid, str)):
-        raise InvalidJWS(UNKNOWN_KEY)
-    candidates = [key for key in keys
-                  if alg in key.algorithms and (kid is None or key.kid == kid)]
+        raise InvalidJWS(INVALID)  # not UNKNOWN_KEY: no key set could make it acceptable
+    # A shared secret has no kid to match: a header kid is ignored for it.
+    candidates = [key for key in keys if alg in key.algorithms
+                  and (kid is None or key.secret is not None or key.kid == kid)]
     if not candidates:
         raise InvalidJWS(UNKNOWN_KEY)
     if not any(_client_signature_valid(alg, key, loaded.signing_input, loaded.signature)

@@ -25,11 +25,12 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from ..jose import jws, tokens
-from ..jose.jwk import ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS
+from ..jose.jwk import ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, ClientKey
 from .client_keys import (
     JWT_METHODS,
     PRIVATE_KEY_JWT,
     NoClientKeys,
+    may_refresh,
     registered_keys,
     secret_key,
 )
@@ -184,15 +185,23 @@ def _verified_assertion(ctx: Context, request: TokenRequest,
     method = client.auth_method
     if method not in JWT_METHODS or method not in ctx.settings.client_auth_methods:
         raise failed
-    algorithms: tuple[str, ...]
-    if method == PRIVATE_KEY_JWT:
-        keys, algorithms = registered_keys(client), ASYMMETRIC_ALGORITHMS
-    else:
-        keys, algorithms = (secret_key(client, ctx.secret_box_key),), tuple(HMAC_ALGORITHMS)
     leeway = ctx.settings.leeway
-    claims = jws.verify_client_jws(
-        assertion, keys, algorithms=algorithms, require=ASSERTION_CLAIMS, leeway=leeway,
-        audiences=assertion_audiences(ctx.issuer, request.endpoint_urls))
+    audiences = assertion_audiences(ctx.issuer, request.endpoint_urls)
+
+    def verify(keys: tuple[ClientKey, ...], algorithms: tuple[str, ...]) -> dict[str, Any]:
+        return jws.verify_client_jws(assertion, keys, algorithms=algorithms, leeway=leeway,
+                                     require=ASSERTION_CLAIMS, audiences=audiences)
+
+    if method == PRIVATE_KEY_JWT:
+        try:
+            claims = verify(registered_keys(ctx, client), ASYMMETRIC_ALGORITHMS)
+        except jws.InvalidJWS as exc:
+            # Key rotation: a kid the (cached) jwks_uri set lacks gets one fresh fetch.
+            if exc.reason != jws.UNKNOWN_KEY or not may_refresh(client):
+                raise
+            claims = verify(registered_keys(ctx, client, refresh=True), ASYMMETRIC_ALGORITHMS)
+    else:
+        claims = verify((secret_key(client, ctx.secret_box_key),), tuple(HMAC_ALGORITHMS))
     _check_assertion_claims(claims, client.id, leeway)
     return client, claims
 

@@ -64,6 +64,11 @@ class Context:
     #: The key that unseals ``client_secret_jwt`` secrets (jose/secret_box.py):
     #: PASSPORT_CLIENT_SECRET_KEY, else the app's SECRET_KEY.
     secret_box_key: str | bytes | None = None
+    #: ``fetch_json(url, max_bytes=, timeout=)``: a small JSON document fetched under
+    #: outbound.py's rules through the app's cache (a client's ``jwks_uri``); None: no fetching.
+    fetch_json: Callable[..., dict[str, Any]] | None = None
+    #: Drops a URL from that cache, so the next fetch is fresh (a client's rotated keys).
+    forget_fetched: Callable[[str], None] | None = None
     #: Signals to send once the transaction has committed (never for rolled-back work).
     events: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
 

@@ -21,9 +21,10 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from ..jose import secret_box, tokens
-from ..jose.jwk import JWKError, loads_jwks, parse_jwks
+from ..jose.jwk import HMAC_SECRET_BYTES, JWKError, loads_jwks, parse_jwks
 from ..scopes import format_scope, parse_scope
-from ..storage.clients import ClientError, validate_redirect_uri
+from ..storage.clients import ClientError, validate_jwks_uri, validate_redirect_uri
+from .client_keys import credential_kind, seals_secret
 from .context import Context
 from .errors import NO_STORE, OAuthError, OAuthResponse
 from .text import is_plain_text
@@ -230,14 +231,8 @@ def _extra(data: Mapping[str, Any], auth_method: str, application_type: str,
     return extra
 
 
-def validate(ctx: Context, data: Mapping[str, Any]) -> Metadata:
-    """RFC 7591 §2: check every field this server understands; unknown fields are ignored."""
-    from ..jose.keys import ID_TOKEN_ALGORITHMS
-
-    open_mode = ctx.settings.registration == "open"
-    application_type = _string(data, "application_type") or "web"
-    if application_type not in ("web", "native"):
-        raise invalid_metadata("application_type must be web or native.")
+def _auth_method(ctx: Context, data: Mapping[str, Any], *, open_mode: bool) -> str:
+    """RFC 7591 §2 ``token_endpoint_auth_method``: one this server has enabled."""
     auth_method = _string(data, "token_endpoint_auth_method")
     if auth_method is None:
         # RFC 7591 §2's default is client_secret_basic; the open endpoint makes public
@@ -251,6 +246,18 @@ def validate(ctx: Context, data: Mapping[str, Any]) -> Metadata:
         raise invalid_metadata("This server registers only public clients "
                                "(token_endpoint_auth_method none) without an initial access "
                                "token.")
+    return auth_method
+
+
+def validate(ctx: Context, data: Mapping[str, Any]) -> Metadata:
+    """RFC 7591 §2: check every field this server understands; unknown fields are ignored."""
+    from ..jose.keys import ID_TOKEN_ALGORITHMS
+
+    open_mode = ctx.settings.registration == "open"
+    application_type = _string(data, "application_type") or "web"
+    if application_type not in ("web", "native"):
+        raise invalid_metadata("application_type must be web or native.")
+    auth_method = _auth_method(ctx, data, open_mode=open_mode)
     grants = _grant_types(data)
     if "client_credentials" in grants and (auth_method == "none" or open_mode):
         raise invalid_metadata("The client_credentials grant needs a confidential client.")
@@ -266,6 +273,8 @@ def validate(ctx: Context, data: Mapping[str, Any]) -> Metadata:
     extra = _extra(data, auth_method, application_type, id_token_alg)
     if jwks is not None:
         extra["jwks"] = json.loads(jwks)
+    elif auth_method == "private_key_jwt":
+        extra["jwks_uri"] = data["jwks_uri"]
     return Metadata(
         client_name=_string(data, "client_name") or "Registered client",
         redirect_uris=uris,
@@ -289,10 +298,14 @@ def _jwks(data: Mapping[str, Any], auth_method: str) -> str | None:
                                    "private_key_jwt.")
         return None
     if jwks_uri is not None:
-        raise invalid_metadata("jwks_uri is not supported here; register the keys by value "
-                               "(jwks).")
+        try:
+            validate_jwks_uri(jwks_uri)
+        except ClientError as exc:
+            raise invalid_metadata(str(exc)) from None
+        return None
     if jwks is None:
-        raise invalid_metadata("private_key_jwt needs the client's public keys in jwks.")
+        raise invalid_metadata("private_key_jwt needs the client's public keys: jwks or "
+                               "jwks_uri.")
     try:
         text = json.dumps(jwks, separators=(",", ":"), allow_nan=False)
         parse_jwks(loads_jwks(text))
@@ -379,8 +392,9 @@ def register(ctx: Context, data: Mapping[str, Any], *, initial_token: str | None
     client.registered = True
     access_token = tokens.new_secret()
     client.registration_token_hash = tokens.hash_secret(access_token)
-    secret = client.set_secret() if metadata.gets_secret else None
-    if metadata.auth_method == "client_secret_jwt" and secret is not None:
+    nbytes = HMAC_SECRET_BYTES if seals_secret(metadata.auth_method) else 32
+    secret = client.set_secret(nbytes) if metadata.gets_secret else None
+    if seals_secret(metadata.auth_method) and secret is not None:
         client.secret_encrypted = _seal(ctx, client.id, secret)
     ctx.session.add(client)
     ctx.session.flush()
@@ -402,6 +416,7 @@ def _store(client: Any, metadata: Metadata) -> None:
     client.name = metadata.client_name
     client.token_endpoint_auth_method = metadata.auth_method
     client.jwks = metadata.jwks
+    client.jwks_uri = metadata.extra.get("jwks_uri")
     client.redirect_uris = metadata.redirect_uris
     client.grant_types = metadata.grant_types
     client.allowed_scopes = metadata.scopes
@@ -452,9 +467,7 @@ def update(ctx: Context, client: Any, data: Mapping[str, Any], *, configuration_
                                         and client.check_secret(presented)):
         raise invalid_metadata("client_secret must be the current secret; it cannot be chosen.")
     metadata = _apply_policy(ctx, data, policy, client)
-    if metadata.public == client.confidential or metadata.gets_secret != (
-            client.secret_hash is not None) or (metadata.auth_method == "client_secret_jwt"
-                                                 ) != (client.auth_method == "client_secret_jwt"):
+    if credential_kind(metadata.auth_method) != credential_kind(client.auth_method):
         raise invalid_metadata("token_endpoint_auth_method cannot change between none, a "
                                "secret, a secret JWT and a key; register a new client.")
     _store(client, metadata)

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..jose import jws
 from ..jose.jwk import ASYMMETRIC_ALGORITHMS
-from .client_keys import NoClientKeys, registered_keys
+from .client_keys import NoClientKeys, may_refresh, registered_keys
 from .context import MAX_PARAM_LENGTH, Context
 
 #: The signing algorithms of request objects (advertised in the metadata).
@@ -50,14 +50,10 @@ def parameters(ctx: Context, client: Any, request_object: str, client_id: str | 
     """The authorization parameters of ``client``'s verified ``request_object``; the ``jti``
     is spent only once every check has passed."""
     try:
-        keys = registered_keys(client)
+        claims = _verified(ctx, client, request_object)
     except NoClientKeys:
-        raise InvalidRequestObject("The client has no registered keys (jwks) to verify a "
-                                   "request object with.") from None
-    try:
-        claims = jws.verify_client_jws(request_object, keys, algorithms=ALGORITHMS,
-                                       audiences=(ctx.issuer,), require=REQUIRED_CLAIMS,
-                                       leeway=ctx.settings.leeway)
+        raise InvalidRequestObject("The client has no registered keys (jwks or jwks_uri) to "
+                                   "verify a request object with.") from None
     except jws.InvalidJWS as exc:
         raise InvalidRequestObject(f"The request object could not be verified ({exc}).") \
             from None
@@ -70,6 +66,24 @@ def parameters(ctx: Context, client: Any, request_object: str, client_id: str | 
     if not ctx.replay.use_once(REPLAY_NAMESPACE + client.id, claims["jti"], expires_at):
         raise InvalidRequestObject("The request object was already used (jti).")
     return params
+
+
+def _verified(ctx: Context, client: Any, request_object: str) -> dict[str, Any]:
+    """The claims of ``request_object`` signed with one of ``client``'s registered keys."""
+
+    def verify(keys: Any) -> dict[str, Any]:
+        return jws.verify_client_jws(request_object, keys, algorithms=ALGORITHMS,
+                                     audiences=(ctx.issuer,), require=REQUIRED_CLAIMS,
+                                     leeway=ctx.settings.leeway)
+
+    try:
+        return verify(registered_keys(ctx, client))
+    except jws.InvalidJWS as exc:
+        # Key rotation: a kid the (cached) jwks_uri set lacks gets one fresh fetch, as for
+        # client assertions.
+        if exc.reason != jws.UNKNOWN_KEY or not may_refresh(client):
+            raise
+        return verify(registered_keys(ctx, client, refresh=True))
 
 
 def _check_claims(ctx: Context, client: Any, claims: dict[str, Any],

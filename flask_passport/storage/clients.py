@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..jose import secret_box, tokens
-from ..jose.jwk import JWKError, loads_jwks
+from ..jose.jwk import HMAC_SECRET_BYTES, JWKError, loads_jwks
 from ..jose.keys import ID_TOKEN_ALGORITHMS
+from ..oauth2.client_keys import seals_secret
 from ..oauth2.text import is_plain_text
 from .models import Models
 
@@ -111,13 +112,15 @@ def create_client(
     require_pushed_authorization_requests: bool = False,
     auth_method: str | None = None,
     jwks: str | Mapping[str, object] | None = None,
+    jwks_uri: str | None = None,
     secret_key: str | bytes | None = None,
 ) -> CreatedClient:
     """Create a client of ``kind`` (see :data:`CLIENT_KINDS`); the caller commits.
 
     ``auth_method`` (a confidential kind only): ``private_key_jwt`` needs the client's public
-    ``jwks`` (a JWK Set, JSON text or object) and gets no secret; ``client_secret_jwt`` gets a
-    secret that is also stored encrypted with ``secret_key`` (jose/secret_box.py).
+    ``jwks`` (a JWK Set, JSON text or object) or its ``jwks_uri``, and gets no secret;
+    ``client_secret_jwt`` gets a secret that is also stored encrypted with ``secret_key``
+    (jose/secret_box.py).
     """
     name = (name or "").strip()
     if not name or len(name) > 255 or not is_plain_text(name):
@@ -128,7 +131,7 @@ def create_client(
     if id_token_signed_response_alg not in (None, *ID_TOKEN_ALGORITHMS):
         raise ClientError("id_token_signed_response_alg must be one of "
                           f"{', '.join(ID_TOKEN_ALGORITHMS)}.")
-    jwks_text = _check_auth_method(kind, auth_method, jwks)
+    jwks_text = _check_auth_method(kind, auth_method, jwks, jwks_uri)
     uris = normalize_redirect_uris(redirect_uris)
     grants = list(grant_types) if grant_types is not None else list(CLIENT_KINDS[kind])
     if "authorization_code" in grants and not uris:
@@ -147,16 +150,17 @@ def create_client(
     )
     if id_token_signed_response_alg is not None:  # a replaced model may lack the column
         client.id_token_signed_response_alg = id_token_signed_response_alg
-    if require_pushed_authorization_requests:  # RFC 9126 §6; likewise optional on a model
-        client.require_pushed_authorization_requests = True
+    # RFC 9126 §6. Set after construction: a replaced model may lack the column.
+    client.require_pushed_authorization_requests = require_pushed_authorization_requests
     # Public (SPA, mobile, CLI) and personal access clients have no secret: personal tokens
     # are issued in-process and never authenticate the client over HTTP.
     secret = None if kind in PUBLIC_KINDS or auth_method == "private_key_jwt" \
-        else client.set_secret()
+        else client.set_secret(HMAC_SECRET_BYTES if seals_secret(auth_method) else 32)
     if auth_method is not None:
         client.token_endpoint_auth_method = auth_method
         client.jwks = jwks_text
-    if auth_method == "client_secret_jwt" and secret is not None:
+        client.jwks_uri = jwks_uri
+    if seals_secret(auth_method) and secret is not None:
         # Sealed before anything reaches the session: no key, no half-made client.
         client.id = client.id or tokens.new_id()
         try:
@@ -168,22 +172,45 @@ def create_client(
     return CreatedClient(client, secret)
 
 
+def validate_jwks_uri(uri: str) -> None:
+    """A ``jwks_uri`` (RFC 7591 §2): an absolute https URL (http only on a loopback host, for
+    development; outbound.py refuses those unless PASSPORT_OUTBOUND_ALLOW_PRIVATE is on)."""
+    if not isinstance(uri, str) or not 0 < len(uri) <= 2000 or not is_plain_text(uri) \
+            or " " in uri:
+        raise ClientError("jwks_uri must be a URL of at most 2000 characters.")
+    try:
+        parts = urlsplit(uri)
+        host = parts.hostname or ""
+    except ValueError:
+        raise ClientError("jwks_uri is not a valid URL.") from None
+    loopback = host in ("127.0.0.1", "::1", "localhost")
+    if not (parts.scheme == "https" or (parts.scheme == "http" and loopback)) or not host \
+            or "@" in parts.netloc or parts.fragment:
+        raise ClientError("jwks_uri must be an https URL without user information or "
+                          "fragment.")
+
+
 def _check_auth_method(kind: str, auth_method: str | None,
-                       jwks: str | Mapping[str, object] | None) -> str | None:
+                       jwks: str | Mapping[str, object] | None,
+                       jwks_uri: str | None = None) -> str | None:
     """The JSON text of ``jwks`` when ``auth_method`` is private_key_jwt; errors otherwise."""
     if auth_method is None:
-        if jwks is not None:
-            raise ClientError("jwks is for the private_key_jwt auth method.")
+        if jwks is not None or jwks_uri is not None:
+            raise ClientError("jwks and jwks_uri are for the private_key_jwt auth method.")
         return None
     if auth_method not in CONFIDENTIAL_AUTH_METHODS or kind in PUBLIC_KINDS:
         raise ClientError("The auth method must be one of "
                           f"{', '.join(CONFIDENTIAL_AUTH_METHODS)}, for a confidential client.")
     if auth_method != "private_key_jwt":
-        if jwks is not None:
-            raise ClientError("jwks is for the private_key_jwt auth method.")
+        if jwks is not None or jwks_uri is not None:
+            raise ClientError("jwks and jwks_uri are for the private_key_jwt auth method.")
         return None
-    if jwks is None:
-        raise ClientError("A private_key_jwt client needs its public keys (a JWKS).")
+    if (jwks is None) == (jwks_uri is None):
+        raise ClientError("A private_key_jwt client needs its public keys: a JWKS or a "
+                          "jwks_uri (one of them).")
+    if jwks_uri is not None:
+        validate_jwks_uri(jwks_uri)
+        return None
     try:
         text = jwks if isinstance(jwks, str) else json.dumps(jwks, allow_nan=False)
         return json.dumps(loads_jwks(text), separators=(",", ":"))

@@ -111,8 +111,8 @@ class ClientMixin:
     def confidential(self) -> bool:
         """A confidential client has a secret or (``private_key_jwt``) a registered key pair; a
         public one (SPA, mobile, CLI) has neither."""
-        return self.secret_hash is not None \
-            or getattr(self, "token_endpoint_auth_method", None) == "private_key_jwt"
+        method = getattr(self, "token_endpoint_auth_method", None)
+        return self.secret_hash is not None or method == "private_key_jwt"
 
     @property
     def personal_access_client(self) -> bool:
@@ -125,9 +125,9 @@ class ClientMixin:
     def has_grant_type(self, grant_type: str) -> bool:
         return grant_type in (self.grant_types or ())
 
-    def set_secret(self) -> str:
+    def set_secret(self, nbytes: int = 32) -> str:
         """Give the client a new secret; returns the plain value, which is never stored."""
-        plain = tokens.new_secret()
+        plain = tokens.new_secret(nbytes)
         self.secret_hash = tokens.hash_secret(plain)
         return plain
 

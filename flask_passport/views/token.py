@@ -10,8 +10,9 @@ from . import blueprint
 from .responses import oauth_error, to_flask
 from .well_known import issuer_origin
 
-#: The endpoints where a client authenticates, hence may name itself in an assertion's ``aud``.
-CLIENT_AUTH_ENDPOINTS = frozenset({"passport.token", "passport.revoke", "passport.introspect",
+#: The endpoints besides the token endpoint where a client authenticates, hence whose URL a
+#: client assertion may name as its ``aud``.
+CLIENT_AUTH_ENDPOINTS = frozenset({"passport.revoke", "passport.introspect",
                                    "passport.device_code", "passport.par"})
 
 
@@ -33,7 +34,7 @@ def endpoint_urls() -> tuple[str, ...]:
     assertion may carry (oauth2.client_auth.assertion_audiences)."""
     base = issuer_origin(current_app.extensions["passport"].issuer())
     urls = [base + url_for("passport.token")]
-    if request.endpoint in CLIENT_AUTH_ENDPOINTS and request.endpoint != "passport.token":
+    if request.endpoint in CLIENT_AUTH_ENDPOINTS:
         urls.append(base + url_for(request.endpoint))
     return tuple(urls)
 
