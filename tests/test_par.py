@@ -286,6 +286,26 @@ def test_a_signed_out_user_signs_in_and_comes_back(client: Any, authz_login: Any
     assert_error_page(use(client, authz_client, uri))
 
 
+def test_switching_accounts_keeps_a_pushed_request_pushed(
+        app: Flask, client: Any, authz_login: Any, user: Any, authz_client: Any) -> None:
+    """The consent page's "Not you?" makes the request again: a pushed one is pushed again,
+    so a client required to push is not refused, and the pushed state survives."""
+    update_client(app, authz_client.client.id, require_pushed_authorization_requests=True)
+    authz_login(client, user)
+    page = use(client, authz_client, pushed_uri(client, authz_client, state="pushed-state"))
+    fields = form_fields(page.get_data(as_text=True))
+    resp = client.post("/oauth/authorize/switch-account", data=fields)
+    assert resp.status_code == 302
+    location = resp.headers["Location"]
+    assert "request_uri=urn" in location and "state" not in location
+    back = client.get(location)
+    assert back.status_code == 302 and "/test-login" in back.headers["Location"]
+    authz_login(client, user)
+    again = client.get(location)
+    query = redirect_query(approve(client, again))
+    assert query["state"] == "pushed-state" and query["code"]
+
+
 # -- requiring PAR -----------------------------------------------------------------------------
 
 

@@ -61,6 +61,8 @@ class AuthorizationRequest:
     #: RFC 9207: the issuer named in every response, so a client talking to several servers
     #: can tell which one answered (the mix-up attack, RFC 9700 §4.4).
     issuer: str | None = None
+    #: RFC 9126: the request came through ``/oauth/par`` (made again, it is pushed again).
+    pushed: bool = False
 
     @property
     def redirect_target(self) -> str:
@@ -179,6 +181,7 @@ def validate_request(
     if request.response_type == "code":
         _pkce(ctx, request, client, params)
     request.nonce = params.get("nonce")
+    request.pushed = pushed
     return request, client
 
 

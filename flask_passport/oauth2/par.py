@@ -98,22 +98,23 @@ def _push(ctx: Context, request: TokenRequest) -> dict[str, Any]:
     except (AuthorizationPageError, AuthorizationRedirectError) as exc:
         # §2.3: the authorization endpoint's error codes, in the token endpoint's shape.
         raise OAuthError(exc.error, exc.description) from None
-    return _store(ctx, client, params)
+    return store(ctx, client.id, params)
 
 
-def _store(ctx: Context, client: Any, params: dict[str, str]) -> dict[str, Any]:
-    """Keep ``params`` under a new reference; return the §2.2 response body."""
+def store(ctx: Context, client_id: str, params: dict[str, str]) -> dict[str, Any]:
+    """Keep validated ``params`` of ``client_id`` under a new reference; return the §2.2
+    response body. Also used to push a request again (the consent page's account switch)."""
     Pushed = ctx.models.PushedAuthorization
     now = ctx.now()
     lifetime = ctx.settings.par_lifetime
     # Keep the table small: this client's expired requests go when it pushes another.
     ctx.session.execute(
-        sa.delete(Pushed).where(Pushed.client_id == client.id, Pushed.expires_at <= now)
+        sa.delete(Pushed).where(Pushed.client_id == client_id, Pushed.expires_at <= now)
         .execution_options(synchronize_session=False)
     )
     reference = secrets.token_urlsafe(32)
     request_uri = REQUEST_URI_PREFIX + reference
-    ctx.session.add(Pushed(id=_digest(request_uri), client_id=client.id, request=params,
+    ctx.session.add(Pushed(id=_digest(request_uri), client_id=client_id, request=params,
                            created_at=now, expires_at=now + timedelta(seconds=lifetime)))
     return {"request_uri": request_uri, "expires_in": lifetime}
 
