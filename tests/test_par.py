@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import threading
 from datetime import timedelta
@@ -190,11 +191,30 @@ def test_a_request_uri_is_single_use(client: Any, authz_login: Any, user: Any,
 
 
 def test_concurrent_uses_of_a_request_uri_have_one_winner(
-        app: Flask, client: Any, authz_login: Any, user: Any, authz_client: Any) -> None:
+        app: Flask, client: Any, authz_login: Any, user: Any, authz_client: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every use has read the row before any deletes it: the conditional DELETE alone
+    decides, and exactly one use proceeds."""
+    import sqlalchemy
+
+    from flask_passport.oauth2 import par as par_module
+
     uri = pushed_uri(client, authz_client)
     authz_login(client, user)
     cookie = client.get_cookie("session").value
     barrier = threading.Barrier(4)
+    all_read = threading.Barrier(4, timeout=10)
+
+    class DeleteAfterAllRead:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(sqlalchemy, name)
+
+        def delete(self, *args: Any, **kwargs: Any) -> Any:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                all_read.wait()
+            return sqlalchemy.delete(*args, **kwargs)
+
+    monkeypatch.setattr(par_module, "sa", DeleteAfterAllRead())
     statuses: list[int] = []
 
     def attempt() -> None:
