@@ -218,6 +218,9 @@ def _client_key_options(auth_method: str | None, jwks_file: Any,
 @click.option("--dpop-bound", is_flag=True,
               help="The client must use DPoP (RFC 9449 dpop_bound_access_tokens): token "
                    "requests without a DPoP proof are refused.")
+@click.option("--require-par", is_flag=True,
+              help="Accept this client's authorization requests only when pushed to "
+                   "/oauth/par (RFC 9126 require_pushed_authorization_requests).")
 @click.option("--auth-method", type=click.Choice(CONFIDENTIAL_AUTH_METHODS), default=None,
               help="How a confidential client authenticates (token_endpoint_auth_method) "
                    "[default: client_secret_basic or client_secret_post].")
@@ -242,6 +245,7 @@ def client_command(
     first_party: bool,
     id_token_alg: str | None,
     dpop_bound: bool,
+    require_par: bool,
     auth_method: str | None,
     jwks_file: Any,
     jwks_uri: str | None,
@@ -286,7 +290,8 @@ def client_command(
                             post_logout_redirect_uris=post_logout_redirect_uris or None,
                             id_token_signed_response_alg=id_token_alg,
                             allowed_resources=list(resources) or None,
-                            dpop_bound_access_tokens=dpop_bound, **key_options)
+                            dpop_bound_access_tokens=dpop_bound,
+                            require_pushed_authorization_requests=require_par, **key_options)
     state.db.session.commit()
     if as_json:
         click.echo(json.dumps(created.to_dict()))
@@ -354,6 +359,9 @@ def purge_command(revoked: bool, expired: bool, hours: int, batch_size: int,
         click.echo(f"Purged {counts['device_codes']} device codes.")
     if counts.get("pending_authorizations"):
         click.echo(f"Purged {counts['pending_authorizations']} unanswered consent pages.")
+    if counts.get("pushed_authorizations"):
+        click.echo(f"Purged {counts['pushed_authorizations']} unused pushed authorization "
+                   "requests.")
     if counts.get("used_jtis"):
         click.echo(f"Purged {counts['used_jtis']} expired single-use values.")
 
@@ -406,6 +414,10 @@ def _purge_plan(models: Any, *, revoked: bool, expired: bool, older_than: timede
     if Pending is not None and expired:
         # Consent pages never answered (an answered one is deleted at once).
         plan.append(("pending_authorizations", Pending, [Pending.expires_at < cutoff], None))
+    Pushed = getattr(models, "PushedAuthorization", None)
+    if Pushed is not None and expired:
+        # Pushed authorization requests never used (a used one is deleted at once).
+        plan.append(("pushed_authorizations", Pushed, [Pushed.expires_at < cutoff], None))
     UsedJti = getattr(models, "UsedJti", None)
     if UsedJti is not None and expired:
         # Single-use values past their expiry: a replay of one is refused by its own time check.

@@ -171,19 +171,8 @@ class ResourceServer:
         self.client_secret = client_secret
         self.leeway = leeway
         self.timeout = timeout
-        # RFC 9449 §7: DPoP-bound tokens. The origin clients address this service by builds
-        # each proof's expected htu (SERVER_NAME when not given, never the Host header); the
-        # default single-use store is this process's memory: give a shared one (Redis,
-        # DatabaseReplayStore) when the service runs in several processes.
-        wrong = [a for a in dpop_algs if a not in SUPPORTED_ALGORITHMS]
-        if wrong:
-            raise ValueError(f"dpop_algs: {wrong[0]!r} is not a DPoP algorithm this package "
-                             f"verifies ({', '.join(SUPPORTED_ALGORITHMS)}).")
-        self.dpop_origin = dpop_origin.rstrip("/") if dpop_origin else None
-        self.dpop_algs = tuple(dpop_algs)
-        self.dpop_proof_lifetime = int(dpop_proof_lifetime)
-        self.dpop_nonce = dpop_nonce
-        self.replay_store: ReplayStore = replay_store or MemoryReplayStore()
+        self._configure_dpop(dpop_origin, dpop_algs, dpop_proof_lifetime, dpop_nonce,
+                             replay_store)
         if (jwks_uri is None or (introspect and introspection_endpoint is None)) and self.issuer:
             meta = _get_json(metadata_url(self.issuer), timeout)
             jwks_uri = jwks_uri or meta.get("jwks_uri")
@@ -202,6 +191,22 @@ class ResourceServer:
         self.app: Flask | None = None
         if app is not None:
             self.init_app(app)
+
+    def _configure_dpop(self, origin: str | None, algs: Collection[str], proof_lifetime: int,
+                        nonce: bool, replay_store: ReplayStore | None) -> None:
+        """RFC 9449 §7: DPoP-bound tokens. The origin clients address this service by builds
+        each proof's expected htu (SERVER_NAME when not given, never the Host header); the
+        default single-use store is this process's memory: give a shared one (Redis,
+        DatabaseReplayStore) when the service runs in several processes."""
+        wrong = [a for a in algs if a not in SUPPORTED_ALGORITHMS]
+        if wrong:
+            raise ValueError(f"dpop_algs: {wrong[0]!r} is not a DPoP algorithm this package "
+                             f"verifies ({', '.join(SUPPORTED_ALGORITHMS)}).")
+        self.dpop_origin = origin.rstrip("/") if origin else None
+        self.dpop_algs = tuple(algs)
+        self.dpop_proof_lifetime = int(proof_lifetime)
+        self.dpop_nonce = nonce
+        self.replay_store: ReplayStore = replay_store or MemoryReplayStore()
 
     def init_app(self, app: Flask) -> None:
         """Bind to ``app`` (once per app); its protected routes then verify with this object."""

@@ -129,6 +129,7 @@ def create_client(
     id_token_signed_response_alg: str | None = None,
     allowed_resources: Iterable[str] | None = None,
     dpop_bound_access_tokens: bool = False,
+    require_pushed_authorization_requests: bool = False,
     auth_method: str | None = None,
     jwks: str | Mapping[str, object] | None = None,
     jwks_uri: str | None = None,
@@ -143,15 +144,7 @@ def create_client(
     its ``jwks_uri``, and gets no secret; ``client_secret_jwt`` gets a secret that is also
     stored encrypted with ``secret_key`` (jose/secret_box.py).
     """
-    name = (name or "").strip()
-    if not name or len(name) > 255 or not is_plain_text(name):
-        raise ClientError("A client needs a name of at most 255 characters, without control "
-                          "characters.")
-    if kind not in CLIENT_KINDS:
-        raise ClientError(f"Unknown client kind {kind!r}; use one of {', '.join(CLIENT_KINDS)}.")
-    if id_token_signed_response_alg not in (None, *ID_TOKEN_ALGORITHMS):
-        raise ClientError("id_token_signed_response_alg must be one of "
-                          f"{', '.join(ID_TOKEN_ALGORITHMS)}.")
+    name = _checked_name_and_kind(name, kind, id_token_signed_response_alg)
     jwks_text = _check_auth_method(kind, auth_method, jwks, jwks_uri)
     uris = normalize_redirect_uris(redirect_uris)
     resources = normalize_resources(allowed_resources)
@@ -176,6 +169,31 @@ def create_client(
         client.allowed_resources = resources
     if dpop_bound_access_tokens:  # RFC 9449 §5.2: every token request needs a DPoP proof
         client.dpop_bound_access_tokens = True
+    # RFC 9126 §6. Set after construction: a replaced model may lack the column.
+    client.require_pushed_authorization_requests = require_pushed_authorization_requests
+    secret = _set_credentials(client, kind, auth_method, jwks_text, jwks_uri, secret_key)
+    session.add(client)
+    session.flush()
+    return CreatedClient(client, secret)
+
+
+def _checked_name_and_kind(name: str, kind: str, id_token_alg: str | None) -> str:
+    """The stripped client name, once the name, kind and ID token algorithm are valid."""
+    name = (name or "").strip()
+    if not name or len(name) > 255 or not is_plain_text(name):
+        raise ClientError("A client needs a name of at most 255 characters, without control "
+                          "characters.")
+    if kind not in CLIENT_KINDS:
+        raise ClientError(f"Unknown client kind {kind!r}; use one of {', '.join(CLIENT_KINDS)}.")
+    if id_token_alg not in (None, *ID_TOKEN_ALGORITHMS):
+        raise ClientError("id_token_signed_response_alg must be one of "
+                          f"{', '.join(ID_TOKEN_ALGORITHMS)}.")
+    return name
+
+
+def _set_credentials(client: Any, kind: str, auth_method: str | None, jwks_text: str | None,
+                     jwks_uri: str | None, secret_key: str | bytes | None) -> str | None:
+    """Give ``client`` its credential: the new plain secret (returned once), or none."""
     # Public (SPA, mobile, CLI) and personal access clients have no secret: personal tokens
     # are issued in-process and never authenticate the client over HTTP.
     secret = None if kind in PUBLIC_KINDS or auth_method == "private_key_jwt" \
@@ -191,9 +209,7 @@ def create_client(
             client.secret_encrypted = secret_box.seal(secret_key, client.id, secret)
         except secret_box.SecretBoxError as exc:
             raise ClientError(str(exc)) from None
-    session.add(client)
-    session.flush()
-    return CreatedClient(client, secret)
+    return secret
 
 
 def validate_jwks_uri(uri: str) -> None:
