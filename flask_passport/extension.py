@@ -17,7 +17,7 @@ from .jose.key_rotation import add_retired_keys
 from .jose.keys import KeySet, load_keys
 from .oauth2.context import Context
 from .oauth2.server import TokenEndpoint
-from .outbound import OutboundCache, fetch_json
+from .outbound import FetchResult, OutboundCache, fetch_document, fetch_json
 from .resource.login_adapter import user_loader
 from .scopes import OIDC_SCOPE_DESCRIPTIONS, Scope, ScopeRegistry
 from .settings import DEVELOPMENT_ISSUER, Settings, resolve_issuer
@@ -123,6 +123,12 @@ class PassportState:
                           allow_private=self.settings.outbound_allow_private,
                           cache=self.outbound_cache if cached else None)
 
+    def fetch_document(self, url: str, max_bytes: int, timeout: float) -> FetchResult:
+        """One uncached fetch under the outbound rules, with its ``Cache-Control`` lifetime
+        (client ID metadata documents keep their own cache: the client row)."""
+        return fetch_document(url, max_bytes=max_bytes, timeout=timeout,
+                              allow_private=self.settings.outbound_allow_private)
+
     def reset_keys(self) -> None:
         self._keys = None
 
@@ -155,6 +161,7 @@ class PassportState:
             throttle=self.rate_limiter,
             user_model=self.user_model,
             replay=self.replay_store(),
+            fetch_document=self.fetch_document,
         )
 
     def find_user(self, username: str) -> Any:

@@ -9,8 +9,9 @@ from typing import Any
 from urllib.parse import unquote_plus
 
 from ..jose import tokens
+from . import client_metadata_document
 from .context import Context, TokenRequest
-from .errors import invalid_client, invalid_request
+from .errors import OAuthError, invalid_client, invalid_request
 from .rows import get_by_id
 from .text import is_plain_text
 
@@ -63,9 +64,13 @@ def authenticate_client(ctx: Context, request: TokenRequest, *, required: bool =
         raise invalid_client("Client authentication failed: no client credentials were given.",
                              basic_attempted=False)
     failed = invalid_client("Client authentication failed.", basic_attempted=creds.basic)
+    if client_metadata_document.enabled_for(ctx, creds.client_id):
+        return _document_client(ctx, creds)
     if len(creds.client_id) > 64:
         raise failed
     client = get_by_id(ctx.session, ctx.models.Client, creds.client_id)
+    if client is not None and getattr(client, "metadata_document_url", None):
+        client = None  # a document client is known by its URL only
     if client is None or client.revoked:
         # Hash anyway so a missing client costs the same as a wrong secret.
         tokens.check_secret(creds.client_secret or "x", tokens.hash_secret("x" * 8))
@@ -75,4 +80,16 @@ def authenticate_client(ctx: Context, request: TokenRequest, *, required: bool =
             raise failed
     elif creds.client_secret:
         raise failed
+    return client
+
+
+def _document_client(ctx: Context, creds: ClientCredentials) -> Any:
+    """A client ID metadata document client: public, so it must send no secret."""
+    try:
+        client = client_metadata_document.resolve(ctx, creds.client_id)
+    except OAuthError as exc:
+        raise invalid_client(exc.description, basic_attempted=creds.basic) from None
+    if creds.client_secret:
+        raise invalid_client("A client ID metadata document client is public: it sends no "
+                             "client_secret.", basic_attempted=creds.basic)
     return client

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from ..jose.keys import KeySet
+from ..outbound import FetchResult
 from ..scopes import ScopeRegistry
 from ..settings import Settings
 from ..storage.models import Models, utcnow
@@ -57,6 +58,9 @@ class Context:
     user_model: Any = None
     #: Single-use values (DPoP proof and client assertion ``jti``), shared by every process.
     replay: ReplayStore | None = None
+    #: ``fetch_document(url, max_bytes, timeout)``: a JSON document under the outbound rules
+    #: (client ID metadata documents); None where the app cannot fetch.
+    fetch_document: Callable[[str, int, float], FetchResult] | None = None
     #: Signals to send once the transaction has committed (never for rolled-back work).
     events: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
 

@@ -92,6 +92,17 @@ class ClientMixin:
     registration_token_hash: Mapped[str | None] = mapped_column(sa.String(64))
     #: RFC 7591 §2 metadata kept only to be returned (client_uri, contacts, auth method, ...).
     registration_metadata: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    #: OAuth Client ID Metadata Documents: the https URL that is this client's ``client_id``
+    #: (its row ``id`` is never accepted in its place), and when its copied metadata must be
+    #: fetched again.
+    metadata_document_url: Mapped[str | None] = mapped_column(sa.String(2048), unique=True,
+                                                              index=True)
+    metadata_document_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def public_id(self) -> str:
+        """The ``client_id`` the client itself uses: its metadata document URL, else ``id``."""
+        return getattr(self, "metadata_document_url", None) or self.id
 
     @property
     def confidential(self) -> bool:
@@ -134,6 +145,7 @@ class ClientMixin:
             "first_party": bool(self.first_party),
             "revoked": bool(self.revoked),
             "registered": bool(getattr(self, "registered", False)),
+            "metadata_document_url": getattr(self, "metadata_document_url", None),
             "created_at": self.created_at.isoformat() if self.created_at else None,
         }
 

@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..extension import passport_state
 from ..jose.keys import KeyLoadError
-from ..oauth2 import pending, redirect_uri
+from ..oauth2 import client_metadata_document, pending, redirect_uri
 from ..oauth2.authorization import (
     AuthorizationPageError,
     AuthorizationRedirectError,
@@ -205,6 +205,7 @@ def _consent_page(ctx: Any, authz: AuthorizationRequest, client: Any, user: Any)
         scopes=passport_state().passport.scopes_for(authz.scopes),
         authorization=authz,
         redirect_target=authz.redirect_target,
+        client_host=client_metadata_document.host_of(client),
         auth_token=key,
         csrf_token=form.csrf_token.current_token,
     )
@@ -259,7 +260,7 @@ def _decide() -> Response:
         return error_page("invalid_request", "This authorization request has expired or was "
                           "already answered. Start again from the application.")
     authz = AuthorizationRequest.from_dict(entry)
-    client = ctx.session.get(ctx.models.Client, authz.client_id)
+    client = client_metadata_document.by_client_id(ctx, authz.client_id)
     if client is None or client.revoked:
         return error_page("invalid_client", "The client is unknown or has been revoked.")
     registered = redirect_uri.resolve(client.redirect_uris or [], authz.redirect_uri)
