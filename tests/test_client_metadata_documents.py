@@ -176,6 +176,12 @@ def test_off_by_default(tmp_path: Any, private_key_pem: str,
     ({"client_secret": "s3cret"}, "client_secret"),
     ({"grant_types": ["client_credentials"]}, "grant_types"),
     ({"grant_types": ["authorization_code", "password"]}, "grant_types"),
+    ({"grant_types": [{"a": 1}]}, "grant_types"),
+    ({"grant_types": "authorization_code"}, "grant_types"),
+    ({"redirect_uris": REDIRECT}, "redirect_uris"),
+    ({"redirect_uris": [{"uri": REDIRECT}]}, "redirect_uris"),
+    ({"token_endpoint_auth_method": ["none"]}, "must be none"),
+    ({"client_name": 42}, "client_name"),
     ({"client_name": "x" * 300}, "client_name"),
     ({"client_name": "Tool\x00Box"}, "client_name"),
     ({"logo_uri": "javascript:alert(1)"}, "logo_uri"),
@@ -417,3 +423,27 @@ def test_the_authorized_applications_api_marks_document_clients(
         token = db.session.scalars(sa.select(models.AccessToken)).one()
         client = db.session.get(models.Client, token.client_id)
         assert token_with_client(token, client)["client"]["metadata_document_url"] == url
+
+
+ODD_VALUES: list[Any] = [None, 0, 1.5, True, "", "x" * 5000, "a\x00b", [], {}, [1], [None],
+                         [{"a": 1}], ["javascript:alert(1)"], {"a": [1]}]
+FIELDS = ("client_id", "client_name", "redirect_uris", "grant_types", "response_types",
+          "token_endpoint_auth_method", "client_uri", "logo_uri", "tos_uri", "policy_uri",
+          "scope", "contacts", "application_type", "software_id", "client_secret",
+          "id_token_signed_response_alg")
+
+
+def test_any_odd_member_is_an_oauth_error_never_a_crash(app: Flask) -> None:
+    from flask_passport.oauth2.errors import OAuthError
+
+    url = "https://toolbox.example/client.json"
+    with app.test_request_context():
+        ctx = app.extensions["passport"].context()
+        for name in FIELDS:
+            for value in ODD_VALUES:
+                doc = document(url)
+                doc[name] = value
+                try:
+                    client_metadata_document.validate_document(ctx, url, doc)
+                except OAuthError as exc:
+                    assert exc.error == "invalid_client" and exc.status == 401

@@ -119,7 +119,7 @@ def validate_document(ctx: Context, url: str, document: Mapping[str, Any]
     if not document.get("redirect_uris"):
         raise unusable("it has no redirect_uris.")
     grants = document.get("grant_types", ["authorization_code"])
-    if not isinstance(grants, list) or not set(grants) <= set(DOCUMENT_GRANTS):
+    if not isinstance(grants, list) or not all(g in DOCUMENT_GRANTS for g in grants):
         raise unusable(f"grant_types may only hold {' and '.join(DOCUMENT_GRANTS)}.")
     try:
         metadata = registration.validate(ctx, document, open_mode=True)
