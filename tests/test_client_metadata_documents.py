@@ -447,3 +447,46 @@ def test_any_odd_member_is_an_oauth_error_never_a_crash(app: Flask) -> None:
                     client_metadata_document.validate_document(ctx, url, doc)
                 except OAuthError as exc:
                     assert exc.error == "invalid_client" and exc.status == 401
+
+
+def test_oauth4webapi_completes_the_flow_on_the_running_example_app(
+        tmp_path: Any, private_key_pem: str, document_server: DocumentServer) -> None:
+    """An independent client (panva's oauth4webapi) with a URL client_id against the example
+    app served on loopback: discovery, PKCE, iss and state checks, the public code exchange."""
+    import socket
+    import threading
+
+    from helpers import js_client
+    from werkzeug.serving import make_server
+
+    import example_app
+    from example_app.commands import DEMO_EMAIL, DEMO_PASSWORD, seed_data
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    issuer = f"http://127.0.0.1:{port}"
+    app = example_app.create_app({
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/example.sqlite",
+        "PASSPORT_PRIVATE_KEY": private_key_pem, "PASSPORT_KEY_PATH": str(tmp_path),
+        "PASSPORT_ISSUER": issuer, "PASSPORT_CLIENT_ID_METADATA_DOCUMENTS": True,
+        "PASSPORT_OUTBOUND_ALLOW_PRIVATE": True})
+    with app.app_context():
+        seed_data(port)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        redirect = f"{issuer}/callback"
+        url = publish(document_server, redirect_uris=[redirect])
+        result = js_client("cimd_code_flow.mjs", {
+            "issuer": issuer, "client_id": url, "redirect_uri": redirect,
+            "email": DEMO_EMAIL, "password": DEMO_PASSWORD, "api": f"{issuer}/api/user"})
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with app.app_context():
+            example_app.db.session.remove()
+            example_app.db.engine.dispose()
+    assert result == {"supported": True, "consent_names_host": True, "client_id_claim": url,
+                      "email": DEMO_EMAIL, "has_refresh_token": True}
