@@ -490,3 +490,26 @@ def test_oauth4webapi_completes_the_flow_on_the_running_example_app(
             example_app.db.engine.dispose()
     assert result == {"supported": True, "consent_names_host": True, "client_id_claim": url,
                       "email": DEMO_EMAIL, "has_refresh_token": True}
+
+
+def test_a_row_made_by_a_parallel_request_is_refreshed_not_duplicated(
+        app: Flask, signed_in: Any, document_server: DocumentServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two first requests for one URL both fetch; the second insert hits the unique URL and
+    refreshes the winner's row inside a savepoint, so its own request goes on."""
+    url = publish(document_server)
+    approve(signed_in, authorize(signed_in, url))
+    publish(document_server, client_name="Tool Box 2")
+    real_find = client_metadata_document.find
+    calls: list[str] = []
+
+    def find_missing_once(ctx: Any, wanted: str) -> Any:
+        calls.append(wanted)
+        return None if len(calls) == 1 else real_find(ctx, wanted)  # as if not yet committed
+
+    monkeypatch.setattr(client_metadata_document, "find", find_missing_once)
+    code = approve(signed_in, authorize(signed_in, url))
+    monkeypatch.undo()
+    assert exchange(signed_in, url, code).status_code == 200
+    (row,) = document_rows(app)
+    assert row.name == "Tool Box 2"
