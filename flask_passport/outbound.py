@@ -122,6 +122,8 @@ def _parse_url(url: str) -> _Target:
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
+    if port == 0:
+        raise FetchError("The URL's port is not valid.")
     return _Target(scheme, host.lower(), port or (443 if scheme == "https" else 80), path)
 
 

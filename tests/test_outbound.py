@@ -101,6 +101,7 @@ def test_the_loopback_document_server_is_refused_without_allow_private(
     ("https://@example.com/doc", "userinfo"),
     ("https:///doc", "no host"),
     ("https://example.com:99999/doc", "not valid"),
+    ("https://example.com:0/doc", "not valid"),
     ("https://exa mple.com/doc", "whitespace"),
     ("https://example.com/doc\r\nHost: evil", "whitespace"),
     ("https://example.com/" + "a" * 2048, "2048"),
