@@ -96,12 +96,26 @@ class _Target:
     path: str  # path and query, what the request line carries
 
 
-def _parse_url(url: str) -> _Target:
-    """The parts of ``url`` a request needs; refuses what no document URL should have."""
+def _check_characters(url: str) -> None:
     if not isinstance(url, str) or not url or len(url) > _MAX_URL_LENGTH:
         raise FetchError("The URL is missing or longer than 2048 characters.")
     if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
         raise FetchError("The URL contains whitespace or control characters.")
+
+
+def _ascii_host(host: str) -> str:
+    """The host as DNS and TLS see it (IDNA for international names)."""
+    if not host:
+        raise FetchError("The URL has no host.")
+    try:
+        return host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError:
+        raise FetchError("The URL's host is not a valid name.") from None
+
+
+def _parse_url(url: str) -> _Target:
+    """The parts of ``url`` a request needs; refuses what no document URL should have."""
+    _check_characters(url)
     try:
         parts: SplitResult = urlsplit(url)
         port = parts.port
@@ -112,13 +126,7 @@ def _parse_url(url: str) -> _Target:
         raise FetchError("Only https URLs are fetched.")
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         raise FetchError("The URL must not contain userinfo.")
-    host = parts.hostname or ""
-    if not host:
-        raise FetchError("The URL has no host.")
-    try:
-        host = host.encode("idna").decode("ascii") if not host.isascii() else host
-    except UnicodeError:
-        raise FetchError("The URL's host is not a valid name.") from None
+    host = _ascii_host(parts.hostname or "")
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
