@@ -24,6 +24,7 @@ import contextlib
 import http.client
 import ipaddress
 import json
+import re
 import socket
 import ssl
 import threading
@@ -34,12 +35,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-__all__ = ["FetchError", "FetchResult", "OutboundCache", "fetch_document", "fetch_json"]
+__all__ = ["FetchError", "FetchResult", "OutboundCache", "check_host", "fetch_document",
+           "fetch_json", "is_public_address"]
 
 #: RFC 6890 addresses a public document never lives at (``is_global`` misses multicast).
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _MAX_URL_LENGTH = 2048
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+_HOSTNAME = re.compile(rf"{_LABEL}(\.{_LABEL})*\.?")
 _CHUNK = 8192
 _USER_AGENT = "flask-passport (+https://github.com/flask-passport)"
 
@@ -103,14 +107,27 @@ def _check_characters(url: str) -> None:
         raise FetchError("The URL contains whitespace or control characters.")
 
 
-def _ascii_host(host: str) -> str:
-    """The host as DNS and TLS see it (IDNA for international names)."""
+def check_host(host: str) -> str:
+    """``host`` (from ``urlsplit(...).hostname``) as DNS and TLS see it: an IP literal, or a
+    DNS name of LDH labels (IDNA for international names), lowercase.
+
+    ``urlsplit`` takes almost anything as a host (``\\``, ``a:0[``, 300-letter labels); such a
+    host would reach the resolver or the TLS layer, which fail in less predictable ways.
+    """
     if not host:
         raise FetchError("The URL has no host.")
     try:
-        return host.encode("idna").decode("ascii") if not host.isascii() else host
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    try:
+        name = (host.encode("idna").decode("ascii") if not host.isascii() else host).lower()
     except UnicodeError:
         raise FetchError("The URL's host is not a valid name.") from None
+    if len(name) > 253 or not _HOSTNAME.fullmatch(name):
+        raise FetchError("The URL's host is not a valid name.")
+    return name
 
 
 def _parse_url(url: str) -> _Target:
@@ -126,7 +143,7 @@ def _parse_url(url: str) -> _Target:
         raise FetchError("Only https URLs are fetched.")
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         raise FetchError("The URL must not contain userinfo.")
-    host = _ascii_host(parts.hostname or "")
+    host = check_host(parts.hostname or "")
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
@@ -202,7 +219,11 @@ class _PinnedConnection(http.client.HTTPConnection):
             raise
         if self._tls is not None:
             # SNI and the certificate check use the URL's host, not the pinned address.
-            sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+            try:
+                sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+            except (OSError, ValueError):
+                sock.close()
+                raise
         # Kept here too: http.client drops self.sock once a "Connection: close" response starts.
         self.sock = self.pinned_sock = sock
 

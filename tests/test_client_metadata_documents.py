@@ -513,3 +513,36 @@ def test_a_row_made_by_a_parallel_request_is_refreshed_not_duplicated(
     assert exchange(signed_in, url, code).status_code == 200
     (row,) = document_rows(app)
     assert row.name == "Tool Box 2"
+
+
+def test_random_url_client_ids_never_fail_the_server(
+        app: Flask, signed_in: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """URL-shaped client_ids built from awkward pieces: always a 400 page or 401 JSON, never a
+    5xx; every name resolves to a private address here, so nothing leaves the machine."""
+    import random
+    import socket
+
+    def private(host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.1", port))]
+
+    def no_connection(*args: Any) -> None:
+        raise AssertionError("a refused client_id made a connection")
+
+    monkeypatch.setattr(socket, "getaddrinfo", private)
+    monkeypatch.setattr(socket.socket, "connect", no_connection)
+    app.config["PASSPORT_OUTBOUND_ALLOW_PRIVATE"] = False  # production rules
+    app.extensions["passport"].passport.reload_settings(app)
+    pieces = ["https://", "http://", "HTTPS://", "a.example", "[::1]", "[fe80::1%25eth0]",
+              ":443", ":0", ":99999", "/", "/c.json", "/..", "/%2e", "?q", "#f", "@", "user@",
+              "%00", "\x00", " ", "\u00e9", "xn--", "[", "]", "//", "\\", "é.example", ":",
+              "a" * 300]
+    rng = random.Random(7)
+    for _ in range(150):
+        client_id = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 6)))
+        if not client_id.lower().startswith(("https://", "http://")):
+            client_id = "https://" + client_id
+        page = authorize(signed_in, client_id)
+        assert page.status_code == 400, (client_id, page.status_code)
+        token = exchange(signed_in, client_id, "x")
+        assert token.status_code in (400, 401, 429), (client_id, token.status_code)
+    assert document_rows(app) == []

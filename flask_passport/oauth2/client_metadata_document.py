@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ..jose import tokens
-from ..outbound import FetchError, FetchResult
+from ..outbound import FetchError, FetchResult, check_host
 from . import registration
 from .context import Context
 from .errors import OAuthError
@@ -81,8 +81,10 @@ def check_url(url: str, *, allow_private: bool) -> str:
         raise bad_url("it must not contain a query.")
     if "@" in parts.netloc:
         raise bad_url("it must not contain userinfo.")
-    if not parts.hostname:
-        raise bad_url("it has no host.")
+    try:
+        check_host(parts.hostname or "")
+    except FetchError as exc:
+        raise bad_url(exc.reason) from None
     scheme = parts.scheme.lower()
     loopback = parts.hostname in ("127.0.0.1", "::1", "localhost")
     if scheme != "https" and not (scheme == "http" and allow_private and loopback):
