@@ -179,3 +179,13 @@ def test_outbound_fetches_to_private_addresses_are_reported(app_config: dict[str
     assert _ids(production) == {"passport.E050"}
     development = make_app({**base, "PASSPORT_ISSUER": "http://127.0.0.1:5000"})
     assert _ids(development) == {"passport.W050"}
+
+
+def test_client_metadata_documents_without_rate_limits_are_reported(
+        app_config: dict[str, Any], app: Flask) -> None:
+    base = {**app_config, **WIRED, "PASSPORT_PASSWORD_GRANT": False,
+            "PASSPORT_ISSUER": "https://auth.example.com",
+            "PASSPORT_CLIENT_ID_METADATA_DOCUMENTS": True}
+    assert _ids(make_app(base)) == set()
+    assert _ids(make_app({**base, "PASSPORT_RATELIMIT_ENABLED": False})) == {
+        "passport.W008", "passport.W051"}
