@@ -537,7 +537,7 @@ def test_random_url_client_ids_never_fail_the_server(
               "%00", "\x00", " ", "\u00e9", "xn--", "[", "]", "//", "\\", "é.example", ":",
               "a" * 300]
     rng = random.Random(7)
-    for _ in range(150):
+    for _ in range(110):  # within PASSPORT_RATELIMIT_PER_IP (120/minute)
         client_id = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 6)))
         if not client_id.lower().startswith(("https://", "http://")):
             client_id = "https://" + client_id
@@ -546,3 +546,26 @@ def test_random_url_client_ids_never_fail_the_server(
         token = exchange(signed_in, client_id, "x")
         assert token.status_code in (400, 401, 429), (client_id, token.status_code)
     assert document_rows(app) == []
+
+
+def test_authorize_requests_that_may_fetch_are_rate_limited_per_address(
+        tmp_path: Any, private_key_pem: str, document_server: DocumentServer) -> None:
+    """GET /oauth/authorize is open to anyone; with a URL client_id each one may make the server
+    fetch, so those count per address (other authorization requests do not)."""
+    app = make_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'rl.sqlite'}",
+                    "PASSPORT_PRIVATE_KEY": private_key_pem,
+                    "PASSPORT_CLIENT_ID_METADATA_DOCUMENTS": True,
+                    "PASSPORT_OUTBOUND_ALLOW_PRIVATE": True,
+                    "PASSPORT_RATELIMIT_PER_IP": "3/minute"})
+    with app.app_context():
+        db.create_all()
+    try:
+        client = app.test_client()
+        statuses = [authorize(client, document_server.url(f"/c{i}.json")).status_code
+                    for i in range(4)]
+        assert statuses == [400, 400, 400, 429]
+        assert len(document_server.hits) == 3
+        assert authorize(client, "not-a-url").status_code == 400  # not counted
+    finally:
+        with app.app_context():
+            db.drop_all()
