@@ -17,7 +17,7 @@ from .jose.key_rotation import add_retired_keys
 from .jose.keys import KeySet, load_keys
 from .oauth2.context import Context
 from .oauth2.server import TokenEndpoint
-from .outbound import OutboundCache, fetch_json
+from .outbound import FetchResult, OutboundCache, fetch_document, fetch_json
 from .resource.login_adapter import user_loader
 from .resources import Resource, merge_resources
 from .scopes import OIDC_SCOPE_DESCRIPTIONS, Scope, ScopeRegistry
@@ -124,6 +124,12 @@ class PassportState:
                           allow_private=self.settings.outbound_allow_private,
                           cache=self.outbound_cache if cached else None)
 
+    def fetch_document(self, url: str, max_bytes: int, timeout: float) -> FetchResult:
+        """One uncached fetch under the outbound rules, with its ``Cache-Control`` lifetime
+        (client ID metadata documents keep their own cache: the client row)."""
+        return fetch_document(url, max_bytes=max_bytes, timeout=timeout,
+                              allow_private=self.settings.outbound_allow_private)
+
     def reset_keys(self) -> None:
         self._keys = None
 
@@ -160,6 +166,7 @@ class PassportState:
             secret_box_key=self.settings.client_secret_key or self.app.config.get("SECRET_KEY"),
             fetch_json=self.fetch_json,
             forget_fetched=self.outbound_cache.discard,
+            fetch_document=self.fetch_document,
         )
 
     def resources(self) -> dict[str, Resource]:

@@ -24,6 +24,7 @@ import contextlib
 import http.client
 import ipaddress
 import json
+import re
 import socket
 import ssl
 import threading
@@ -34,12 +35,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-__all__ = ["FetchError", "FetchResult", "OutboundCache", "fetch_document", "fetch_json"]
+__all__ = ["FetchError", "FetchResult", "OutboundCache", "check_host", "fetch_document",
+           "fetch_json", "is_public_address"]
 
 #: RFC 6890 addresses a public document never lives at (``is_global`` misses multicast).
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _MAX_URL_LENGTH = 2048
+_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+_HOSTNAME = re.compile(rf"{_LABEL}(\.{_LABEL})*\.?")
 _CHUNK = 8192
 _USER_AGENT = "flask-passport (+https://github.com/flask-passport)"
 
@@ -96,12 +100,39 @@ class _Target:
     path: str  # path and query, what the request line carries
 
 
-def _parse_url(url: str) -> _Target:
-    """The parts of ``url`` a request needs; refuses what no document URL should have."""
+def _check_characters(url: str) -> None:
     if not isinstance(url, str) or not url or len(url) > _MAX_URL_LENGTH:
         raise FetchError("The URL is missing or longer than 2048 characters.")
     if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
         raise FetchError("The URL contains whitespace or control characters.")
+
+
+def check_host(host: str) -> str:
+    """``host`` (from ``urlsplit(...).hostname``) as DNS and TLS see it: an IP literal, or a
+    DNS name of LDH labels (IDNA for international names), lowercase.
+
+    ``urlsplit`` takes almost anything as a host (``\\``, ``a:0[``, 300-letter labels); such a
+    host would reach the resolver or the TLS layer, which fail in less predictable ways.
+    """
+    if not host:
+        raise FetchError("The URL has no host.")
+    try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    try:
+        name = (host.encode("idna").decode("ascii") if not host.isascii() else host).lower()
+    except UnicodeError:
+        raise FetchError("The URL's host is not a valid name.") from None
+    if len(name) > 253 or not _HOSTNAME.fullmatch(name):
+        raise FetchError("The URL's host is not a valid name.")
+    return name
+
+
+def _parse_url(url: str) -> _Target:
+    """The parts of ``url`` a request needs; refuses what no document URL should have."""
+    _check_characters(url)
     try:
         parts: SplitResult = urlsplit(url)
         port = parts.port
@@ -112,16 +143,12 @@ def _parse_url(url: str) -> _Target:
         raise FetchError("Only https URLs are fetched.")
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         raise FetchError("The URL must not contain userinfo.")
-    host = parts.hostname or ""
-    if not host:
-        raise FetchError("The URL has no host.")
-    try:
-        host = host.encode("idna").decode("ascii") if not host.isascii() else host
-    except UnicodeError:
-        raise FetchError("The URL's host is not a valid name.") from None
+    host = check_host(parts.hostname or "")
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
+    if port == 0:
+        raise FetchError("The URL's port is not valid.")
     return _Target(scheme, host.lower(), port or (443 if scheme == "https" else 80), path)
 
 
@@ -192,7 +219,11 @@ class _PinnedConnection(http.client.HTTPConnection):
             raise
         if self._tls is not None:
             # SNI and the certificate check use the URL's host, not the pinned address.
-            sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+            try:
+                sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+            except (OSError, ValueError):
+                sock.close()
+                raise
         # Kept here too: http.client drops self.sock once a "Connection: close" response starts.
         self.sock = self.pinned_sock = sock
 

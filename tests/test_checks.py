@@ -250,3 +250,13 @@ def test_pushed_authorization_requests_are_checked(app_config: dict[str, Any],
     findings = [f for f in _run(make_app(base)) if f.id == "passport.E070"]
     assert len(findings) == 1 and "oauth_pushed_authorizations" in findings[0].message
     assert "e1ba5ed0000b" in findings[0].hint
+
+
+def test_client_metadata_documents_without_rate_limits_are_reported(
+        app_config: dict[str, Any], app: Flask) -> None:
+    base = {**app_config, **WIRED, "PASSPORT_PASSWORD_GRANT": False,
+            "PASSPORT_ISSUER": "https://auth.example.com",
+            "PASSPORT_CLIENT_ID_METADATA_DOCUMENTS": True}
+    assert _ids(make_app(base)) == set()
+    assert _ids(make_app({**base, "PASSPORT_RATELIMIT_ENABLED": False})) == {
+        "passport.W008", "passport.W051"}

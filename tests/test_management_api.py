@@ -310,7 +310,8 @@ def test_authorized_applications(app: Flask, client: Any, user: Any, password_cl
     listing = client.get("/oauth/tokens").json
     assert len(listing) == 1
     assert listing[0]["client"] == {"id": password_client.client.id,
-                                    "name": password_client.client.name, "registered": False}
+                                    "name": password_client.client.name, "registered": False,
+                                    "metadata_document_url": None}
     token_id = listing[0]["id"]
     with app.app_context():
         models = app.extensions["passport"].models

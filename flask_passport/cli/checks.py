@@ -151,17 +151,24 @@ def check_protected_resources(settings: Any, issuer: str | None) -> list[Finding
 
 def check_outbound(settings: Any, issuer: str | None) -> list[Finding]:
     """PASSPORT_OUTBOUND_ALLOW_PRIVATE: an error with an https (production) issuer, else a
-    reminder, since it lets a client-chosen URL reach internal hosts (SSRF)."""
+    reminder, since it lets a client-chosen URL reach internal hosts (SSRF); client ID
+    metadata documents without rate limits."""
+    found: list[Finding] = []
+    if settings.client_id_metadata_documents and not settings.ratelimit_enabled:
+        found.append(Finding(
+            "passport.W051", WARNING, "Client ID metadata documents are on without rate limits.",
+            "Any client_id URL makes this server fetch a document: set "
+            "PASSPORT_RATELIMIT_ENABLED = True so one address cannot make it fetch without end."))
     if not settings.outbound_allow_private:
-        return []
+        return found
     hint = ("Set PASSPORT_OUTBOUND_ALLOW_PRIVATE = False: client metadata documents and "
             "jwks_uri fetches could then reach private and loopback addresses (SSRF).")
     if issuer and urlsplit(issuer).scheme == "https":
-        return [Finding("passport.E050", ERROR, "Outbound fetches may reach private addresses "
-                        f"on a server whose issuer is {issuer}.", hint)]
-    return [Finding("passport.W050", WARNING,
-                    "Outbound fetches may reach private and loopback addresses.",
-                    "Development only. " + hint)]
+        return [*found, Finding("passport.E050", ERROR, "Outbound fetches may reach private "
+                                f"addresses on a server whose issuer is {issuer}.", hint)]
+    return [*found, Finding("passport.W050", WARNING,
+                            "Outbound fetches may reach private and loopback addresses.",
+                            "Development only. " + hint)]
 
 
 #: A request_uri is used right after it is issued (RFC 9126 §2.2's example is 60 s): longer

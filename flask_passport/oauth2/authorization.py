@@ -21,7 +21,14 @@ import sqlalchemy as sa
 from .. import signals
 from ..jose import tokens
 from ..jose.dpop import is_thumbprint
-from . import oidc, pkce, redirect_uri, request_object, resource_indicators
+from . import (
+    client_metadata_document,
+    oidc,
+    pkce,
+    redirect_uri,
+    request_object,
+    resource_indicators,
+)
 from .context import MAX_PARAM_LENGTH, Context
 from .errors import OAuthError
 from .scope_policy import resolve_scopes
@@ -247,8 +254,15 @@ def _client(ctx: Context, params: dict[str, str], duplicated: set[str]) -> Any:
         raise AuthorizationPageError("invalid_request", "The client_id parameter was sent twice.")
     if not client_id:
         raise AuthorizationPageError("invalid_request", "The client_id parameter is required.")
-    well_formed = len(client_id) <= 64 and "\x00" not in client_id  # PostgreSQL refuses NUL
-    client = ctx.session.get(ctx.models.Client, client_id) if well_formed else None
+    if client_metadata_document.enabled_for(ctx, client_id):
+        # The document's redirect URIs are not proven until it is fetched and valid, so
+        # every problem with it is a page too.
+        try:
+            client = client_metadata_document.resolve(ctx, client_id)
+        except OAuthError as exc:
+            raise AuthorizationPageError(exc.error, exc.description) from None
+    else:
+        client = client_metadata_document.by_client_id(ctx, client_id)
     if client is None or client.revoked:
         raise AuthorizationPageError("invalid_client", "The client is unknown or has been revoked.")
     if not client_allows(client, params.get("response_type")):
@@ -282,7 +296,7 @@ def _redirect_uri(
     fragment = params.get("response_type") == "token" and ctx.settings.implicit_grant
     state = params.get("state")
     return AuthorizationRequest(
-        client_id=client.id,
+        client_id=client.public_id,
         redirect_uri=resolved,
         redirect_uri_sent=presented is not None,
         response_type="token" if fragment else "code",

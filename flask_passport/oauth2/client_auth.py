@@ -26,6 +26,7 @@ from urllib.parse import unquote_plus
 
 from ..jose import jws, tokens
 from ..jose.jwk import ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, ClientKey
+from . import client_metadata_document
 from .client_keys import (
     JWT_METHODS,
     PRIVATE_KEY_JWT,
@@ -35,7 +36,7 @@ from .client_keys import (
     secret_key,
 )
 from .context import Context, TokenRequest
-from .errors import invalid_client, invalid_request
+from .errors import OAuthError, invalid_client, invalid_request
 from .rows import get_by_id
 from .text import is_plain_text
 
@@ -120,9 +121,13 @@ def authenticate_client(ctx: Context, request: TokenRequest, *, required: bool =
         raise invalid_client("Client authentication failed: no client credentials were given.",
                              basic_attempted=False)
     failed = invalid_client("Client authentication failed.", basic_attempted=creds.basic)
+    if client_metadata_document.enabled_for(ctx, creds.client_id):
+        return _document_client(ctx, creds)
     if len(creds.client_id) > 64:
         raise failed
     client = get_by_id(ctx.session, ctx.models.Client, creds.client_id)
+    if client is not None and getattr(client, "metadata_document_url", None):
+        client = None  # a document client is known by its URL only
     if client is None or client.revoked:
         # Hash anyway so a missing client costs the same as a wrong secret.
         tokens.check_secret(creds.client_secret or "x", tokens.hash_secret("x" * 8))
@@ -221,3 +226,15 @@ def _check_assertion_claims(claims: dict[str, Any], client_id: str, leeway: int)
     jti = claims["jti"]
     if not isinstance(jti, str) or not 0 < len(jti) <= 256:
         raise jws.InvalidJWS(jws.INVALID)
+
+
+def _document_client(ctx: Context, creds: ClientCredentials) -> Any:
+    """A client ID metadata document client: public, so it must send no secret."""
+    try:
+        client = client_metadata_document.resolve(ctx, creds.client_id)
+    except OAuthError as exc:
+        raise invalid_client(exc.description, basic_attempted=creds.basic) from None
+    if creds.client_secret:
+        raise invalid_client("A client ID metadata document client is public: it sends no "
+                             "client_secret.", basic_attempted=creds.basic)
+    return client

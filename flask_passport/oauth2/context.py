@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from ..jose.keys import KeySet
+from ..outbound import FetchResult
 from ..resources import Resource
 from ..scopes import ScopeRegistry
 from ..settings import Settings
@@ -77,6 +78,9 @@ class Context:
     fetch_json: Callable[..., dict[str, Any]] | None = None
     #: Drops a URL from that cache, so the next fetch is fresh (a client's rotated keys).
     forget_fetched: Callable[[str], None] | None = None
+    #: ``fetch_document(url, max_bytes, timeout)``: a JSON document under the outbound rules
+    #: (client ID metadata documents); None where the app cannot fetch.
+    fetch_document: Callable[[str, int, float], FetchResult] | None = None
     #: Signals to send once the transaction has committed (never for rolled-back work).
     events: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
 

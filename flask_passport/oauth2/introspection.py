@@ -76,11 +76,12 @@ def describe(ctx: Context, found: FoundToken | None) -> dict[str, Any]:
     client = ctx.session.get(ctx.models.Client, access.client_id)
     if client is None or client.revoked or found.row.revoked or found.row.expires_at <= now:
         return dict(INACTIVE)
-    subject = access.user_id if access.user_id is not None else access.client_id
+    public_id = getattr(client, "public_id", access.client_id)  # a document client's URL
+    subject = access.user_id if access.user_id is not None else public_id
     body: dict[str, Any] = {
         "active": True,
         "scope": format_scope(access.scopes or ()),
-        "client_id": access.client_id,
+        "client_id": public_id,
         "sub": subject,
         "exp": int(found.row.expires_at.timestamp()),
         "iat": int(found.row.created_at.timestamp()),

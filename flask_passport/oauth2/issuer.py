@@ -136,8 +136,8 @@ def prepare_token(
         audience=resource_audience(resources) or ctx.audience,
         # RFC 9068 §2.2: without a resource owner, ``sub`` names the client; the row's null
         # user_id is what the guard trusts to refuse such a token on user routes.
-        subject=user_id if user_id is not None else client.id,
-        client_id=client.id,
+        subject=user_id if user_id is not None else client.public_id,
+        client_id=client.public_id,  # a document client's URL: the id it knows itself by
         scopes=scopes,
         issued_at=now,
         expires_at=expires_at,

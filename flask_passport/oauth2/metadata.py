@@ -115,6 +115,9 @@ def build_metadata(
     if "authorization_code" in grants:
         doc["code_challenge_methods_supported"] = ["S256", "plain"] if settings.pkce_plain \
             else ["S256"]
+        if settings.client_id_metadata_documents:
+            # draft-ietf-oauth-client-id-metadata-document §5: https URLs work as client_id.
+            doc["client_id_metadata_document_supported"] = True
     if urls.device_authorization and DEVICE_GRANT in grants:
         doc["device_authorization_endpoint"] = urls.device_authorization  # RFC 8628 §4
     if urls.revocation:

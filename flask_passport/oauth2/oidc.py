@@ -124,7 +124,7 @@ def issue_id_token(
     return encode_id_token(
         ctx.keys(),
         issuer=ctx.issuer,
-        client_id=client.id,
+        client_id=client.public_id,  # aud: a document client's URL
         subject=user_id,
         issued_at=ctx.now(),
         lifetime=ctx.settings.id_token_lifetime,
@@ -308,8 +308,10 @@ def validate_logout(ctx: Context, items: Iterable[tuple[str, str]]) -> LogoutReq
     if params.get("client_id") and hint_client is not None and client_id != hint_client:
         raise LogoutError("The client_id does not match the id_token_hint's audience.")
     if client_id:
-        well_formed = len(client_id) <= 64 and is_plain_text(client_id)  # PostgreSQL refuses NUL
-        client = ctx.session.get(ctx.models.Client, client_id) if well_formed else None
+        from .client_metadata_document import by_client_id
+
+        # PostgreSQL refuses NUL; a document client is found by its URL, never fetched here.
+        client = by_client_id(ctx, client_id) if is_plain_text(client_id) else None
         if client is None or client.revoked:
             raise LogoutError("The client is unknown or has been revoked.")
         result.client = client

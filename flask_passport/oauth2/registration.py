@@ -254,11 +254,18 @@ def _auth_method(ctx: Context, data: Mapping[str, Any], *, open_mode: bool) -> s
     return auth_method
 
 
-def validate(ctx: Context, data: Mapping[str, Any]) -> Metadata:
-    """RFC 7591 §2: check every field this server understands; unknown fields are ignored."""
+def validate(ctx: Context, data: Mapping[str, Any], *, open_mode: bool | None = None
+             ) -> Metadata:
+    """RFC 7591 §2: check every field this server understands; unknown fields are ignored.
+
+    ``open_mode`` (default: ``PASSPORT_REGISTRATION == "open"``) applies the rules for metadata
+    anyone may publish: public clients, https or loopback redirect URIs. Client ID metadata
+    documents are validated that way too.
+    """
     from ..jose.keys import ID_TOKEN_ALGORITHMS
 
-    open_mode = ctx.settings.registration == "open"
+    if open_mode is None:
+        open_mode = ctx.settings.registration == "open"
     application_type = _string(data, "application_type") or "web"
     if application_type not in ("web", "native"):
         raise invalid_metadata("application_type must be web or native.")
@@ -393,7 +400,7 @@ def register(ctx: Context, data: Mapping[str, Any], *, initial_token: str | None
         id=tokens.new_id(), name=metadata.client_name, user_id=None, first_party=False,
         revoked=False, created_at=ctx.now(), updated_at=ctx.now(),
     )
-    _store(client, metadata)
+    store_metadata(client, metadata)
     client.registered = True
     access_token = tokens.new_secret()
     client.registration_token_hash = tokens.hash_secret(access_token)
@@ -417,7 +424,8 @@ def _seal(ctx: Context, client_id: str, secret: str) -> str:
         raise invalid_metadata("client_secret_jwt is not available on this server.") from None
 
 
-def _store(client: Any, metadata: Metadata) -> None:
+def store_metadata(client: Any, metadata: Metadata) -> None:
+    """Copy validated metadata onto a client row (registration and metadata documents)."""
     client.name = metadata.client_name
     client.token_endpoint_auth_method = metadata.auth_method
     client.jwks = metadata.jwks
@@ -476,7 +484,7 @@ def update(ctx: Context, client: Any, data: Mapping[str, Any], *, configuration_
     if credential_kind(metadata.auth_method) != credential_kind(client.auth_method):
         raise invalid_metadata("token_endpoint_auth_method cannot change between none, a "
                                "secret, a secret JWT and a key; register a new client.")
-    _store(client, metadata)
+    store_metadata(client, metadata)
     client.updated_at = ctx.now()
     ctx.session.flush()
     body = client_information(client, configuration_uri=configuration_uri,

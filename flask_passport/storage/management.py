@@ -348,7 +348,9 @@ def token_with_client(token: Any, client: Any) -> dict[str, Any]:
     """The API shape of an authorized token: the token and the client's id and name."""
     data: dict[str, Any] = token.to_dict()
     data["client"] = {"id": client.id, "name": client.name,
-                      "registered": bool(getattr(client, "registered", False))}
+                      "registered": bool(getattr(client, "registered", False)),
+                      # A client ID metadata document client: the URL it is known by.
+                      "metadata_document_url": getattr(client, "metadata_document_url", None)}
     return data
 
 

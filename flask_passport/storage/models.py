@@ -112,6 +112,17 @@ class ClientMixin:
     #: ``client_secret_jwt`` only: the secret, AES-GCM encrypted (jose/secret_box.py), since an
     #: HMAC needs the key itself. Every other client keeps only ``secret_hash``.
     secret_encrypted: Mapped[str | None] = mapped_column(sa.Text)
+    #: OAuth Client ID Metadata Documents: the https URL that is this client's ``client_id``
+    #: (its row ``id`` is never accepted in its place), and when its copied metadata must be
+    #: fetched again.
+    metadata_document_url: Mapped[str | None] = mapped_column(sa.String(2048), unique=True,
+                                                              index=True)
+    metadata_document_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def public_id(self) -> str:
+        """The ``client_id`` the client itself uses: its metadata document URL, else ``id``."""
+        return getattr(self, "metadata_document_url", None) or self.id
 
     @property
     def confidential(self) -> bool:
@@ -166,6 +177,7 @@ class ClientMixin:
             "registered": bool(getattr(self, "registered", False)),
             "allowed_resources": _optional_list(getattr(self, "allowed_resources", None)),
             "dpop_bound_access_tokens": bool(getattr(self, "dpop_bound_access_tokens", False)),
+            "metadata_document_url": getattr(self, "metadata_document_url", None),
             "created_at": self.created_at.isoformat() if self.created_at else None,
         }
 

@@ -28,7 +28,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..extension import passport_state
 from ..jose.keys import KeyLoadError
-from ..oauth2 import par, pending, redirect_uri
+from ..jose.tokens import secrets_equal
+from ..oauth2 import client_metadata_document, par, pending, redirect_uri
 from ..oauth2.authorization import (
     AuthorizationPageError,
     AuthorizationRedirectError,
@@ -204,7 +205,9 @@ def _unstash(ctx: Any, pushed: _Pushed) -> dict[str, Any] | None:
         return None
     ctx.commit()
     params = entry.get("params")
-    if entry.get("request_uri") != pushed.digest or not isinstance(params, dict) \
+    stored = entry.get("request_uri")
+    if not isinstance(stored, str) or not secrets_equal(stored, pushed.digest) \
+            or not isinstance(params, dict) \
             or params.get("client_id") != pushed.client_id:
         return None
     return par.as_stored(params)
@@ -294,6 +297,7 @@ def _consent_page(ctx: Any, authz: AuthorizationRequest, client: Any, user: Any)
         resources=resources_named(ctx, authz.resources),
         authorization=authz,
         redirect_target=authz.redirect_target,
+        client_host=client_metadata_document.host_of(client),
         auth_token=key,
         csrf_token=form.csrf_token.current_token,
     )
@@ -353,7 +357,7 @@ def _decide() -> Response:
         return error_page("invalid_request", "This authorization request has expired or was "
                           "already answered. Start again from the application.")
     authz = AuthorizationRequest.from_dict(entry)
-    client = ctx.session.get(ctx.models.Client, authz.client_id)
+    client = client_metadata_document.by_client_id(ctx, authz.client_id)
     if client is None or client.revoked:
         return error_page("invalid_client", "The client is unknown or has been revoked.")
     registered = redirect_uri.resolve(client.redirect_uris or [], authz.redirect_uri)

@@ -1,9 +1,10 @@
 """Rate limiting of the endpoints that take credentials, and the failure lockouts.
 
 * Per address: every ``POST`` to the token endpoint, the pushed authorization request
-  endpoint (RFC 9126), the consent decision
-  (``POST /oauth/authorize``) and the device endpoints (any ``passport.device*`` route), counted
-  before the view runs. Requests that fail client authentication count here, and only here.
+  endpoint (RFC 9126), the consent decision (``POST /oauth/authorize``), the device endpoints
+  (any ``passport.device*`` route) and ``GET /oauth/authorize`` with a URL ``client_id`` (it
+  may fetch a client ID metadata document), counted before the view runs. Requests that fail
+  client authentication count here, and only here.
 * Per client: counted by the protocol once the client is authenticated
   (:mod:`flask_passport.oauth2.throttle`), so a flood that merely names a client cannot use up
   that client's budget.
@@ -41,6 +42,7 @@ from flask import Flask, Response, current_app, request
 from limits import strategies
 from limits.storage import Storage, storage_from_string
 
+from ..oauth2.client_metadata_document import looks_like_url
 from ..oauth2.errors import too_many_requests
 from ..views.responses import oauth_error
 
@@ -175,11 +177,19 @@ class RateLimiter:
 def _limited_group() -> str | None:
     endpoint = request.endpoint or ""
     if request.method != "POST":
-        return None
+        return _document_group(endpoint)
     if endpoint in LIMITED_ENDPOINTS:
         return LIMITED_ENDPOINTS[endpoint]
     if endpoint.startswith(DEVICE_PREFIX):
         return endpoint.removeprefix("passport.")
+    return None
+
+
+def _document_group(endpoint: str) -> str | None:
+    """``GET /oauth/authorize`` with a URL ``client_id`` may make the server fetch a client ID
+    metadata document, before anyone signs in: counted per address like a POST."""
+    if endpoint == "passport.authorize" and looks_like_url(request.args.get("client_id") or ""):
+        return "document"
     return None
 
 

@@ -28,7 +28,8 @@ def _request() -> AuthorizationRequest:
 
 
 def _ctx(*, implicit: bool = False, pkce_plain: bool = False, clients: Any = None) -> Any:
-    settings = SimpleNamespace(implicit_grant=implicit, pkce_plain=pkce_plain)
+    settings = SimpleNamespace(implicit_grant=implicit, pkce_plain=pkce_plain,
+                               client_id_metadata_documents=False)
     session = SimpleNamespace(get=lambda model, key: (clients or {}).get(key))
     return SimpleNamespace(settings=settings, session=session,
                            models=SimpleNamespace(Client=object), issuer="https://as.example")
@@ -36,7 +37,8 @@ def _ctx(*, implicit: bool = False, pkce_plain: bool = False, clients: Any = Non
 
 def _client(**extra: Any) -> Any:
     grants = extra.pop("grants", ("authorization_code",))
-    values = {"id": "c", "revoked": False, "confidential": False, "redirect_uris": [REDIRECT],
+    values = {"id": "c", "public_id": extra.get("id", "c"), "revoked": False,
+              "confidential": False, "redirect_uris": [REDIRECT],
               "has_grant_type": lambda g: g in grants} | extra
     return SimpleNamespace(**values)
 

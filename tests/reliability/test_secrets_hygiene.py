@@ -258,7 +258,8 @@ SECRET_NAMES = re.compile(
 #: Model classes: ``Model.column == value`` builds a SQL ``WHERE``; nothing is compared in
 #: Python. Those lookups use public identifiers only (row ids, the selector half of an opaque
 #: token, family ids, user and client ids); the secret half is then checked with check_secret.
-MODEL_NAMES = {"AccessToken", "RefreshToken", "AuthCode", "Client", "DeviceCode", "Pending"}
+MODEL_NAMES = {"AccessToken", "RefreshToken", "AuthCode", "Client", "DeviceCode", "Pending",
+               "Pushed"}
 
 #: Python comparisons that involve a secret-looking *name* but no secret value.
 ALLOWED: dict[tuple[str, str], str] = {

@@ -285,8 +285,12 @@
             : h("table", {},
               h("thead", {}, h("tr", {}, h("th", {}, "Application"), h("th", {}, "Scopes"), h("th", {}, ""))),
               h("tbody", {}, s.tokens.map((t) => h("tr", { "data-id": t.id },
-                h("td", { class: "name" }, t.client ? t.client.name : t.client_id, t.client && t.client.registered
-                  ? h("span", { class: "muted registered", title: "Registered itself (RFC 7591)" }, " (registered)") : null),
+                h("td", { class: "name" }, t.client ? t.client.name : t.client_id,
+                  t.client && t.client.metadata_document_url
+                    ? h("span", { class: "muted document", title: "Client ID metadata document: " + t.client.metadata_document_url },
+                      " (" + new URL(t.client.metadata_document_url).host + ")")
+                    : t.client && t.client.registered
+                      ? h("span", { class: "muted registered", title: "Registered itself (RFC 7591)" }, " (registered)") : null),
                 h("td", { class: "scopes" }, (t.scopes || []).join(", ") || h("span", { class: "muted" }, "none")),
                 h("td", {}, h("button", { type: "button", class: "link danger revoke",
                   onclick: () => this.revoke(t) }, "Revoke")))))),
