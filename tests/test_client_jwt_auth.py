@@ -142,7 +142,7 @@ def test_client_secret_jwt_gets_a_token(client: Any, csjwt: Any, alg: str) -> No
     assert resp.status_code == 200, resp.json
 
 
-@pytest.mark.parametrize("aud", [ISSUER, TOKEN_URL, [ISSUER, "https://other.example"]])
+@pytest.mark.parametrize("aud", [ISSUER, TOKEN_URL, [ISSUER], [ISSUER, TOKEN_URL]])
 def test_audience_is_the_issuer_or_the_token_endpoint(client: Any, pkjwt: Any, aud: Any) -> None:
     assert cc(client, signed(pkjwt.client.id, aud=aud)).status_code == 200
 
@@ -187,6 +187,27 @@ BAD_ASSERTIONS: dict[str, Any] = {
     "revocation url at the token endpoint": lambda c: signed(
         c, aud="http://localhost/oauth/revoke"),
     "aud not a string": lambda c: signed(c, aud=7),
+    # draft-ietf-oauth-rfc7523bis: every audience must be us, none foreign beside us.
+    "foreign audience beside the issuer": lambda c: signed(
+        c, aud=["https://attacker.example", ISSUER]),
+    "foreign audience beside the token endpoint": lambda c: signed(
+        c, aud=[TOKEN_URL, "https://attacker.example"]),
+    "empty aud array": lambda c: signed(c, aud=[]),
+    # RFC 8725 §3.11-3.12: a request object (RFC 9101) is not a client assertion.
+    "request object typ": lambda c: jwt.encode(
+        claims_for(c), RSA_KEY, algorithm="RS256",
+        headers={"kid": "rsa-1", "typ": "oauth-authz-req+jwt"}),
+    "request object typ with application/": lambda c: jwt.encode(
+        claims_for(c), RSA_KEY, algorithm="RS256",
+        headers={"kid": "rsa-1", "typ": "application/OAUTH-AUTHZ-REQ+JWT"}),
+    "another explicit typ": lambda c: jwt.encode(
+        claims_for(c), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1", "typ": "at+jwt"}),
+    "typ not a string": lambda c: jwt.encode(
+        claims_for(c), RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1", "typ": 1}),
+    "response_type claim": lambda c: signed(c, response_type="code"),
+    "redirect_uri claim": lambda c: signed(c, redirect_uri="https://app.example.com/callback"),
+    "scope claim": lambda c: signed(c, scope="check-status"),
+    "code_challenge claim": lambda c: signed(c, code_challenge="x" * 43),
     "expired": lambda c: signed(c, exp=int(time.time()) - 10),
     "exp too far ahead": lambda c: signed(c, exp=int(time.time()) + 3700),
     "no exp": lambda c: signed(c, exp=None),
@@ -229,6 +250,54 @@ def test_replayed_jti_is_refused(client: Any, pkjwt: Any) -> None:
     assertion = signed(pkjwt.client.id)
     assert cc(client, assertion).status_code == 200
     assert_invalid_client(cc(client, assertion))
+
+
+@pytest.mark.parametrize("typ", ["JWT", "jwt", "client-authentication+jwt",
+                                 "application/client-authentication+jwt"])
+def test_untyped_and_client_authentication_typs_are_accepted(client: Any, pkjwt: Any,
+                                                             typ: str) -> None:
+    assertion = jwt.encode(claims_for(pkjwt.client.id), RSA_KEY, algorithm="RS256",
+                           headers={"kid": "rsa-1", "typ": typ})
+    assert cc(client, assertion).status_code == 200
+
+
+def test_a_request_object_is_no_client_assertion(app: Flask, client: Any) -> None:
+    """RFC 9101 §10.8 / RFC 8725 §3.12: a request object, signed by the client with its key
+    for the issuer and carrying sub = client_id, travels the front channel (browser history,
+    logs); replayed as ``client_assertion`` it must not authenticate the client."""
+    created = new_client(app, "authorization_code", auth_method="private_key_jwt",
+                         jwks=client_jwks())
+    cid = created.client.id
+    request_claims = {**claims_for(cid), "client_id": cid, "response_type": "code",
+                      "redirect_uri": "https://app.example.com/callback",
+                      "scope": "check-status", "state": "s", "code_challenge": "c" * 43,
+                      "code_challenge_method": "S256"}
+    for headers in ({"kid": "rsa-1"}, {"kid": "rsa-1", "typ": "oauth-authz-req+jwt"}):
+        obj = jwt.encode(request_claims, RSA_KEY, algorithm="RS256", headers=headers)
+        assert_invalid_client(client.post("/oauth/par", data=form(
+            obj, response_type="code", redirect_uri="https://app.example.com/callback",
+            code_challenge="c" * 43, code_challenge_method="S256")))
+        assert_invalid_client(client.post("/oauth/token", data={
+            "grant_type": "authorization_code", "code": "x.y",
+            "redirect_uri": "https://app.example.com/callback", **form(obj)}))
+    # The control: an assertion of the same client and key is accepted there.
+    resp = client.post("/oauth/par", data=form(
+        signed(cid), response_type="code", redirect_uri="https://app.example.com/callback",
+        code_challenge="c" * 43, code_challenge_method="S256"))
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+
+
+def test_a_jti_is_remembered_until_exp_plus_leeway(app: Flask, client: Any,
+                                                   pkjwt: Any) -> None:
+    """RFC 7523 §3 item 7: an assertion is accepted until exp + leeway, so its jti must be
+    remembered that long (it was forgotten at exp: replayable for the whole leeway)."""
+    app.config["PASSPORT_LEEWAY"] = 30
+    app.extensions["passport"].reload_settings()
+    for exp in (int(time.time()) - 5, time.time() - 4.5):
+        assertion = signed(pkjwt.client.id, exp=exp, iat=None)
+        assert cc(client, assertion).status_code == 200
+        assert_invalid_client(cc(client, assertion))
+        assert_invalid_client(cc(client, assertion))
 
 
 def test_a_jti_is_per_client(client: Any, pkjwt: Any, app: Flask) -> None:

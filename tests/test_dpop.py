@@ -21,6 +21,7 @@ from helpers import add_routes, basic
 from test_auth_code_grant import REDIRECT, VERIFIER, obtain_code
 
 from flask_passport.jose import dpop as proofs
+from flask_passport.jose import jwk as jwk_mod
 from flask_passport.jose import jws
 from flask_passport.jose.keys import public_jwk, thumbprint
 from flask_passport.oauth2.pkce import s256
@@ -565,6 +566,41 @@ def test_an_ec_point_off_the_curve_is_refused() -> None:
         jws.verify_with_embedded_jwk(key.proof(header={"jwk": bad}), typ="dpop+jwt",
                                      algorithms=["ES256"])
     assert exc.value.reason == jws.BAD_KEY
+
+
+def _rsa_jwk(n: int, e: int) -> dict[str, Any]:
+    return {"kty": "RSA", "n": b64(n.to_bytes((n.bit_length() + 7) // 8, "big")),
+            "e": b64(e.to_bytes((e.bit_length() + 7) // 8, "big"))}
+
+
+@pytest.mark.parametrize("bits", [
+    (3072, 3000),  # a 3000-bit exponent: ~55x the verification CPU of 65537
+    (2048, 33),  # 2**32 + 1: just over the cap
+    (8200, 17),  # a modulus over 8192 bits
+    (1024, 17),  # a modulus under 2048 bits
+])
+def test_an_embedded_rsa_key_with_a_costly_or_weak_size_is_refused(bits: tuple[int, int]
+                                                                   ) -> None:
+    """The DPoP proof's own RSA jwk is held to the client JWKS rule (jwk.rsa_public_key):
+    modulus 2048-8192 bits, odd exponent 3 <= e < 2**32, refused before any RSA operation."""
+    n_bits, e_bits = bits
+    n = (1 << (n_bits - 1)) | 0xABCDEF | 1
+    e = (1 << (e_bits - 1)) | 1
+    header = {"typ": "dpop+jwt", "alg": "RS256", "jwk": _rsa_jwk(n, e)}
+    proof = unsigned(header, claims_now(), b"\x01" * (n_bits // 8))
+    with pytest.raises(jws.InvalidJWS) as exc:
+        jws.verify_with_embedded_jwk(proof, typ="dpop+jwt", algorithms=["RS256"],
+                                     max_length=8192)
+    assert exc.value.reason == jws.BAD_KEY
+    with pytest.raises(jwk_mod.JWKError):
+        jwk_mod.parse_jwk(_rsa_jwk(n, e))
+
+
+def test_an_embedded_rsa_key_with_exponent_3_is_accepted() -> None:
+    key = Key("RS256")
+    key.private = rsa.generate_private_key(public_exponent=3, key_size=2048)
+    key.jwk = public_jwk(key.private.public_key())
+    assert jws.verify_with_embedded_jwk(key.proof(), typ="dpop+jwt", algorithms=["RS256"])
 
 
 def test_an_algorithm_outside_the_allow_list_is_refused() -> None:

@@ -185,6 +185,62 @@ def test_bad_claims_are_refused(client: Any, jar_client: Any, client_keys: dict[
     assert_refused(authorize_with(client, jar_client, obj))
 
 
+@pytest.mark.parametrize("overrides", [{"exp": 10**400}, {"iat": -10**400},
+                                       {"exp": 10**400, "iat": 10**400}])
+def test_huge_time_claims_are_refused_not_a_500(client: Any, jar_client: Any,
+                                                 client_keys: dict[str, Any],
+                                                 overrides: dict[str, Any]) -> None:
+    """An integer beyond float range: float() raised OverflowError (a 500)."""
+    obj = request_object(jar_client, client_keys["RS256"], **overrides)
+    assert_refused(authorize_with(client, jar_client, obj))
+    resp = client.post("/oauth/par", data={"request": obj}, headers=basic(jar_client))
+    assert resp.status_code == 400 and resp.get_json()["error"] == "invalid_request_object"
+
+
+def _typed(created: Any, key: Any, typ: Any) -> str:
+    now = int(time.time())
+    claims = {"iss": created.client.id, "aud": ISSUER, "client_id": created.client.id,
+              "exp": now + 60, "jti": str(uuid.uuid4()), "response_type": "code",
+              "redirect_uri": REDIRECT, "scope": "check-status"}
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "RS256", "typ": typ})
+
+
+@pytest.mark.parametrize("typ", ["client-authentication+jwt",
+                                 "application/client-authentication+jwt", "dpop+jwt",
+                                 "at+jwt", "logout+jwt", 7])
+def test_a_request_object_of_another_type_is_refused(client: Any, jar_client: Any,
+                                                     client_keys: dict[str, Any],
+                                                     typ: Any) -> None:
+    """RFC 8725 §3.11 explicit typing: a client assertion (client-authentication+jwt) or any
+    other typed JWT of the client is not a request object."""
+    assert_refused(authorize_with(client, jar_client, _typed(jar_client, client_keys["RS256"],
+                                                             typ)))
+
+
+@pytest.mark.parametrize("typ", ["oauth-authz-req+jwt", "application/oauth-authz-req+jwt",
+                                 "JWT"])
+def test_request_object_typs_are_accepted(client: Any, authz_login: Any, user: Any,
+                                          jar_client: Any, client_keys: dict[str, Any],
+                                          typ: str) -> None:
+    authz_login(client, user)
+    obj = _typed(jar_client, client_keys["RS256"], typ)
+    assert authorize_with(client, jar_client, obj).status_code == 200
+
+
+def test_a_request_object_jti_is_remembered_through_the_leeway(
+        app: Flask, client: Any, authz_login: Any, user: Any, jar_client: Any,
+        client_keys: dict[str, Any]) -> None:
+    """RFC 9101 §10.8: accepted until exp + leeway, so remembered that long (it was kept only
+    until int(exp): replayable for the whole leeway)."""
+    app.config["PASSPORT_LEEWAY"] = 30
+    app.extensions["passport"].reload_settings()
+    authz_login(client, user)
+    for exp in (int(time.time()) - 5, time.time() - 4.5):
+        obj = request_object(jar_client, client_keys["RS256"], exp=exp, iat=None, nbf=None)
+        assert authorize_with(client, jar_client, obj).status_code == 200
+        assert_refused(authorize_with(client, jar_client, obj), "already used")
+
+
 def test_the_outer_client_id_must_be_the_objects(app: Flask, client: Any, jar_client: Any,
                                                  client_keys: dict[str, Any]) -> None:
     from conftest import new_client

@@ -18,6 +18,7 @@ from flask_passport.storage.replay import (
     DatabaseReplayStore,
     MemoryReplayStore,
     RedisReplayStore,
+    remember_until,
     replay_key,
 )
 
@@ -69,10 +70,42 @@ def test_two_apps_sharing_a_database_agree(app: Flask, app_config: dict[str, Any
 
 def test_an_expired_value_may_be_used_again(app: Flask) -> None:
     with app.app_context():
-        store = passport_state().replay_store()
-        assert store.use_once("dpop", "old", utcnow() - timedelta(seconds=1)) is True
+        state = passport_state()
+        past = utcnow() - timedelta(seconds=30)
+        then = DatabaseReplayStore(lambda: state.db.engine, state.models.UsedJti,
+                                   now=lambda: past - timedelta(seconds=1))
+        assert then.use_once("dpop", "old", past) is True
+        store = state.replay_store()
         assert store.use_once("dpop", "old", _later()) is True
         assert store.use_once("dpop", "old", _later()) is False
+
+
+def test_a_value_already_expired_is_refused_by_every_store(app: Flask) -> None:
+    """An expiry in the past must not "succeed" on every use (the value would be written as
+    reusable at once, or, in Redis, not written at all): the stores refuse it."""
+    past = utcnow() - timedelta(seconds=1)
+    with app.app_context():
+        store = passport_state().replay_store()
+        for _ in range(2):
+            assert store.use_once("dpop", "stale", past) is False
+    memory = MemoryReplayStore()
+    assert memory.use_once("dpop", "stale", past) is False
+    assert memory.use_once("dpop", "stale", past) is False
+
+    class NoRedis:
+        def set(self, *args: Any, **kwargs: Any) -> bool:
+            raise AssertionError("a past PXAT must not reach Redis")
+
+    assert RedisReplayStore("redis://unused", client=NoRedis()).use_once(
+        "dpop", "stale", past) is False
+
+
+def test_remember_until_covers_the_leeway_rounded_up() -> None:
+    """RFC 7523 §3 item 7 / RFC 9101 §10.8: a token expiring at ``exp`` verifies until
+    ``exp + leeway``; its jti is kept past that, whole seconds rounded up (not int(exp))."""
+    assert remember_until(1_000_000_000, 30).timestamp() == 1_000_000_031
+    assert remember_until(1_000_000_000.2, 30).timestamp() == 1_000_000_032
+    assert remember_until(1_000_000_000.2, 0).timestamp() == 1_000_000_002
 
 
 def test_concurrent_uses_yield_exactly_one_winner(app: Flask) -> None:
@@ -99,7 +132,9 @@ def test_purge_expired_removes_used_values(app: Flask) -> None:
     with app.app_context():
         state = passport_state()
         store = state.replay_store()
-        store.use_once("dpop", "gone", utcnow() - timedelta(days=2))
+        then = DatabaseReplayStore(lambda: state.db.engine, state.models.UsedJti,
+                                   now=lambda: utcnow() - timedelta(days=3))
+        assert then.use_once("dpop", "gone", utcnow() - timedelta(days=2))
         store.use_once("dpop", "kept", _later())
         counts = purge_tokens(state.db.session, state.models, revoked=False, expired=True,
                               older_than=timedelta(days=1))
@@ -133,7 +168,7 @@ def test_redis_store() -> None:
     assert other.use_once("dpop", "r1", _later()) is False
     ttl = client.pttl(prefix + replay_key("dpop", "r1"))
     assert 0 < ttl <= 60_000
-    assert store.use_once("dpop", "r2", utcnow() - timedelta(seconds=1)) is True
+    assert store.use_once("dpop", "r2", utcnow() - timedelta(seconds=1)) is False
     client.delete(prefix + replay_key("dpop", "r1"))
 
 

@@ -3,8 +3,9 @@
 Used by JWT client authentication (RFC 7523 §2.2, OpenID Connect Core §9). Parsing is strict
 because a registered JWKS is stored and trusted for every later assertion of that client:
 
-* only ``RSA`` (modulus of at least 2048 bits), ``EC`` on P-256 / P-384 (the point is checked to
-  be on the curve) and ``OKP`` Ed25519; any other ``kty`` is refused;
+* only ``RSA`` (modulus of 2048 to 8192 bits, odd exponent from 3 to below 2**32), ``EC`` on
+  P-256 / P-384 (the point is checked to be on the curve) and ``OKP`` Ed25519; any other
+  ``kty`` is refused;
 * a key carrying any private member (``d``, ``p``, ``q``, ``dp``, ``dq``, ``qi``, ``oth``) or a
   symmetric ``k`` is refused: a client that publishes its private key has none left;
 * ``use`` other than ``sig`` (and ``key_ops`` without ``verify``) keeps the key out of
@@ -43,6 +44,8 @@ MAX_KEYS = 10
 MAX_JWKS_LENGTH = 16 * 1024
 MIN_RSA_BITS = 2048
 MAX_RSA_BITS = 8192
+#: An RSA public exponent is below 2**32 (see :func:`rsa_public_key`).
+MAX_RSA_EXPONENT_BITS = 32
 
 _ALGORITHMS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "RSA": ("RS256", "PS256"),
@@ -181,11 +184,23 @@ def _bytes(jwk: Mapping[str, Any], name: str) -> bytes:
 
 
 def _rsa(jwk: Mapping[str, Any]) -> rsa.RSAPublicKey:
-    n = int.from_bytes(_bytes(jwk, "n"), "big")
-    e = int.from_bytes(_bytes(jwk, "e"), "big")
+    return rsa_public_key(int.from_bytes(_bytes(jwk, "n"), "big"),
+                          int.from_bytes(_bytes(jwk, "e"), "big"))
+
+
+def rsa_public_key(n: int, e: int) -> rsa.RSAPublicKey:
+    """The RSA public key (``n``, ``e``) of any JWK we verify with (a registered client key or
+    a DPoP proof's own ``jwk``), else :class:`JWKError`.
+
+    The modulus is :data:`MIN_RSA_BITS` to :data:`MAX_RSA_BITS` (RFC 7518 §3.3 asks for at
+    least 2048); the exponent odd, at least 3 and below 2**32 (:data:`MAX_RSA_EXPONENT_BITS`):
+    verifying costs one modular exponentiation by ``e``, so a 3000-bit exponent costs ~55
+    times a normal one, a CPU-exhaustion lever for anyone who may send a key. Real keys use
+    65537 (NIST SP 800-56B §6.2.1 bounds e below 2**256; no library we know makes e > 2**32).
+    """
     if not MIN_RSA_BITS <= n.bit_length() <= MAX_RSA_BITS:
         raise JWKError(f"An RSA key needs a modulus of {MIN_RSA_BITS} to {MAX_RSA_BITS} bits.")
-    if e < 3 or e % 2 == 0 or e.bit_length() > 64:
+    if e < 3 or e % 2 == 0 or e.bit_length() > MAX_RSA_EXPONENT_BITS:
         raise JWKError("The RSA public exponent is not usable.")
     try:
         return rsa.RSAPublicNumbers(e, n).public_key()

@@ -44,7 +44,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-from .jwk import ClientKey
+from .jwk import ClientKey, rsa_public_key
 from .keys import KeyLoadError, SigningKey
 
 #: Tokens larger than this are refused before any parsing (a DoS guard; ours are ~1 KiB).
@@ -185,19 +185,30 @@ def verify_client_jws(
     algorithms: Collection[str],
     audiences: Collection[str],
     require: Collection[str],
+    typs: Collection[str | None],
     leeway: int = 0,
 ) -> dict[str, Any]:
     """The claims of ``token`` signed with one of a client's ``keys``, else :class:`InvalidJWS`.
 
     The header ``alg`` must be in ``algorithms`` and allowed by the key; a header ``kid`` must
     name the key (without one, every key of that algorithm is tried: a client's JWKS is a
-    handful of keys). ``aud`` must name one of ``audiences``; the other claims are checked as
+    handful of keys). The header ``typ`` must be one of ``typs`` (``None``: no ``typ``),
+    compared as :func:`media_type` says. ``aud`` must be one of ``audiences`` or a non-empty
+    array of nothing else (:func:`_audiences_acceptable`); the other claims are checked as
     :func:`verify` does.
     """
     loaded = _load(token)
     header = loaded.header
     if "crit" in header or "b64" in header:
         raise InvalidJWS(CRITICAL)
+    # RFC 8725 §3.11: explicit typing keeps one kind of client-signed JWT (a request object,
+    # RFC 9101) from being accepted as another (a client assertion, RFC 7523), though both
+    # are signed with the same key for the same audience.
+    typ = header.get("typ")
+    if typ is not None and not isinstance(typ, str):
+        raise InvalidJWS(WRONG_TYPE)
+    if media_type(typ) not in {media_type(t) for t in typs}:
+        raise InvalidJWS(WRONG_TYPE)
     alg, kid = header.get("alg"), header.get("kid")
     if not isinstance(alg, str) or alg not in algorithms or ("kid" in header
                                                              and not isinstance(kid, str)):
@@ -213,9 +224,27 @@ def verify_client_jws(
     claims = _json_object(loaded.payload)
     _check_claims(claims, require=require, issuer=None, audience=None, leeway=leeway,
                   verify_exp=True)
-    if not any(_audience_matches(claims.get("aud"), audience) for audience in audiences):
+    if not _audiences_acceptable(claims.get("aud"), audiences):
         raise InvalidJWS(INVALID)
     return claims
+
+
+def media_type(typ: str | None) -> str | None:
+    """A ``typ`` header as a comparable media type: RFC 7515 §4.1.9 lets ``application/`` be
+    left out (and media types compare case-insensitively, RFC 2045 §5.1)."""
+    if typ is None:
+        return None
+    lowered = typ.lower()
+    return lowered if "/" in lowered else "application/" + lowered
+
+
+def _audiences_acceptable(aud: Any, acceptable: Collection[str]) -> bool:
+    """A client-signed JWT's ``aud``: one acceptable value, or a non-empty array whose *every*
+    value is acceptable (draft-ietf-oauth-rfc7523bis: an assertion that also names another
+    audience could be replayed by that audience against us, so none is allowed)."""
+    values = [aud] if isinstance(aud, str) else aud
+    return (isinstance(values, list) and bool(values)
+            and all(isinstance(v, str) and v in acceptable for v in values))
 
 
 def _client_signature_valid(alg: str, key: ClientKey, signing_input: bytes,
@@ -379,8 +408,6 @@ _EMBEDDED_ALGORITHMS: dict[str, tuple[str, str | None]] = {
 #: JWK members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4.1):
 #: a header carrying one has leaked its key, and ``k`` would make it an HMAC secret.
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
-#: The smallest RSA modulus accepted in an embedded key (RFC 7518 §3.3).
-_MIN_RSA_BITS = 2048
 _CURVES: dict[str, tuple[ec.EllipticCurve, int]] = {
     "P-256": (ec.SECP256R1(), 32),
     "P-384": (ec.SECP384R1(), 48),
@@ -445,11 +472,11 @@ def _embedded_public_key(jwk: Mapping[str, Any], alg: str) -> Any:
         raise InvalidJWS(BAD_KEY)
     try:
         if kty == "RSA":
-            n = int.from_bytes(_jwk_int(jwk, "n"), "big")
-            e = int.from_bytes(_jwk_int(jwk, "e"), "big")
-            if n.bit_length() < _MIN_RSA_BITS or e < 3 or e % 2 == 0:
-                raise InvalidJWS(BAD_KEY)
-            return rsa.RSAPublicNumbers(e, n).public_key()
+            # The one RSA rule of registered client keys (jwk.rsa_public_key): a DPoP proof
+            # chooses its own key, so an unbounded modulus or exponent would let anyone buy
+            # CPU time per request (RFC 9449 §11.1 leaves the key to the client).
+            return rsa_public_key(int.from_bytes(_jwk_int(jwk, "n"), "big"),
+                                  int.from_bytes(_jwk_int(jwk, "e"), "big"))
         if kty == "EC":
             curve, size = _CURVES[str(crv)]
             x, y = _jwk_int(jwk, "x"), _jwk_int(jwk, "y")

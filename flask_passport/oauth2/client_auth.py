@@ -20,12 +20,12 @@ import binascii
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote_plus
 
 from ..jose import jws, tokens
 from ..jose.jwk import ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, ClientKey
+from ..storage.replay import remember_until
 from . import client_metadata_document
 from .client_keys import (
     JWT_METHODS,
@@ -55,6 +55,20 @@ REPLAY_NAMESPACE = "client-assertion:"
 #: The claims every client assertion carries (RFC 7523 §3; ``jti`` is made mandatory by OpenID
 #: Connect Core §9 and is how replays are refused).
 ASSERTION_CLAIMS = ("iss", "sub", "aud", "exp", "jti")
+#: The header ``typ`` values a client assertion may carry (None: none at all):
+#: draft-ietf-oauth-rfc7523bis's ``client-authentication+jwt`` and the untyped forms clients
+#: send today. A request object's ``oauth-authz-req+jwt`` (RFC 9101 §4) or any other explicit
+#: type is refused (RFC 8725 §3.11).
+ASSERTION_TYPS: tuple[str | None, ...] = (None, "JWT", "client-authentication+jwt")
+#: Authorization request parameters (RFC 6749 §4.1.1, RFC 7636 §4.3, OpenID Connect Core
+#: §3.1.2.1, RFC 9101 §5, RFC 9396 §2, RFC 9449 §10): a JWT carrying one is a request object,
+#: never a client assertion (RFC 8725 §3.12, RFC 9101 §10.8: the two share key and audience).
+AUTHORIZATION_REQUEST_CLAIMS = frozenset({
+    "response_type", "redirect_uri", "scope", "state", "nonce", "code_challenge",
+    "code_challenge_method", "response_mode", "prompt", "max_age", "login_hint",
+    "id_token_hint", "acr_values", "claims", "request", "request_uri", "authorization_details",
+    "dpop_jkt",
+})
 #: How a secret client may present its secret: the two are one method family here.
 SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 
@@ -97,12 +111,14 @@ def read_credentials(request: TokenRequest) -> ClientCredentials | None:
 
 
 def assertion_audiences(issuer: str, endpoint_urls: Collection[str]) -> frozenset[str]:
-    """The ``aud`` values a client assertion may name (one is enough).
+    """The ``aud`` values a client assertion may name; an array must name nothing else.
 
     The issuer identifier, which draft-ietf-oauth-rfc7523bis makes the one value clients should
     use, and the URL of the endpoint called or of the token endpoint, which RFC 7523 §3 item 3
-    and OpenID Connect Core §9 name (Authlib sends the endpoint called). The view passes those
-    URLs built from the issuer's origin, never from the request's Host header.
+    and OpenID Connect Core §9 name (kept for interop: Authlib sends the token endpoint URL).
+    An array with any other value beside ours is refused (rfc7523bis: an assertion also meant
+    for another server could be replayed by it here). The view passes those URLs built from
+    the issuer's origin, never from the request's Host header.
     """
     return frozenset({issuer, *endpoint_urls})
 
@@ -165,7 +181,9 @@ def authenticate_assertion(ctx: Context, request: TokenRequest) -> Any:
         raise failed from None
     if ctx.replay is None:
         raise failed  # fail closed: without a replay store a jti cannot be single-use
-    expires_at = datetime.fromtimestamp(int(claims["exp"]), UTC)
+    # RFC 7523 §3 item 7: the jti is kept as long as the assertion could verify, i.e. until
+    # exp + leeway rounded up (not int(exp), which forgot it while it was still accepted).
+    expires_at = remember_until(claims["exp"], ctx.settings.leeway)
     if not ctx.replay.use_once(REPLAY_NAMESPACE + client.id, claims["jti"], expires_at):
         raise failed
     return client
@@ -195,7 +213,8 @@ def _verified_assertion(ctx: Context, request: TokenRequest,
 
     def verify(keys: tuple[ClientKey, ...], algorithms: tuple[str, ...]) -> dict[str, Any]:
         return jws.verify_client_jws(assertion, keys, algorithms=algorithms, leeway=leeway,
-                                     require=ASSERTION_CLAIMS, audiences=audiences)
+                                     require=ASSERTION_CLAIMS, audiences=audiences,
+                                     typs=ASSERTION_TYPS)
 
     if method == PRIVATE_KEY_JWT:
         try:
@@ -213,10 +232,14 @@ def _verified_assertion(ctx: Context, request: TokenRequest,
 
 def _check_assertion_claims(claims: dict[str, Any], client_id: str, leeway: int) -> None:
     """RFC 7523 §3: iss and sub are the client; exp not too far ahead (the jti is kept until
-    then); iat, when sent, recent; jti a non-empty string."""
+    then); iat, when sent, recent; jti a non-empty string; no authorization request claim."""
     now = time.time()
     if claims["iss"] != client_id or claims["sub"] != client_id:
         raise jws.InvalidJWS(jws.INVALID)
+    if AUTHORIZATION_REQUEST_CLAIMS & claims.keys():
+        # A request object (RFC 9101) seen at /authorize, in a log or by the browser must not
+        # authenticate its client: the validations are mutually exclusive (RFC 8725 §3.12).
+        raise jws.InvalidJWS(jws.WRONG_TYPE)
     # Compared as they are: exp and iat are finite JSON numbers (checked by jws), but an
     # integer may be beyond float range, so no float() here.
     if claims["exp"] > now + MAX_ASSERTION_LIFETIME + leeway:

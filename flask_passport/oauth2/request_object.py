@@ -18,11 +18,11 @@ Every failure is :class:`InvalidRequestObject` (``invalid_request_object``).
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from ..jose import jws
 from ..jose.jwk import ASYMMETRIC_ALGORITHMS
+from ..storage.replay import remember_until
 from .client_keys import NoClientKeys, may_refresh, registered_keys
 from .context import MAX_PARAM_LENGTH, Context
 
@@ -35,6 +35,11 @@ REQUIRED_CLAIMS = ("iss", "aud", "exp", "jti", "client_id")
 MAX_LIFETIME = 600
 #: A request object issued longer ago than this is refused (seconds).
 MAX_AGE = 600
+#: The header ``typ`` values of a request object (None: none): RFC 9101 §4 and §10.8 (an
+#: explicit ``oauth-authz-req+jwt``, or the untyped forms of existing clients). Anything else,
+#: e.g. a client assertion's ``client-authentication+jwt`` or a DPoP proof, is another kind
+#: of JWT and refused (RFC 8725 §3.11).
+TYPS: tuple[str | None, ...] = (None, "JWT", "oauth-authz-req+jwt")
 #: JWT claims that describe the object, not the authorization request (RFC 7519 §4.1).
 JWT_CLAIMS = frozenset({"iss", "aud", "exp", "iat", "nbf", "jti", "sub"})
 #: The replay-store namespace of request object ``jti`` values, one per client.
@@ -63,7 +68,9 @@ def parameters(ctx: Context, client: Any, request_object: str, client_id: str | 
     if ctx.replay is None:
         # Fail closed: without a replay store a jti cannot be single-use.
         raise InvalidRequestObject("Request objects cannot be checked for replay here.")
-    expires_at = datetime.fromtimestamp(int(claims["exp"]), UTC)
+    # RFC 9101 §10.8: the jti is kept while the object could still verify (exp + leeway,
+    # rounded up), else it could be replayed in that window.
+    expires_at = remember_until(claims["exp"], ctx.settings.leeway)
     if not ctx.replay.use_once(REPLAY_NAMESPACE + client.id, claims["jti"], expires_at):
         raise InvalidRequestObject("The request object was already used (jti).")
     return params, resources
@@ -88,7 +95,7 @@ def _verified(ctx: Context, client: Any, request_object: str) -> dict[str, Any]:
     def verify(keys: Any) -> dict[str, Any]:
         return jws.verify_client_jws(request_object, keys, algorithms=ALGORITHMS,
                                      audiences=(ctx.issuer,), require=REQUIRED_CLAIMS,
-                                     leeway=ctx.settings.leeway)
+                                     typs=TYPS, leeway=ctx.settings.leeway)
 
     try:
         return verify(registered_keys(ctx, client))
@@ -108,10 +115,12 @@ def _check_claims(ctx: Context, client: Any, claims: dict[str, Any],
     if claims["iss"] != client.id or claims["client_id"] != client.id or client_id != client.id:
         raise InvalidRequestObject("The request object's iss and client_id must be the "
                                    "client_id of the request.")
-    if float(claims["exp"]) > now + MAX_LIFETIME + leeway:
+    # exp and iat are finite JSON numbers (checked by jws) but an integer may be beyond float
+    # range (10**400): compared as they are, never through float(), so no OverflowError.
+    if claims["exp"] > now + MAX_LIFETIME + leeway:
         raise InvalidRequestObject(f"The request object's exp is more than {MAX_LIFETIME} "
                                    "seconds ahead.")
-    if "iat" in claims and float(claims["iat"]) < now - MAX_AGE - leeway:
+    if "iat" in claims and claims["iat"] < now - MAX_AGE - leeway:
         raise InvalidRequestObject("The request object is too old (iat).")
     jti = claims["jti"]
     if not isinstance(jti, str) or not 0 < len(jti) <= 256:

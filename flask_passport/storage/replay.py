@@ -11,12 +11,16 @@ Three stores share one method, :meth:`ReplayStore.use_once`:
   the value's expiry, for deployments that already share a Redis with the rate limits.
 - :class:`MemoryReplayStore`: one process only; for a single-process resource server and tests.
 
-Values are kept as SHA-256 digests of ``namespace`` and value, never as sent.
+Values are kept as SHA-256 digests of ``namespace`` and value, never as sent. A value whose
+expiry has already passed is refused by every store (not "used" and forgotten at once, which
+would let it succeed any number of times): callers pass :func:`remember_until`, the last moment
+the value could still be accepted.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -34,8 +38,21 @@ class ReplayStore(Protocol):
 
     def use_once(self, namespace: str, value: str, expires_at: datetime) -> bool:
         """``True`` the first time ``value`` is used in ``namespace`` before ``expires_at``,
-        ``False`` on every later use until then."""
+        ``False`` on every later use until then, and ``False`` when ``expires_at`` is already
+        past (nothing could be remembered for it)."""
         ...
+
+
+def remember_until(expiry: float, leeway: int) -> datetime:
+    """How long a single-use value must be kept: until the last moment a token expiring at
+    ``expiry`` (a NumericDate, possibly fractional) is still accepted, i.e. ``expiry`` plus the
+    clock-skew ``leeway`` the verifier grants (RFC 7519 §4.1.4), rounded *up* to the second,
+    plus one second for the time between the check and the store. RFC 7523 §3 item 7 and
+    RFC 9101 §10.8: forgetting a ``jti`` while its token still verifies allows a replay.
+
+    ``expiry`` must already be bounded by the caller (a lifetime cap), so it fits a datetime.
+    """
+    return datetime.fromtimestamp(math.ceil(expiry) + max(leeway, 0) + 1, UTC)
 
 
 def replay_key(namespace: str, value: str) -> str:
@@ -66,6 +83,8 @@ class DatabaseReplayStore:
         key = replay_key(namespace, value)
         table = self._table
         expires_at = _aware(expires_at)
+        if expires_at <= _aware(self._now()):
+            return False  # expired already: a row would be reusable at once, i.e. forever
         try:
             with self._engine().begin() as conn:
                 conn.execute(table.insert().values(id=key, expires_at=expires_at))
@@ -98,10 +117,11 @@ class RedisReplayStore:
         self._prefix = prefix
 
     def use_once(self, namespace: str, value: str, expires_at: datetime) -> bool:
-        millis = int(_aware(expires_at).timestamp() * 1000)
+        millis = math.ceil(_aware(expires_at).timestamp() * 1000)
         if millis <= int(datetime.now(UTC).timestamp() * 1000):
-            # Already expired: nothing to remember, and Redis refuses a past PXAT.
-            return True
+            # Already expired: a past PXAT stores nothing (or is refused), so "succeeding" here
+            # would accept the same value again and again. Refuse it instead.
+            return False
         key = self._prefix + replay_key(namespace, value)
         return bool(self._client.set(key, b"1", nx=True, pxat=millis))
 
@@ -124,6 +144,8 @@ class MemoryReplayStore:
     def use_once(self, namespace: str, value: str, expires_at: datetime) -> bool:
         key = replay_key(namespace, value)
         now = self._now()
+        if _aware(expires_at) <= _aware(now):
+            return False  # expired already: nothing could be remembered for it
         with self._lock:
             seen = self._entries.get(key)
             if seen is not None and seen > now:
