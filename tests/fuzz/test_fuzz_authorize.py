@@ -321,7 +321,8 @@ def test_request_object_fuzz(fuzz_world: FuzzWorld) -> None:
         state.db.session.get(state.models.Client, client_id).jwks = json.dumps({"keys": [jwk]})
         state.db.session.commit()
     breaking = ["alg_none", "hs256_pubkey", "stranger", "flip", "replay", "no_jti", "nested",
-                "nested_uri"] + [f"claim:{c}" for c in ("iss", "aud", "client_id", "exp")]
+                "nested_uri", "typ_assertion", "typ_dpop", "exp_huge", "iat_huge",
+                "aud_foreign_too"] + [f"claim:{c}" for c in ("iss", "aud", "client_id", "exp")]
     used: list[str] = []
 
     @fuzz_settings(60)
@@ -354,10 +355,22 @@ def test_request_object_fuzz(fuzz_world: FuzzWorld) -> None:
             claims["request"] = "e30.e30."
         elif mutation == "nested_uri":
             claims["request_uri"] = "urn:ietf:params:oauth:request_uri:" + "a" * 43
+        elif mutation in ("typ_assertion", "typ_dpop"):
+            # RFC 8725 §3.11: another kind of JWT of the client is not a request object.
+            headers["typ"] = {"typ_assertion": "client-authentication+jwt",
+                              "typ_dpop": "dpop+jwt"}[mutation]
+        elif mutation == "exp_huge":
+            claims["exp"] = 10**400  # beyond float range: once a 500
+        elif mutation == "iat_huge":
+            claims["iat"] = -(10**400)
+        elif mutation == "aud_foreign_too":
+            claims["aud"] = ["https://attacker.example", "http://localhost"]
         signer: Any = stranger if mutation == "stranger" else key
-        token = jwt.encode(claims, signer, algorithm="RS256", headers=headers)
+        # PyJWS over the JSON text: jwt.encode refuses to write a non-string iss.
+        payload = json.dumps(claims).encode()
+        token = jwt.PyJWS().encode(payload, signer, algorithm="RS256", headers=headers)
         if mutation == "alg_none":
-            token = jwt.encode(claims, None, algorithm="none", headers=headers)
+            token = jwt.PyJWS().encode(payload, None, algorithm="none", headers=headers)
         elif mutation == "hs256_pubkey":
             head = b64url(json.dumps({"alg": "HS256", "kid": "k1"}).encode())
             body = token.split(".")[1]

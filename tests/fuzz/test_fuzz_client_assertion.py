@@ -13,9 +13,12 @@ assertion is sent once more, and must then be refused as a replay.
 The oracle is written here, independently of the package: an assertion is good only when its
 type is the JWT bearer URN, the header's ``alg`` is the client's method's and the signature is
 by the client's key or secret, there is no ``crit`` / ``b64``, ``iss`` = ``sub`` = the client,
-``aud`` names the issuer or the endpoint, ``exp`` is a finite number in the next hour, ``iat``
-if present is in the last five minutes, ``nbf`` if present is past, ``jti`` is a non-empty
-string never used before, and a ``client_id`` parameter, if sent, is the client. A good
+``aud`` is the issuer or the endpoint (an array: of those only), ``exp`` is a finite number in
+the next hour, ``iat`` if present is in the last five minutes, ``nbf`` if present is past,
+``jti`` is a non-empty string never used before, no authorization request claim
+(``response_type``, ``redirect_uri``, ...: a request object is not an assertion), a header
+``typ``, if any, is ``JWT`` or ``client-authentication+jwt`` (``application/`` optional, any
+case), and a ``client_id`` parameter, if sent, is the client. A good
 assertion must be accepted, anything else must be a 401 ``invalid_client``, never a 5xx.
 Values within a few seconds of a time limit are left out (the clock moves).
 """
@@ -56,6 +59,13 @@ MARGIN = 10  # seconds kept clear of every time limit
 DROP = object()
 #: The client_secret_jwt secret is 64 characters: long enough for all three (RFC 7518 §3.2).
 HMAC_ALGS = {"HS256", "HS384", "HS512"}
+#: Header ``typ`` values tried, and those a client assertion may carry (RFC 8725 §3.11).
+TYPS = ["JWT", "jwt", "client-authentication+jwt", "application/client-authentication+jwt",
+        "oauth-authz-req+jwt", "application/oauth-authz-req+jwt", "dpop+jwt", "at+jwt", "", 1]
+GOOD_TYPS = {"application/jwt", "application/client-authentication+jwt"}
+#: Claims of a request object (RFC 9101); one in an assertion makes it bad.
+REQUEST_CLAIMS = ["response_type", "redirect_uri", "scope", "state", "nonce", "code_challenge",
+                  "request", "request_uri"]
 
 
 def b64(data: bytes) -> str:
@@ -110,11 +120,16 @@ def assertions(draw: st.DrawFn, clients: Clients, path: str) -> tuple[dict[str, 
         header["kid"] = draw(st.sampled_from(["k1", "k2", "", None, 1, ["k1"]]))
     if draw(st.integers(0, 9)) == 0:
         header[draw(st.sampled_from(["crit", "b64"]))] = draw(st.sampled_from([["exp"], False]))
+    if draw(st.integers(0, 4)) == 0:
+        header["typ"] = draw(st.sampled_from(TYPS))
     jti = uuid.uuid4().hex
     claims: dict[str, Any] = {"iss": cid, "sub": cid, "aud": ISSUER, "exp": now + 60,
                               "iat": now, "jti": jti}
     claims["aud"] = draw(st.sampled_from([ISSUER, ENDPOINTS[path], ENDPOINTS["/oauth/token"],
-                                          [ISSUER]]))
+                                          [ISSUER], [ISSUER, ENDPOINTS[path]],
+                                          ["https://attacker.example", ISSUER]]))
+    if draw(st.integers(0, 5)) == 0:
+        claims[draw(st.sampled_from([*REQUEST_CLAIMS, "extension"]))] = "code"
     for name in draw(st.lists(st.sampled_from(["iss", "sub", "aud", "exp", "iat", "nbf", "jti"]),
                               max_size=3, unique=True)):
         claims[name] = draw(st.one_of(
@@ -159,6 +174,7 @@ def assertions(draw: st.DrawFn, clients: Clients, path: str) -> tuple[dict[str, 
     good = (assertion_type == JWT_BEARER and encoding == "plain" and signer == "right"
             and header.get("alg") in ({"ES256"} if which == "pk" else HMAC_ALGS) and kid_ok
             and "crit" not in header and "b64" not in header and client_id in (None, cid)
+            and _typ_good(header) and not set(REQUEST_CLAIMS) & claims.keys()
             and _claims_good(claims, cid, path, now))
     boundary = _near_limit(claims, now)
     event(f"good={good} boundary={boundary}")
@@ -174,12 +190,23 @@ def _number(value: Any) -> int | float | None:
     return value
 
 
+def _typ_good(header: dict[str, Any]) -> bool:
+    if "typ" not in header:
+        return True
+    typ = header["typ"]
+    if not isinstance(typ, str):
+        return False
+    typ = typ.lower()
+    return (typ if "/" in typ else "application/" + typ) in GOOD_TYPS
+
+
 def _claims_good(claims: dict[str, Any], cid: str, path: str, now: int) -> bool:
     aud = claims.get("aud")
     auds = [aud] if isinstance(aud, str) else aud
     accepted = {ISSUER, ENDPOINTS["/oauth/token"], ENDPOINTS[path]}
+    # draft-ietf-oauth-rfc7523bis: every audience is us, none foreign beside us.
     if not (isinstance(auds, list) and auds and all(isinstance(a, str) for a in auds)
-            and accepted & set(auds)):
+            and set(auds) <= accepted):
         return False
     exp = _number(claims.get("exp"))
     if claims.get("iss") != cid or claims.get("sub") != cid or exp is None:

@@ -2,7 +2,8 @@
 
 Each proof is built from one header, claims and signature variant, the real one or a mutation:
 ``alg: none``, ``HS256`` with a symmetric ``jwk``, private members in the ``jwk``, another
-key's ``jwk``, a point off the curve, wrong ``typ``, ``crit``, wrong ``htm``/``htu``, stale,
+key's ``jwk``, a point off the curve, an RSA ``jwk`` with a huge exponent or modulus, wrong
+``typ``, ``crit``, wrong ``htm``/``htu``, stale,
 future or non-numeric ``iat``, missing or oversized ``jti``, wrong ``ath``, non-ASCII and
 garbage segments, plus arbitrary header strings.
 
@@ -43,7 +44,7 @@ ROUTE_URL = "http://localhost/fuzz/me"
 HEADERS = st.sampled_from([
     "real", "alg_none", "hs256_oct", "private_d", "other_jwk", "off_curve", "no_jwk",
     "jwk_string", "typ_jwt", "no_typ", "crit", "rs256_with_ec", "es384", "not_json",
-    "non_ascii",
+    "non_ascii", "rsa_huge_e", "rsa_huge_n",
 ])
 CLAIMS = st.sampled_from([
     "real", "htm", "htu_host", "htu_path", "htu_scheme", "stale", "future", "iat_string",
@@ -74,7 +75,16 @@ def _header(kind: str) -> Any:
         "es384": {**base, "alg": "ES384"},
         "not_json": "{not json",
         "non_ascii": {**base, "typ": "dpop+jwt\u00e9"},
+        # RSA keys costing many times the normal verification CPU: refused unverified.
+        "rsa_huge_e": {**base, "alg": "RS256", "jwk": _rsa_jwk(3072, 3000)},
+        "rsa_huge_n": {**base, "alg": "RS256", "jwk": _rsa_jwk(8200, 17)},
     }[kind]
+
+
+def _rsa_jwk(n_bits: int, e_bits: int) -> dict[str, str]:
+    n, e = (1 << (n_bits - 1)) | 1, (1 << (e_bits - 1)) | 1
+    return {"kty": "RSA", "n": b64url(n.to_bytes((n_bits + 7) // 8, "big")),
+            "e": b64url(e.to_bytes((e_bits + 7) // 8, "big"))}
 
 
 def _claims(kind: str, method: str, url: str, token: str | None) -> Any:
