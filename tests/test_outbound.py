@@ -61,6 +61,10 @@ def _refused(url: str, match: str, **kwargs: Any) -> None:
     "https://[::ffff:169.254.169.254]/doc",
     "https://[2002:7f00:1::]/doc",  # 6to4 around 127.0.0.1
     "https://[64:ff9b::a00:1]/doc",  # NAT64 around 10.0.0.1
+    "https://[::127.0.0.1]/doc",  # IPv4-compatible (::/96, RFC 4291 §2.5.5.1)
+    "https://[::ffff:0:7f00:1]/doc",  # SIIT ::ffff:0:a.b.c.d (RFC 2765)
+    "https://[64:ff9b:1::a00:1]/doc",  # local-use NAT64 (RFC 8215)
+    "https://[fec0::1]/doc",  # deprecated site-local (RFC 3879)
     "https://localhost/doc",  # a name resolving to loopback
 ])
 def test_private_addresses_are_refused(url: str) -> None:
@@ -68,8 +72,19 @@ def test_private_addresses_are_refused(url: str) -> None:
 
 
 def test_public_addresses_pass_the_address_rule() -> None:
-    for text in ("93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "8.8.8.8"):
+    for text in ("93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "8.8.8.8",
+                 "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1"):
         assert is_public_address(ipaddress.ip_address(text)), text
+
+
+@pytest.mark.parametrize("text", [
+    "::127.0.0.1", "::8.8.8.8", "::ffff:0:7f00:1", "::ffff:0:808:808", "64:ff9b:1::a00:1",
+    "64:ff9b:1::808:808", "fec0::1", "100::1", "2001:db8::1", "::", "::1",
+])
+def test_ipv6_outside_global_unicast_is_not_public(text: str) -> None:
+    # Python 3.11 counts ::/96, ::ffff:0:0:0/96, 64:ff9b:1::/48 and fec0::/10 as is_global;
+    # only 2000::/3 and the checked translation forms may pass (RFC 4291 §2.5.4).
+    assert not is_public_address(ipaddress.ip_address(text))
 
 
 def test_a_name_with_one_private_address_among_public_ones_is_refused(
