@@ -133,6 +133,27 @@ def test_code_flow_with_pkce_and_a_url_client_id(app: Flask, signed_in: Any,
     assert document_server.hits["/client.json"] == 1  # the row is the cache
 
 
+def test_a_document_client_pushes_then_authorizes(app: Flask, signed_in: Any,
+                                                  document_server: DocumentServer) -> None:
+    # RFC 9126 §2.1/§4: the pushed request is the client's as it names itself (its URL; the
+    # row id is never accepted in its place), so the URL uses the request_uri.
+    url = publish(document_server)
+    pushed = signed_in.post("/oauth/par", data={
+        "client_id": url, "redirect_uri": REDIRECT, "response_type": "code",
+        "scope": "check-status", "state": "st", "code_challenge": s256(VERIFIER),
+        "code_challenge_method": "S256"})
+    assert pushed.status_code == 201, pushed.json
+    request_uri = pushed.json["request_uri"]
+    (row,) = document_rows(app)
+    refused = signed_in.get("/oauth/authorize?" + urlencode(
+        {"client_id": row.id, "request_uri": request_uri}))
+    assert refused.status_code == 400  # the row id does not stand for the URL
+    page = signed_in.get("/oauth/authorize?" + urlencode(
+        {"client_id": url, "request_uri": request_uri}))
+    token = exchange(signed_in, url, approve(signed_in, page))
+    assert token.status_code == 200, token.json
+
+
 def test_metadata_advertises_support(client: Any) -> None:
     doc = client.get("/.well-known/oauth-authorization-server").json
     assert doc["client_id_metadata_document_supported"] is True
