@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from conftest import make_app
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from document_server import DocumentServer, document_server, tls_document_server
 
 from flask_passport.outbound import (
@@ -85,6 +87,32 @@ def test_ipv6_outside_global_unicast_is_not_public(text: str) -> None:
     # Python 3.11 counts ::/96, ::ffff:0:0:0/96, 64:ff9b:1::/48 and fec0::/10 as is_global;
     # only 2000::/3 and the checked translation forms may pass (RFC 4291 §2.5.4).
     assert not is_public_address(ipaddress.ip_address(text))
+
+
+_V6_SPECIAL = ["::", "::ffff:0:0", "::ffff:0:0:0", "64:ff9b::", "64:ff9b:1::", "2002::",
+               "2001::", "fec0::", "fc00::", "fe80::", "ff00::", "2001:db8::", "100::"]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(prefix=st.sampled_from(_V6_SPECIAL), low=st.integers(0, 2**64 - 1),
+       v4=st.sampled_from(["8.8.8.8", "10.0.0.1", "127.0.0.1", "169.254.169.254", "0.0.0.0"]),
+       embed=st.booleans())
+def test_an_ipv6_address_is_public_only_as_global_unicast_or_a_checked_translation(
+        prefix: str, low: int, v4: str, embed: bool) -> None:
+    base = int(ipaddress.IPv6Address(prefix))
+    value = base | (int(ipaddress.IPv4Address(v4)) if embed else low)
+    ip = ipaddress.IPv6Address(value)
+    if not is_public_address(ip):
+        return
+    # Passing means: a global unicast address (RFC 4291 §2.5.4) or an IPv4-mapped / NAT64
+    # one; and any IPv4 address it carries is public.
+    assert ip in ipaddress.ip_network("2000::/3") or ip.ipv4_mapped is not None \
+        or ip in ipaddress.ip_network("64:ff9b::/96"), ip
+    for inner in (ip.ipv4_mapped, ip.sixtofour,
+                  ip.teredo[1] if ip.teredo else None,
+                  ipaddress.IPv4Address(value & 0xFFFFFFFF)
+                  if ip in ipaddress.ip_network("64:ff9b::/96") else None):
+        assert inner is None or is_public_address(inner), ip
 
 
 def test_a_name_with_one_private_address_among_public_ones_is_refused(
