@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from conftest import make_app
+from document_server import DocumentServer, document_server, tls_document_server
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from document_server import DocumentServer, document_server, tls_document_server
 
 from flask_passport.outbound import (
     FetchError,

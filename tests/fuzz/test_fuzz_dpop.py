@@ -23,7 +23,14 @@ from typing import Any
 import jwt
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import ec
-from fuzz_support import PUBLIC_REDIRECTS, FuzzWorld, b64url, fuzz_settings, fuzz_world, unverified_claims
+from fuzz_support import (
+    PUBLIC_REDIRECTS,
+    FuzzWorld,
+    b64url,
+    fuzz_settings,
+    fuzz_world,
+    unverified_claims,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
