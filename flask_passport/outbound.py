@@ -40,7 +40,12 @@ __all__ = ["FetchError", "FetchResult", "OutboundCache", "check_host", "fetch_do
 
 #: RFC 6890 addresses a public document never lives at (``is_global`` misses multicast).
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+#: RFC 6052 §2.1: the well-known NAT64 prefix; the IPv4 address is the last 32 bits.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+#: RFC 4291 §2.5.4: global unicast. Everything else in IPv6 (IPv4-compatible ``::/96``,
+#: SIIT ``::ffff:0:0:0/96``, local-use NAT64 ``64:ff9b:1::/48``, site-local ``fec0::/10``, ...)
+#: is refused, whatever Python's ``is_global`` says of it.
+_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
 _MAX_URL_LENGTH = 2048
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
 _HOSTNAME = re.compile(rf"{_LABEL}(\.{_LABEL})*\.?")
@@ -78,12 +83,21 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
 
 
 def is_public_address(ip: IPAddress) -> bool:
-    """True for a global unicast address: what a public document may be served from."""
-    if isinstance(ip, ipaddress.IPv6Address):
-        inner = _embedded_ipv4(ip)
-        if inner is not None and not is_public_address(inner):
-            return False
-    return ip.is_global and not ip.is_multicast
+    """True for an address a public document may be served from.
+
+    IPv4: a global (RFC 6890), non-multicast address. IPv6: a global unicast address
+    (``2000::/3``) that ``ipaddress`` counts as global, or an IPv4-mapped or well-known NAT64
+    (``64:ff9b::/96``) address; any form carrying an IPv4 address (mapped, NAT64, 6to4, Teredo)
+    passes only if that IPv4 address is itself public.
+    """
+    if isinstance(ip, ipaddress.IPv4Address):
+        return ip.is_global and not ip.is_multicast
+    inner = _embedded_ipv4(ip)
+    if inner is not None and not is_public_address(inner):
+        return False
+    if ip.ipv4_mapped is not None or ip in _NAT64:
+        return True  # a translation to the public IPv4 address checked above
+    return ip in _GLOBAL_UNICAST and ip.is_global
 
 
 def _is_loopback(ip: IPAddress) -> bool:

@@ -133,6 +133,42 @@ def test_code_flow_with_pkce_and_a_url_client_id(app: Flask, signed_in: Any,
     assert document_server.hits["/client.json"] == 1  # the row is the cache
 
 
+def test_a_document_client_pushes_then_authorizes(app: Flask, signed_in: Any,
+                                                  document_server: DocumentServer) -> None:
+    # RFC 9126 §2.1/§4: the pushed request is the client's as it names itself (its URL; the
+    # row id is never accepted in its place), so the URL uses the request_uri.
+    url = publish(document_server)
+    pushed = signed_in.post("/oauth/par", data={
+        "client_id": url, "redirect_uri": REDIRECT, "response_type": "code",
+        "scope": "check-status", "state": "st", "code_challenge": s256(VERIFIER),
+        "code_challenge_method": "S256"})
+    assert pushed.status_code == 201, pushed.json
+    request_uri = pushed.json["request_uri"]
+    (row,) = document_rows(app)
+    refused = signed_in.get("/oauth/authorize?" + urlencode(
+        {"client_id": row.id, "request_uri": request_uri}))
+    assert refused.status_code == 400  # the row id does not stand for the URL
+    page = signed_in.get("/oauth/authorize?" + urlencode(
+        {"client_id": url, "request_uri": request_uri}))
+    token = exchange(signed_in, url, approve(signed_in, page))
+    assert token.status_code == 200, token.json
+
+
+@pytest.mark.parametrize("url,shown", [
+    ("https://\u0430pple.com/client.json", "xn--pple-43d.com"),  # Cyrillic a: a homoglyph
+    ("https://B\u00fccher.Example:8443/c.json", "xn--bcher-kva.example:8443"),
+    ("https://toolbox.example/c.json", "toolbox.example"),
+    ("https://[2001:db8::1]/c.json", "[2001:db8::1]"),
+])
+def test_the_consent_host_is_the_ascii_host_that_is_fetched(url: str, shown: str) -> None:
+    # The consent page names the host first, as proven by the fetch: show the IDNA form the
+    # fetch resolves (outbound.check_host), never Unicode that can imitate another domain.
+    class Row:
+        metadata_document_url = url
+
+    assert client_metadata_document.host_of(Row()) == shown
+
+
 def test_metadata_advertises_support(client: Any) -> None:
     doc = client.get("/.well-known/oauth-authorization-server").json
     assert doc["client_id_metadata_document_supported"] is True
@@ -184,6 +220,10 @@ def test_off_by_default(tmp_path: Any, private_key_pem: str,
     ({"client_name": 42}, "client_name"),
     ({"client_name": "x" * 300}, "client_name"),
     ({"client_name": "Tool\x00Box"}, "client_name"),
+    # Bidirectional controls could make the consent page read as another name or domain.
+    ({"client_name": "moc.elppa\u202e"}, "bidirectional"),
+    ({"client_name": "Tool\u2067Box\u2069"}, "bidirectional"),
+    ({"client_name": "Tool\u200fBox"}, "bidirectional"),
     ({"logo_uri": "javascript:alert(1)"}, "logo_uri"),
     ({"client_uri": "http://evil.example/"}, "client_uri"),
     ({"scope": "not-a-scope"}, "scope"),

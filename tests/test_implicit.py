@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from conftest import new_client
 from flask import Flask, jsonify
 
 from flask_passport import require_oauth
@@ -91,5 +92,32 @@ def test_client_credentials_client_cannot_use_it(app: Flask, signed_in: Any,
     try:
         resp = signed_in.get(token_params(machine_client))
         assert resp.status_code == 400 and "Location" not in resp.headers
+    finally:
+        app.extensions["passport"].passport.enable_implicit_grant(False)
+
+
+@pytest.mark.parametrize("how", ["client", "server"])
+def test_no_bearer_token_for_a_client_that_must_use_dpop(app: Flask, signed_in: Any,
+                                                          how: str) -> None:
+    # RFC 9449 §5.2: such a client's access tokens must be DPoP-bound, and the implicit grant
+    # cannot carry a proof, so response_type=token is refused (in the fragment) before consent.
+    created = new_client(app, "public", name="Bound SPA",
+                         dpop_bound_access_tokens=how == "client")
+    if how == "server":
+        app.config["PASSPORT_DPOP_REQUIRED"] = True
+        app.extensions["passport"].reload_settings()
+    app.extensions["passport"].passport.enable_implicit_grant()
+    try:
+        resp = signed_in.get(token_params(created))
+        location = urlsplit(resp.headers["Location"])
+        assert resp.status_code == 302 and not location.query
+        frag = parse_qs(location.fragment)
+        assert frag["error"] == ["unauthorized_client"] and frag["state"] == ["st-1"]
+        assert "DPoP" in frag["error_description"][0] and "access_token" not in frag
+        # response_type=code stays open to it (with PKCE, then DPoP at the token endpoint).
+        code = signed_in.get(token_params(
+            created, response_type="code", code_challenge_method="S256",
+            code_challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"))
+        assert code.status_code == 200
     finally:
         app.extensions["passport"].passport.enable_implicit_grant(False)

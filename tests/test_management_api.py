@@ -118,6 +118,9 @@ def test_public_client_has_no_secret(client: Any, user: Any) -> None:
     ({"name": "x", "redirect": "https://u:p@a.b/c"}, "redirect_uris", "user information"),
     ({"name": "x", "redirect": "javascript:alert(1)"}, "redirect_uris", "not allowed"),
     ({"name": "x", "redirect_uris": [1, 2]}, "redirect_uris", "list of strings"),
+    # Shown on the consent page, where bidi controls could reorder what the user reads.
+    ({"name": "My\u202eppA", "redirect": "https://a.b/c"}, "name", "bidirectional"),
+    ({"name": "My\u2066App", "redirect": "https://a.b/c"}, "name", "bidirectional"),
     ({"name": "x", "redirect": "https://a.b/c", "confidential": "yes"}, "confidential",
      "true or false"),
 ])

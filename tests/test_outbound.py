@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from conftest import make_app
 from document_server import DocumentServer, document_server, tls_document_server
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flask_passport.outbound import (
     FetchError,
@@ -61,6 +63,10 @@ def _refused(url: str, match: str, **kwargs: Any) -> None:
     "https://[::ffff:169.254.169.254]/doc",
     "https://[2002:7f00:1::]/doc",  # 6to4 around 127.0.0.1
     "https://[64:ff9b::a00:1]/doc",  # NAT64 around 10.0.0.1
+    "https://[::127.0.0.1]/doc",  # IPv4-compatible (::/96, RFC 4291 §2.5.5.1)
+    "https://[::ffff:0:7f00:1]/doc",  # SIIT ::ffff:0:a.b.c.d (RFC 2765)
+    "https://[64:ff9b:1::a00:1]/doc",  # local-use NAT64 (RFC 8215)
+    "https://[fec0::1]/doc",  # deprecated site-local (RFC 3879)
     "https://localhost/doc",  # a name resolving to loopback
 ])
 def test_private_addresses_are_refused(url: str) -> None:
@@ -68,8 +74,45 @@ def test_private_addresses_are_refused(url: str) -> None:
 
 
 def test_public_addresses_pass_the_address_rule() -> None:
-    for text in ("93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "8.8.8.8"):
+    for text in ("93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "8.8.8.8",
+                 "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1"):
         assert is_public_address(ipaddress.ip_address(text)), text
+
+
+@pytest.mark.parametrize("text", [
+    "::127.0.0.1", "::8.8.8.8", "::ffff:0:7f00:1", "::ffff:0:808:808", "64:ff9b:1::a00:1",
+    "64:ff9b:1::808:808", "fec0::1", "100::1", "2001:db8::1", "::", "::1",
+])
+def test_ipv6_outside_global_unicast_is_not_public(text: str) -> None:
+    # Python 3.11 counts ::/96, ::ffff:0:0:0/96, 64:ff9b:1::/48 and fec0::/10 as is_global;
+    # only 2000::/3 and the checked translation forms may pass (RFC 4291 §2.5.4).
+    assert not is_public_address(ipaddress.ip_address(text))
+
+
+_V6_SPECIAL = ["::", "::ffff:0:0", "::ffff:0:0:0", "64:ff9b::", "64:ff9b:1::", "2002::",
+               "2001::", "fec0::", "fc00::", "fe80::", "ff00::", "2001:db8::", "100::"]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(prefix=st.sampled_from(_V6_SPECIAL), low=st.integers(0, 2**64 - 1),
+       v4=st.sampled_from(["8.8.8.8", "10.0.0.1", "127.0.0.1", "169.254.169.254", "0.0.0.0"]),
+       embed=st.booleans())
+def test_an_ipv6_address_is_public_only_as_global_unicast_or_a_checked_translation(
+        prefix: str, low: int, v4: str, embed: bool) -> None:
+    base = int(ipaddress.IPv6Address(prefix))
+    value = base | (int(ipaddress.IPv4Address(v4)) if embed else low)
+    ip = ipaddress.IPv6Address(value)
+    if not is_public_address(ip):
+        return
+    # Passing means: a global unicast address (RFC 4291 §2.5.4) or an IPv4-mapped / NAT64
+    # one; and any IPv4 address it carries is public.
+    assert ip in ipaddress.ip_network("2000::/3") or ip.ipv4_mapped is not None \
+        or ip in ipaddress.ip_network("64:ff9b::/96"), ip
+    for inner in (ip.ipv4_mapped, ip.sixtofour,
+                  ip.teredo[1] if ip.teredo else None,
+                  ipaddress.IPv4Address(value & 0xFFFFFFFF)
+                  if ip in ipaddress.ip_network("64:ff9b::/96") else None):
+        assert inner is None or is_public_address(inner), ip
 
 
 def test_a_name_with_one_private_address_among_public_ones_is_refused(

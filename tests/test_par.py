@@ -479,3 +479,58 @@ def test_pushed_resources_reach_the_token(app: Flask, client: Any, authz_login: 
     payload = token.get_json()["access_token"].split(".")[1]
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     assert claims["aud"] == [first, second]
+
+
+# -- DPoP at the PAR endpoint (RFC 9449 §10.1) -------------------------------------------------
+
+PAR_URL = "http://localhost/oauth/par"
+
+
+def _dpop_push(client: Any, created: Any, proof: str, **params: Any) -> Any:
+    body = code_params(created, code_challenge=CHALLENGE, code_challenge_method="S256", **params)
+    return client.post("/oauth/par", data=body, headers={"DPoP": proof})
+
+
+def _redeem(client: Any, created: Any, code: str, proof: str | None) -> Any:
+    return client.post("/oauth/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+        "client_id": created.client.id, "code_verifier": VERIFIER},
+        headers={"DPoP": proof} if proof else {})
+
+
+def test_a_dpop_proof_at_par_binds_the_code_to_its_key(
+        app: Flask, client: Any, authz_login: Any, user: Any, authz_public_client: Any) -> None:
+    from test_dpop import Key
+
+    key = Key()
+    resp = _dpop_push(client, authz_public_client, key.proof(url=PAR_URL))
+    assert resp.status_code == 201, resp.get_json()
+    assert [row.request["dpop_jkt"] for row in _rows(app)] == [key.jkt]
+    authz_login(client, user)
+    code = redirect_query(approve(client, use(client, authz_public_client,
+                                              resp.get_json()["request_uri"])))["code"]
+    no_proof = _redeem(client, authz_public_client, code, None)
+    assert no_proof.status_code == 400 and no_proof.json["error"] == "invalid_dpop_proof"
+    other = _redeem(client, authz_public_client, code, Key().proof())
+    assert other.status_code == 400 and other.json["error"] == "invalid_grant"
+    ok = _redeem(client, authz_public_client, code, key.proof())
+    assert ok.status_code == 200 and ok.json["token_type"] == "DPoP", ok.json
+
+
+def test_a_dpop_jkt_other_than_the_proofs_key_is_refused_at_par(
+        app: Flask, client: Any, authz_public_client: Any) -> None:
+    from test_dpop import Key
+
+    key, other = Key(), Key()
+    # RFC 9449 §10.1: both present and not matching: the request MUST be rejected.
+    mismatch = _dpop_push(client, authz_public_client, key.proof(url=PAR_URL),
+                          dpop_jkt=other.jkt)
+    assert mismatch.status_code == 400 and mismatch.json["error"] == "invalid_dpop_proof"
+    # A proof that fails a check (here htu names the token endpoint) is refused too.
+    wrong_htu = _dpop_push(client, authz_public_client, key.proof())
+    assert wrong_htu.status_code == 400 and wrong_htu.json["error"] == "invalid_dpop_proof"
+    replayed = key.proof(url=PAR_URL)
+    assert _dpop_push(client, authz_public_client, replayed, dpop_jkt=key.jkt).status_code == 201
+    again = _dpop_push(client, authz_public_client, replayed)
+    assert again.status_code == 400 and again.json["error"] == "invalid_dpop_proof"
+    assert len(_rows(app)) == 1  # nothing stored by the refused pushes

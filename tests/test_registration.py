@@ -237,6 +237,20 @@ BAD_REQUESTS: list[tuple[str, Any, str]] = [
      "invalid_client_metadata"),
     ("name control char", MCP_CLIENT | {"client_name": "evil\u202e\u0007"},
      "invalid_client_metadata"),
+    ("name bidi U+202A", MCP_CLIENT | {"client_name": "Tool\u202aBox"},
+     "invalid_client_metadata"),
+    ("name bidi U+202E", MCP_CLIENT | {"client_name": "Tool\u202eBox"},
+     "invalid_client_metadata"),
+    ("name bidi U+2066", MCP_CLIENT | {"client_name": "Tool\u2066Box"},
+     "invalid_client_metadata"),
+    ("name bidi U+2069", MCP_CLIENT | {"client_name": "Tool\u2069Box"},
+     "invalid_client_metadata"),
+    ("name bidi U+200E", MCP_CLIENT | {"client_name": "Tool\u200eBox"},
+     "invalid_client_metadata"),
+    ("name bidi U+200F", MCP_CLIENT | {"client_name": "Tool\u200fBox"},
+     "invalid_client_metadata"),
+    ("name bidi U+061C", MCP_CLIENT | {"client_name": "Tool\u061cBox"},
+     "invalid_client_metadata"),
     ("name too long", MCP_CLIENT | {"client_name": "n" * 256}, "invalid_client_metadata"),
     ("name not a string", MCP_CLIENT | {"client_name": 42}, "invalid_client_metadata"),
     ("javascript client_uri", MCP_CLIENT | {"client_uri": "javascript:alert(1)"},
@@ -452,3 +466,30 @@ def test_confidential_update_checks_the_current_secret(client: Any) -> None:
                                                         "grant_types": ["authorization_code"],
                                                         "redirect_uris": [LOOPBACK]})
     assert public.status_code == 400  # no switch between confidential and public
+
+
+@pytest.mark.parametrize("name", ["Tool\u202eBox", "Tool\u2068Box", "Tool\u061cBox"])
+def test_create_client_refuses_bidi_controls_in_the_name(app: Flask, name: str) -> None:
+    # The same rule for clients made by the CLI and create_client as for registration.
+    from flask_passport.storage.clients import ClientError, create_client
+
+    with app.app_context(), pytest.raises(ClientError, match="bidirectional"):
+        create_client(db.session, app.extensions["passport"].models, name=name, kind="public",
+                      redirect_uris=["https://app.example/cb"])
+
+
+def test_the_consent_page_isolates_the_client_name(app: Flask, client: Any, authz_login: Any,
+                                                   user: Any) -> None:
+    # <bdi> keeps a name registered before the rule (or any RTL text) from reordering the
+    # sentence around it (HTML "bdi" element, Unicode UAX #9 isolation).
+    from conftest import new_client
+
+    created = new_client(app, "public", name="\u05e9\u05dc\u05d5\u05dd App",
+                         redirect_uris=["https://app.example/cb"])
+    authz_login(client, user)
+    page = client.get("/oauth/authorize", query_string={
+        "client_id": created.client.id, "redirect_uri": "https://app.example/cb",
+        "response_type": "code", "code_challenge": s256(VERIFIER),
+        "code_challenge_method": "S256"})
+    assert page.status_code == 200
+    assert "<strong><bdi>\u05e9\u05dc\u05d5\u05dd App</bdi></strong>" in page.get_data(as_text=True)

@@ -63,7 +63,7 @@ def connect_as_a_user(partner_url: str) -> list[str]:
         "csrf_token": field(login.text, "csrf_token"),
         "email": "taylor@example.com", "password": "my-password"})
     assert "/oauth/authorize" in consent.url
-    assert "<strong>Partner web app</strong> is requesting permission" in consent.text
+    assert "<strong><bdi>Partner web app</bdi></strong> is requesting permission" in consent.text
     assert "Check order status" in consent.text
     pages = [click(browser, consent, "deny")]
     consent = browser.get(f"{partner_url}/connect", timeout=10)  # signed in: straight to consent

@@ -23,6 +23,7 @@ from ..jose import tokens
 from ..jose.dpop import is_thumbprint
 from . import (
     client_metadata_document,
+    dpop,
     oidc,
     pkce,
     redirect_uri,
@@ -197,6 +198,7 @@ def validate_request(
     _parameter_syntax(request, params, duplicated)
     _response_type(ctx, request, params.get("response_type"))
     _response_mode(request, params.get("response_mode"))
+    _implicit_without_dpop(ctx, request, client)
     _oidc_parameters(request, params)
     _scopes(ctx, request, client, params)
     _resources(ctx, request, client, resources, explicit_scope=bool(params.get("scope")))
@@ -354,6 +356,18 @@ def _response_type(ctx: Context, request: AuthorizationRequest, response_type: s
         raise request.error("unsupported_response_type",
                             "The implicit grant is disabled; use response_type=code with PKCE.")
     request.response_type = response_type
+
+
+def _implicit_without_dpop(ctx: Context, request: AuthorizationRequest, client: Any) -> None:
+    """RFC 9449 §5.2: a client registered with ``dpop_bound_access_tokens`` (or any client
+    while ``PASSPORT_DPOP_REQUIRED`` is on) must only get DPoP-bound access tokens. The
+    implicit grant issues the token at the authorization endpoint, where no proof can be
+    sent (RFC 9449 §10 binds only codes), so it would be a Bearer token: refuse it."""
+    if request.response_type == "token" and dpop.required_for(ctx, client):
+        raise request.error(
+            "unauthorized_client",
+            "This client must use DPoP-bound access tokens, which the implicit grant cannot "
+            "issue; use response_type=code with PKCE and DPoP (RFC 9449 §5.2).")
 
 
 def _response_mode(request: AuthorizationRequest, response_mode: str | None) -> None:

@@ -206,9 +206,20 @@ def resolve(ctx: Context, client_id: str) -> Any:
 
 
 def host_of(client: Any) -> str | None:
-    """The host (and port) of a document client's URL, what its consent page names first."""
+    """The host (and port) of a document client's URL, what its consent page names first:
+    in its ASCII (IDNA) form, the name that was resolved and fetched (:func:`check_host`), so
+    a homoglyph like ``https://\u0430pple.com`` (Cyrillic a) shows as ``xn--pple-43d.com``."""
     url = getattr(client, "metadata_document_url", None)
-    return urlsplit(url).netloc if url else None
+    if not isinstance(url, str) or not url:
+        return None
+    parts = urlsplit(url)
+    try:
+        host = check_host(parts.hostname or "")
+        port = parts.port
+    except (FetchError, ValueError):
+        return parts.netloc.encode("ascii", "backslashreplace").decode("ascii")
+    host = f"[{host}]" if ":" in host else host
+    return f"{host}:{port}" if port is not None else host
 
 
 def by_client_id(ctx: Context, client_id: str) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..jose import dpop as proofs
 from ..jose.tokens import secrets_equal
-from .context import Context, TokenRequest
+from .context import Context, DPoPInput, TokenRequest
 from .errors import OAuthError, invalid_grant, server_error
 
 INVALID_DPOP_PROOF = proofs.INVALID_DPOP_PROOF
@@ -41,8 +41,7 @@ def required_for(ctx: Context, client: Any) -> bool:
 def check_token_request(ctx: Context, request: TokenRequest, client: Any) -> None:
     """Verify the ``DPoP`` header of a token request (RFC 9449 §4.3, §5) and set
     ``ctx.dpop_jkt``; ``invalid_dpop_proof`` or ``use_dpop_nonce`` otherwise."""
-    settings = ctx.settings
-    if not settings.dpop:
+    if not ctx.settings.dpop:
         if required_for(ctx, client):
             raise invalid_dpop_proof("This client must use DPoP, which this server has off.")
         return  # RFC 9449 §5: a server without DPoP ignores the header
@@ -51,6 +50,26 @@ def check_token_request(ctx: Context, request: TokenRequest, client: Any) -> Non
         if required_for(ctx, client):
             raise invalid_dpop_proof("This client must send a DPoP proof (RFC 9449 §5).")
         return
+    ctx.dpop_jkt = verify_header(ctx, given)
+
+
+def check_par_request(ctx: Context, request: TokenRequest) -> str | None:
+    """RFC 9449 §10.1: a ``DPoP`` header at the pushed authorization request endpoint is
+    verified as at the token endpoint (its ``htu`` is the PAR endpoint's URL); the thumbprint
+    of its key, returned, binds the code like ``dpop_jkt``. ``None`` without a header, or
+    while DPoP is off (§5: the header is then ignored). It is optional there, even for a
+    client that must use DPoP: the token request is where a proof is required."""
+    if not ctx.settings.dpop or request.dpop is None or not request.dpop.proofs:
+        return None
+    return verify_header(ctx, request.dpop)
+
+
+def verify_header(ctx: Context, given: DPoPInput) -> str:
+    """The JWK thumbprint of the one valid proof in ``given`` (RFC 9449 §4.3: ``typ``,
+    ``alg``, signature, ``htm``, ``htu``, ``iat``, single-use ``jti``, and the nonce when
+    ``PASSPORT_DPOP_NONCE`` is on); ``invalid_dpop_proof`` or ``use_dpop_nonce`` otherwise.
+    A rotated nonce goes out in ``ctx.response_headers`` (§8.2)."""
+    settings = ctx.settings
     if len(given.proofs) != 1:
         raise invalid_dpop_proof("Send exactly one DPoP header (RFC 9449 §4.3).")
     if ctx.replay is None:
@@ -69,12 +88,12 @@ def check_token_request(ctx: Context, request: TokenRequest, client: Any) -> Non
         if exc.asks_for_nonce and nonce_key is not None:
             raise use_dpop_nonce(proofs.current_nonce(nonce_key)) from None
         raise invalid_dpop_proof(exc.description) from None
-    ctx.dpop_jkt = proof.jkt
     if nonce_key is not None:
         current = proofs.current_nonce(nonce_key)
         # It rotated since the client's nonce: hand out the new one (RFC 9449 §8.2).
         if not secrets_equal(proof.nonce or "", current):
             ctx.response_headers["DPoP-Nonce"] = current
+    return proof.jkt
 
 
 def check_bound(ctx: Context, jkt: str | None, what: str) -> None:

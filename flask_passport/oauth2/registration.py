@@ -27,7 +27,7 @@ from ..storage.clients import ClientError, validate_jwks_uri, validate_redirect_
 from .client_keys import credential_kind, seals_secret
 from .context import Context
 from .errors import NO_STORE, OAuthError, OAuthResponse
-from .text import is_plain_text
+from .text import is_display_name, is_plain_text
 
 #: Grant types a registered client may ask for; ``client_credentials`` needs a secret.
 REGISTRABLE_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
@@ -119,6 +119,16 @@ def _string(data: Mapping[str, Any], key: str, *, max_length: int = MAX_STRING) 
         raise invalid_metadata(f"{key} must be a non-empty string of at most {max_length} "
                                "characters, without control characters.")
     return value
+
+
+def _client_name(data: Mapping[str, Any]) -> str | None:
+    """``client_name`` (RFC 7591 §2), shown on the consent page: no bidirectional controls,
+    which could make it read as another application's name there."""
+    name = _string(data, "client_name")
+    if name is not None and not is_display_name(name):
+        raise invalid_metadata("client_name must not contain bidirectional control characters "
+                               "(U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C).")
+    return name
 
 
 def _string_list(data: Mapping[str, Any], key: str, max_items: int) -> list[str] | None:
@@ -288,7 +298,7 @@ def validate(ctx: Context, data: Mapping[str, Any], *, open_mode: bool | None = 
     elif auth_method == "private_key_jwt":
         extra["jwks_uri"] = data["jwks_uri"]
     return Metadata(
-        client_name=_string(data, "client_name") or "Registered client",
+        client_name=_client_name(data) or "Registered client",
         redirect_uris=uris,
         grant_types=grants,
         auth_method=auth_method,

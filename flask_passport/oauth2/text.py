@@ -24,6 +24,19 @@ def is_plain_text(value: str, *, allow_tab: bool = False) -> bool:
                    and not (allow_tab and ch == "\t") for ch in value)
 
 
+#: Unicode bidirectional formatting characters (UAX #9 §2: the embeddings and overrides
+#: U+202A-U+202E, the isolates U+2066-U+2069, and the marks LRM, RLM, ALM). In a name shown to
+#: a user they can reorder the text around it (the "Trojan Source" trick, CVE-2021-42574):
+#: a consent page could be made to show another application's name or domain.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+                          "\u200e\u200f\u061c")
+
+
+def is_display_name(value: str) -> bool:
+    """:func:`is_plain_text` and no bidirectional control: a client name users read."""
+    return is_plain_text(value) and BIDI_CONTROLS.isdisjoint(value)
+
+
 def is_plain_param(name: str, value: str) -> bool:
     """:func:`is_plain_text` with the RFC 6749 grammar of parameter ``name``."""
     return is_plain_text(value, allow_tab=name in TAB_ALLOWED)

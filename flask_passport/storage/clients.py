@@ -16,7 +16,7 @@ from ..jose import secret_box, tokens
 from ..jose.jwk import HMAC_SECRET_BYTES, JWKError, loads_jwks
 from ..jose.keys import ID_TOKEN_ALGORITHMS
 from ..oauth2.client_keys import seals_secret
-from ..oauth2.text import is_plain_text
+from ..oauth2.text import is_display_name, is_plain_text
 from ..resources import resource_uri_problem
 from .models import Models
 
@@ -180,9 +180,10 @@ def create_client(
 def _checked_name_and_kind(name: str, kind: str, id_token_alg: str | None) -> str:
     """The stripped client name, once the name, kind and ID token algorithm are valid."""
     name = (name or "").strip()
-    if not name or len(name) > 255 or not is_plain_text(name):
+    # Bidirectional controls too: the name is shown on the consent page (text.BIDI_CONTROLS).
+    if not name or len(name) > 255 or not is_display_name(name):
         raise ClientError("A client needs a name of at most 255 characters, without control "
-                          "characters.")
+                          "or bidirectional control characters.")
     if kind not in CLIENT_KINDS:
         raise ClientError(f"Unknown client kind {kind!r}; use one of {', '.join(CLIENT_KINDS)}.")
     if id_token_alg not in (None, *ID_TOKEN_ALGORITHMS):

@@ -21,7 +21,7 @@ from ..oauth2.errors import OAuthError
 from ..oauth2.grants.personal_access import create_personal_token
 from ..oauth2.issuer import IssuedToken
 from ..oauth2.revocation import revoke_access_tokens
-from ..oauth2.text import is_plain_text
+from ..oauth2.text import is_display_name, is_plain_text
 from .clients import (
     ClientError,
     CreatedClient,
@@ -59,6 +59,9 @@ def _check_name(value: Any, errors: dict[str, list[str]]) -> str:
     name: str = value.strip()
     if not is_plain_text(name):
         errors.setdefault("name", []).append("The name may not contain control characters.")
+    elif not is_display_name(name):  # shown on the consent page: text.BIDI_CONTROLS
+        errors.setdefault("name", []).append(
+            "The name may not contain bidirectional control characters.")
     if len(name) > MAX_NAME:
         errors.setdefault("name", []).append(
             f"The name may not be longer than {MAX_NAME} characters."

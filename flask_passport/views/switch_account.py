@@ -16,7 +16,7 @@ from flask import Response, current_app, request, url_for
 from flask_login import current_user, logout_user
 
 from .. import signals
-from ..oauth2 import par, pending
+from ..oauth2 import client_metadata_document, par, pending
 from ..oauth2.authorization import AuthorizationRequest
 from ..web import csrf
 from . import blueprint
@@ -53,7 +53,10 @@ def switch_account() -> Response:
     if authz.pushed:
         # RFC 9126: a pushed request is made again by pushing it again (the client may be
         # required to push), its one-use request_uri being spent.
-        pushed = par.store(ctx, authz.client_id, par.stored_form(query))
+        client = client_metadata_document.by_client_id(ctx, authz.client_id)
+        if client is None:
+            return error_page("invalid_request", "This application is no longer registered.")
+        pushed = par.store(ctx, client, par.stored_form(query))
         query = [("client_id", authz.client_id), ("request_uri", pushed["request_uri"])]
     ctx.commit()
     logout_user()

@@ -22,8 +22,16 @@ import uuid
 from typing import Any
 
 import jwt
+import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric import ec
-from fuzz_support import FuzzWorld, b64url, fuzz_settings, fuzz_world, unverified_claims
+from fuzz_support import (
+    PUBLIC_REDIRECTS,
+    FuzzWorld,
+    b64url,
+    fuzz_settings,
+    fuzz_world,
+    unverified_claims,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -39,6 +47,7 @@ _OTHER = ec.generate_private_key(ec.SECP256R1())
 _OTHER_JWK = public_jwk(_OTHER.public_key())
 
 TOKEN_URL = "http://localhost/oauth/token"
+PAR_URL = "http://localhost/oauth/par"
 ROUTE_URL = "http://localhost/fuzz/me"
 
 HEADERS = st.sampled_from([
@@ -164,6 +173,50 @@ def test_token_endpoint_proofs(fuzz_world: FuzzWorld) -> None:
         else:  # an empty DPoP header too: a header was sent, and it is no proof
             assert response.status_code == 400, (header, claims, signature, raw, body)
             assert body["error"] in ("invalid_dpop_proof", "invalid_request"), body
+
+    run()
+
+
+def test_pushed_authorization_proofs(fuzz_world: FuzzWorld) -> None:
+    """RFC 9449 §10.1 at ``POST /oauth/par``: 201 only for an all-real proof (``htu`` the PAR
+    endpoint) whose key is the ``dpop_jkt`` sent beside it, if any; the stored request then
+    carries that thumbprint. Everything else is 400 and stores nothing."""
+    world = fuzz_world
+    Pushed = world.app.extensions["passport"].models.PushedAuthorization
+    challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    other_jkt = thumbprint(_OTHER_JWK)
+
+    def rows() -> list[Any]:
+        with world.app.app_context():
+            session = world.app.extensions["passport"].db.session
+            return [r.request for r in session.scalars(sa.select(Pushed))]
+
+    @fuzz_settings(100)
+    @given(header=HEADERS, claims=CLAIMS, signature=SIGNATURES, noise=st.binary(max_size=64),
+           raw=st.one_of(st.none(), header_text),
+           jkt=st.sampled_from([None, _JKT, other_jkt, "not-a-thumbprint"]))
+    def run(header: str, claims: str, signature: str, noise: bytes, raw: str | None,
+            jkt: str | None) -> None:
+        proof = raw if raw is not None else build(header, claims, signature, "POST", PAR_URL,
+                                                  None, noise)
+        body = {"client_id": world.public.client.id, "response_type": "code",
+                "redirect_uri": PUBLIC_REDIRECTS[0], "code_challenge": challenge,
+                "code_challenge_method": "S256"}
+        if jkt is not None:
+            body["dpop_jkt"] = jkt
+        before = len(rows())
+        response = world.send("POST", "/oauth/par", data=body, headers={"DPoP": proof})
+        answer = response.get_json()
+        # "ath_wrong"/"no_ath" only matter with a token: at PAR they are real proofs.
+        real = raw is None and _all_real(header, signature) and claims in ("real", "ath_wrong",
+                                                                          "no_ath")
+        if real and jkt in (None, _JKT):
+            assert response.status_code == 201, answer
+            assert [r for r in rows() if r.get("dpop_jkt") == _JKT]
+        else:
+            assert response.status_code == 400, (header, claims, signature, raw, jkt, answer)
+            assert answer["error"] in ("invalid_dpop_proof", "invalid_request"), answer
+            assert len(rows()) == before
 
     run()
 
