@@ -275,8 +275,9 @@ def test_typescript_sdk_client_end_to_end(mcp_stack: MCPStack) -> None:
         "authz_base": stack.authz.base_url,
     })
     assert out["whoami"] == stack.authz.seed["user"]["email"], out
-    assert out["resource"] == stack.mcp_url
-    assert stack.mcp_url in out["aud"]
+    assert out["resource"] == stack.mcp_url and out["code_challenge_method"] == "S256"
+    assert stack.mcp_url in out["aud"] and out["scope"] == "mcp"
     assert out["refreshed_whoami"] == out["whoami"]
+    assert out["steps"][:3] == ["registered", "redirect", "tokens saved"]
     _record(f"typescript sdk: {out}")
 
