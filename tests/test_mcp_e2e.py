@@ -10,6 +10,7 @@ through the real login and consent pages (code grant, PKCE, ``resource``), and c
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -281,3 +282,39 @@ def test_typescript_sdk_client_end_to_end(mcp_stack: MCPStack) -> None:
     assert out["steps"][:3] == ["registered", "redirect", "tokens saved"]
     _record(f"typescript sdk: {out}")
 
+
+
+def test_the_mcp_server_command(tmp_path: Any, private_key_pem: str) -> None:
+    """``flask --app example_app mcp-server`` serves /mcp on MCP_PORT, its metadata naming the
+    app's issuer and the resource ``run`` registers."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    port = _free_port()
+    issuer = f"http://127.0.0.1:{_free_port()}"
+    env = {**os.environ, "MCP_PORT": str(port), "PASSPORT_ISSUER": issuer,
+           "DATABASE_URL": f"sqlite:///{tmp_path}/example.sqlite", "SECRET_KEY": "x" * 32,
+           "PASSPORT_PRIVATE_KEY": private_key_pem}
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "example_app",
+                             "mcp-server"], env=env, cwd=Path(__file__).parent.parent,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                meta = requests.get(url, timeout=2).json()
+                break
+            except requests.ConnectionError:
+                assert proc.poll() is None and time.monotonic() < deadline, \
+                    proc.stdout.read() if proc.stdout else ""
+                time.sleep(0.2)
+        assert meta["resource"] == f"http://127.0.0.1:{port}/mcp"
+        assert meta["authorization_servers"] == [issuer]
+        assert requests.post(f"http://127.0.0.1:{port}/mcp", json={},
+                             timeout=5).status_code == 401
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=10)[0]
+    assert f"MCP server at http://127.0.0.1:{port}/mcp" in output
