@@ -17,6 +17,7 @@ from .resource.guard import (
     scopes,
 )
 from .resource.resource_server import ResourceServer
+from .resources import Resource
 from .scopes import Scope
 from .storage.api_tokens import (
     HasApiTokens,
@@ -48,6 +49,7 @@ __all__ = [
     "PersonalAccessClientMissing",
     "PersonalAccessTokenResult",
     "RefreshTokenMixin",
+    "Resource",
     "ResourceServer",
     "Scope",
     "client",

@@ -18,6 +18,7 @@ from .jose.keys import KeySet, load_keys
 from .oauth2.context import Context
 from .oauth2.server import TokenEndpoint
 from .resource.login_adapter import user_loader
+from .resources import Resource, merge_resources
 from .scopes import OIDC_SCOPE_DESCRIPTIONS, Scope, ScopeRegistry
 from .settings import DEVELOPMENT_ISSUER, Settings, resolve_issuer
 from .storage.models import Models, build_models
@@ -142,7 +143,13 @@ class PassportState:
             throttle=self.rate_limiter,
             user_model=self.user_model,
             replay=self.replay_store(),
+            resources=self.resources(),
         )
+
+    def resources(self) -> dict[str, Resource]:
+        """This app's registered resources by URI: ``PASSPORT_RESOURCES``, then those given
+        to :meth:`Passport.add_resource`."""
+        return merge_resources(self.settings.resources, self.passport._resources.values())
 
     def find_user(self, username: str) -> Any:
         """The user for a password-grant ``username``: a hook, ``find_for_passport``, or email."""
@@ -251,6 +258,8 @@ class Passport:
         self._db = db
         self._user_model = user_model
         self._scope_registry = ScopeRegistry()
+        #: Resources from :meth:`add_resource` (RFC 8707), on top of each app's configuration.
+        self._resources: dict[str, Resource] = {}
         self._token_endpoint = TokenEndpoint()
         #: Values of the setter methods; they win over ``app.config`` (docs/configuration).
         self._overrides: dict[str, Any] = {}
@@ -404,6 +413,25 @@ class Passport:
     def has_scope(self, scope_id: str) -> bool:
         """Whether ``scope_id`` is defined; ``*`` (every scope) always is."""
         return scope_id == "*" or self._scope_registry.has(scope_id)
+
+    # -- resources (RFC 8707) -------------------------------------------------------------------
+
+    def add_resource(self, uri: str, *, name: str, scopes: Iterable[str] | None = None
+                     ) -> Resource:
+        """Register a protected resource clients may name with ``resource`` (RFC 8707): its
+        tokens carry ``aud`` = ``uri``. ``name`` is shown on the consent screen; ``scopes``
+        limits the scopes meaningful there (``None``: any). Raises ``ValueError`` for a URI
+        that is not absolute or has a fragment."""
+        if isinstance(scopes, str):
+            raise ValueError("scopes must be a list of scope ids, not a string.")
+        resource = Resource(uri=uri, name=name, scopes=None if scopes is None else tuple(scopes))
+        self._resources[resource.uri] = resource
+        return resource
+
+    def resources(self, app: Flask | None = None) -> list[Resource]:
+        """The registered resources of ``app`` (default: the current app): those of
+        ``PASSPORT_RESOURCES`` and of :meth:`add_resource`."""
+        return list(self._state(app).resources().values())
 
     # -- models ----------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any
 
+from .resources import Resource, resources_from_config
 from .scopes import OIDC_SCOPE_DESCRIPTIONS
 
 #: The defaults, documented in docs/configuration. Lifetimes are short on purpose: a stolen
@@ -89,6 +90,10 @@ DEFAULTS: dict[str, Any] = {
     # None: the database (oauth_used_jtis; every process sharing it agrees); redis://host/0:
     # Redis SET NX (the redis extra); memory://: this process only (one-process deployments).
     "PASSPORT_REPLAY_STORE_URL": None,
+    # -- resource indicators (RFC 8707, resources.py) --
+    # The resources a client may name with ``resource`` (each token's ``aud``): a list of
+    # {"uri": absolute URI without fragment, "name": shown on consent, "scopes": [...] or None}.
+    "PASSPORT_RESOURCES": (),
 }
 
 _LIFETIMES = (
@@ -169,6 +174,7 @@ class Settings:
     registration: str | None
     registration_initial_tokens: tuple[str, ...]
     replay_store_url: str | None
+    resources: tuple[Resource, ...]
 
     @classmethod
     def load(
@@ -200,6 +206,7 @@ class Settings:
         values["registration"], values["registration_initial_tokens"] = _registration(
             values["registration"], values["registration_initial_tokens"])
         values["replay_store_url"] = _replay_store_url(values["replay_store_url"])
+        values["resources"] = resources_from_config(values["resources"])
         return cls(**values)
 
 

@@ -168,3 +168,27 @@ def test_an_ec_key_without_an_rsa_id_token_key_is_reported(app_config: dict[str,
     assert "passport.W010" not in _ids(make_app({**config,
                                                  "PASSPORT_ID_TOKEN_PRIVATE_KEY": rsa_pem}))
     assert "passport.W010" not in _ids(make_app({**config, "PASSPORT_OIDC_ENABLED": False}))
+
+
+def test_resource_findings(app_config: dict[str, Any]) -> None:
+    """RFC 8707 resources: an undefined scope (W030), plain http (W031), a client allowed a
+    resource no longer registered (W032)."""
+    from conftest import db
+
+    config = {**app_config, **WIRED, "PASSPORT_RESOURCES": [
+        {"uri": "https://api.example.com", "name": "API", "scopes": ["check-status"]}]}
+    clean = make_app(config)
+    with clean.app_context():
+        db.create_all()
+    new_client(clean, "client_credentials", allowed_resources=["https://api.example.com"])
+    ids = _ids(clean)
+    assert not {"passport.W030", "passport.W031", "passport.W032"} & ids
+    loose = make_app({**config, "PASSPORT_RESOURCES": [
+        {"uri": "http://api.example.com", "name": "API", "scopes": ["no-such-scope"]}]})
+    ids = _ids(loose)
+    assert {"passport.W030", "passport.W031", "passport.W032"} <= ids
+    local = make_app({**config, "PASSPORT_RESOURCES": [
+        {"uri": "http://127.0.0.1:8000/mcp", "name": "Local"}]})
+    assert "passport.W031" not in _ids(local)
+    with clean.app_context():
+        db.drop_all()

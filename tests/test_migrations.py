@@ -22,7 +22,7 @@ import flask_passport
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE_VERSIONS = Path(flask_passport.__file__).parent / "migrations" / "versions"
 OAUTH_TABLES = {"oauth_clients", "oauth_access_tokens", "oauth_refresh_tokens",
-                "oauth_auth_codes", "oauth_pending_authorizations"}
+                "oauth_auth_codes", "oauth_device_codes", "oauth_pending_authorizations"}
 
 APP_SOURCE = '''
 import os
@@ -257,6 +257,11 @@ def test_migration_matches_the_models_and_downgrades(tmp_path: Path, database: d
         assert {c.name: c.nullable for c in columns} == migrated[table], table
     assert ("user_id",) in indexes["oauth_access_tokens"]
     assert ("family_id",) in indexes["oauth_refresh_tokens"]
+    # RFC 8707: the client's allowed resources and each grant's resources (b8a0d1e00008).
+    assert migrated["oauth_clients"]["allowed_resources"] is True
+    for table in ("oauth_auth_codes", "oauth_device_codes", "oauth_access_tokens",
+                  "oauth_refresh_tokens"):
+        assert migrated[table]["resources"] is True, table
     _ok(project.flask("db", "downgrade", "passport@base"))
     assert not (OAUTH_TABLES & _tables(database))
 

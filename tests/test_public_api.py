@@ -29,6 +29,8 @@ PASSPORT_PUBLIC = {
     "personal_access_client_id", "cookie",
     # scopes
     "tokens_can", "set_default_scope", "scope_ids", "scopes", "scopes_for", "has_scope",
+    # resources (RFC 8707)
+    "add_resource", "resources",
     # models
     "models", "use_client_model", "use_token_model", "use_refresh_token_model",
     "use_auth_code_model", "use_device_code_model",

@@ -143,6 +143,11 @@ DESCRIPTIONS: dict[str, str] = {
     "``jti``) are remembered until they expire: ``None`` the database (``oauth_used_jtis``, shared "
     "by every process using it), ``redis://...`` Redis (the ``redis`` extra), or ``memory://`` "
     "(this process only).",
+    "PASSPORT_RESOURCES": "The protected resources clients may name with the ``resource`` "
+    "parameter (RFC 8707, :doc:`resource-indicators`): a list of dicts ``{\"uri\": ..., "
+    "\"name\": ..., \"scopes\": [...] or None}``. ``uri`` (an absolute URI without fragment) "
+    "becomes the token's ``aud``, ``name`` is shown on the consent screen, ``scopes`` lists the "
+    "scope ids meaningful there (``None``: any). Checked when the settings are read.",
 }
 
 

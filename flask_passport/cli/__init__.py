@@ -188,6 +188,9 @@ def _check_user_exists(user_id: str) -> None:
 @click.option("--post-logout-redirect-uri", "post_logout_redirect_uris", multiple=True,
               help="Where OpenID Connect logout may send the user back (RP-initiated logout); "
                    "repeat it or give a comma-separated list.")
+@click.option("--resource", "resources", multiple=True, metavar="URI",
+              help="A registered resource (RFC 8707) the client may ask tokens for; repeat it. "
+                   "Without it: every registered resource.")
 @click.option("--user-id", help="The id of the user who owns the client.")
 @click.option("--first-party", is_flag=True, help="Skip the consent screen for this client.")
 @click.option("--id-token-alg", type=click.Choice(keys_mod.ID_TOKEN_ALGORITHMS), default=None,
@@ -204,6 +207,7 @@ def client_command(
     name: str | None,
     redirect_uris: tuple[str, ...],
     post_logout_redirect_uris: tuple[str, ...],
+    resources: tuple[str, ...],
     user_id: str | None,
     first_party: bool,
     id_token_alg: str | None,
@@ -237,10 +241,16 @@ def client_command(
                              default=current_app.config.get("PASSPORT_DEFAULT_REDIRECT_URI",
                                                             "http://localhost/auth/callback"))]
     state = passport_state()
+    unknown = [uri for uri in resources if uri not in state.resources()]
+    if unknown:
+        raise click.BadParameter(f"{unknown[0]!r} is not a registered resource (see "
+                                 "PASSPORT_RESOURCES and passport.add_resource).",
+                                 param_hint="--resource")
     created = create_client(state.db.session(), state.models, name=name or "", kind=kind,
                             redirect_uris=uris, user_id=user_id, first_party=first_party,
                             post_logout_redirect_uris=post_logout_redirect_uris or None,
-                            id_token_signed_response_alg=id_token_alg)
+                            id_token_signed_response_alg=id_token_alg,
+                            allowed_resources=list(resources) or None)
     state.db.session.commit()
     if as_json:
         click.echo(json.dumps(created.to_dict()))

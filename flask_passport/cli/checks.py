@@ -243,20 +243,65 @@ def _missing_tables(state: Any) -> list[str]:
     return missing
 
 
+def check_resources(state: Any, *, debug: bool, allowed: Sequence[tuple[str, Any]] = ()
+                    ) -> list[Finding]:
+    """The registered resources (RFC 8707): scopes they name that are not defined, plain
+    ``http`` URIs outside debug and loopback, and clients allowed a resource that is no longer
+    registered (``allowed``: ``(client id, allowed_resources)`` pairs)."""
+    found: list[Finding] = []
+    resources = state.resources()
+    passport = state.passport
+    for resource in resources.values():
+        undefined = [s for s in resource.scopes or () if not passport.has_scope(s)]
+        if undefined:
+            found.append(Finding(
+                "passport.W030", WARNING,
+                f"The resource {resource.uri} lists the scope {undefined[0]!r}, which is not "
+                "defined: its tokens can never carry it.",
+                "Define it with passport.tokens_can, or fix the resource's scopes."))
+        parts = urlsplit(resource.uri)
+        if parts.scheme == "http" and not debug and not _is_loopback(parts.hostname):
+            found.append(Finding(
+                "passport.W031", WARNING, f"The resource {resource.uri} is plain http.",
+                "Its tokens would travel in clear text (RFC 6750 §5.3): register its https:// "
+                "URI."))
+    for client_id, uris in allowed:
+        gone = [uri for uri in uris or () if uri not in resources]
+        if gone:
+            found.append(Finding(
+                "passport.W032", WARNING,
+                f"Client {client_id} is allowed the resource {gone[0]}, which is not "
+                "registered: its requests for it are refused (invalid_target).",
+                "Register the resource again (PASSPORT_RESOURCES or passport.add_resource) "
+                "or update the client's allowed_resources."))
+    return found
+
+
+def _client_rows(state: Any) -> tuple[list[tuple[str, int]], list[tuple[str, Any]]]:
+    """Per-client lifetimes and allowed resources of the live clients (none without tables)."""
+    import sqlalchemy as sa
+
+    Client = state.models.Client
+    lifetimes: list[tuple[str, int]] = []
+    allowed: list[tuple[str, Any]] = []
+    try:
+        lifetimes = [(r.id, r.access_token_lifetime) for r in state.db.session.execute(
+            sa.select(Client.id, Client.access_token_lifetime).where(
+                Client.access_token_lifetime.is_not(None), Client.revoked.is_(False)))]
+        if hasattr(Client, "allowed_resources"):
+            allowed = [(r.id, r.allowed_resources) for r in state.db.session.execute(
+                sa.select(Client.id, Client.allowed_resources).where(
+                    Client.allowed_resources.is_not(None), Client.revoked.is_(False)))]
+    except Exception:  # no tables (or columns) yet: nothing to report about clients
+        state.db.session.rollback()
+    return lifetimes, allowed
+
+
 def run_checks(app: Any) -> list[Finding]:
     """Every finding for ``app`` (needs an app context for the per-client lifetimes)."""
     state = app.extensions["passport"]
     settings = state.settings
-    lifetimes: list[tuple[str, int]] = []
-    try:
-        import sqlalchemy as sa
-
-        Client = state.models.Client
-        lifetimes = [(r.id, r.access_token_lifetime) for r in state.db.session.execute(
-            sa.select(Client.id, Client.access_token_lifetime).where(
-                Client.access_token_lifetime.is_not(None), Client.revoked.is_(False)))]
-    except Exception:  # no tables yet: nothing to report about clients
-        state.db.session.rollback()
+    lifetimes, allowed = _client_rows(state)
     debug = bool(app.debug or os.environ.get("FLASK_DEBUG") in ("1", "true"))
     return (
         check_settings(settings, debug=debug, client_lifetimes=lifetimes,
@@ -265,4 +310,5 @@ def run_checks(app: Any) -> list[Finding]:
         + check_secret_key(app.config.get("SECRET_KEY"))
         + check_app_wiring(app, state)
         + check_id_token_key(state)
+        + check_resources(state, debug=debug, allowed=allowed)
     )

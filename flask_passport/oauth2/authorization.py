@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from .. import signals
 from ..jose import tokens
-from . import oidc, pkce, redirect_uri
+from . import oidc, pkce, redirect_uri, resource_indicators
 from .context import MAX_PARAM_LENGTH, Context
 from .errors import OAuthError
 from .scope_policy import resolve_scopes
@@ -61,6 +61,8 @@ class AuthorizationRequest:
     #: RFC 9207: the issuer named in every response, so a client talking to several servers
     #: can tell which one answered (the mix-up attack, RFC 9700 §4.4).
     issuer: str | None = None
+    #: RFC 8707: the registered resources (URIs) the client asked for; the code is bound to them.
+    resources: list[str] = field(default_factory=list)
 
     @property
     def redirect_target(self) -> str:
@@ -94,6 +96,7 @@ class AuthorizationRequest:
                     "prompt": " ".join(self.prompt) or None,
                     "max_age": None if self.max_age is None else str(self.max_age)}
         query.extend((k, v) for k, v in optional.items() if v is not None)
+        query.extend(("resource", uri) for uri in self.resources)
         return query
 
     def redirect(self, params: Mapping[str, str | None]) -> str:
@@ -133,14 +136,21 @@ def build_redirect(uri: str, params: dict[str, str], *, fragment: bool = False) 
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def _collect(items: Iterable[tuple[str, str]]) -> tuple[dict[str, str], set[str]]:
+def _collect(items: Iterable[tuple[str, str]]
+             ) -> tuple[dict[str, str], set[str], list[str]]:
+    """The parameters (first value of each), those sent more than once, and every
+    ``resource`` value (RFC 8707 §2: the one parameter that may repeat)."""
     params: dict[str, str] = {}
     duplicated: set[str] = set()
+    resources: list[str] = []
     for key, value in items:
+        if key == resource_indicators.PARAMETER:
+            resources.append(value)
+            continue
         if key in params:
             duplicated.add(key)
         params.setdefault(key, value)
-    return params, duplicated
+    return params, duplicated, resources
 
 
 def client_allows(client: Any, response_type: str | None) -> bool:
@@ -163,7 +173,7 @@ def validate_request(
     client and its redirect URI first (their errors are a page), then everything else (its
     errors go back to the redirect URI), so the first failing step decides the error.
     """
-    params, duplicated = _collect(items)
+    params, duplicated, resources = _collect(items)
     client, request = _client_and_redirect_uri(ctx, params, duplicated)
     # From here on errors go back to the client.
     _request_objects(request, params)
@@ -172,6 +182,7 @@ def validate_request(
     _response_mode(request, params.get("response_mode"))
     _oidc_parameters(request, params)
     _scopes(ctx, request, client, params)
+    _resources(ctx, request, client, resources, explicit_scope=bool(params.get("scope")))
     if request.response_type == "code":
         _pkce(ctx, request, client, params)
     request.nonce = params.get("nonce")
@@ -323,6 +334,18 @@ def _scopes(ctx: Context, request: AuthorizationRequest, client: Any,
         raise request.error(exc.error, exc.description) from None
 
 
+def _resources(ctx: Context, request: AuthorizationRequest, client: Any, values: list[str],
+               *, explicit_scope: bool) -> None:
+    """RFC 8707 §2: the requested resources, each registered and allowed for ``client``
+    (``invalid_target``), and the scopes for them (``invalid_scope``)."""
+    try:
+        resources, request.scopes = resource_indicators.for_new_grant(
+            ctx.resources, client, values, request.scopes, explicit=explicit_scope)
+    except OAuthError as exc:
+        raise request.error(exc.error, exc.description) from None
+    request.resources = resources or []
+
+
 def _pkce(
     ctx: Context, request: AuthorizationRequest, client: Any, params: dict[str, str]
 ) -> None:
@@ -347,11 +370,14 @@ def _pkce(
     request.code_challenge_method = method
 
 
-def has_covering_token(ctx: Context, client_id: str, user_id: str, scopes: list[str]) -> bool:
-    """Whether the user already holds a live token for this client with all of ``scopes``."""
+def has_covering_token(ctx: Context, client_id: str, user_id: str, scopes: list[str],
+                       resources: list[str] | None = None) -> bool:
+    """Whether the user already holds a live token for this client with all of ``scopes``
+    (and, RFC 8707, for all of ``resources``: approving one resource is not approving
+    another)."""
     AccessToken = ctx.models.AccessToken
-    rows = ctx.session.scalars(
-        sa.select(AccessToken.scopes)
+    rows = ctx.session.execute(
+        sa.select(AccessToken.scopes, AccessToken.resources)
         .where(
             AccessToken.user_id == user_id,
             AccessToken.client_id == client_id,
@@ -361,12 +387,13 @@ def has_covering_token(ctx: Context, client_id: str, user_id: str, scopes: list[
         .order_by(AccessToken.created_at.desc())
         .limit(20)
     )
-    wanted = set(scopes)
-    return any("*" in (held or ()) or wanted <= set(held or ()) for held in rows)
+    wanted, targets = set(scopes), set(resources or ())
+    return any(("*" in (held or ()) or wanted <= set(held or ()))
+               and targets <= set(aud or ()) for held, aud in rows)
 
 
 def earlier_approval_stands(ctx: Context, client: Any, user_id: str, scopes: list[str],
-                            redirect_to: str) -> bool:
+                            redirect_to: str, resources: list[str] | None = None) -> bool:
     """Whether the user's earlier approval (a live token with all of ``scopes``) lets the
     consent page be skipped: only for confidential clients, and only for a redirect URI
     registered as it is. A public client is not authenticated, and a redirect URI does not
@@ -375,7 +402,7 @@ def earlier_approval_stands(ctx: Context, client: Any, user_id: str, scopes: lis
     time; a loopback port other than the registered one may be another local process, so the
     user is asked again there too."""
     return (bool(client.confidential) and redirect_to in (client.redirect_uris or ())
-            and has_covering_token(ctx, client.id, user_id, scopes))
+            and has_covering_token(ctx, client.id, user_id, scopes, resources))
 
 
 def issue_code(
@@ -401,6 +428,8 @@ def issue_code(
             revoked=False,
             created_at=now,
             expires_at=now + ctx.settings.auth_code_lifetime,
+            # Only when asked, so a replaced model without the column still works.
+            **({"resources": list(request.resources)} if request.resources else {}),
         )
     )
     ctx.emit(signals.auth_code_issued, code_id=selector, client=client, user_id=user_id,
@@ -419,7 +448,8 @@ def approve(
     ctx.emit(signals.authorization_approved, client=client, user=user,
              scopes=list(request.scopes))
     if request.response_type == "token":
-        return request.redirect(implicit.issue(ctx, client, user, user_id, request.scopes))
+        return request.redirect(implicit.issue(ctx, client, user, user_id, request.scopes,
+                                               request.resources or None))
     return request.redirect({"code": issue_code(ctx, request, client, user_id, auth_time)})
 
 

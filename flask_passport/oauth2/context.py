@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from ..jose.keys import KeySet
+from ..resources import Resource
 from ..scopes import ScopeRegistry
 from ..settings import Settings
 from ..storage.models import Models, utcnow
@@ -57,6 +58,8 @@ class Context:
     user_model: Any = None
     #: Single-use values (DPoP proof and client assertion ``jti``), shared by every process.
     replay: ReplayStore | None = None
+    #: The registered resources (RFC 8707) by URI: what ``resource`` parameters may name.
+    resources: Mapping[str, Resource] = field(default_factory=dict)
     #: Signals to send once the transaction has committed (never for rolled-back work).
     events: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
 
@@ -86,14 +89,22 @@ class TokenRequest:
 
     params: dict[str, str]
     authorization: str | None = None
+    #: Every ``resource`` value (RFC 8707 §2: the one parameter that may repeat), unchecked:
+    #: :func:`.resource_indicators.parse` answers ``invalid_target`` for a bad one.
+    resources: list[str] = field(default_factory=list)
 
     @classmethod
     def from_items(
         cls, items: Iterable[tuple[str, str]], authorization: str | None = None
     ) -> TokenRequest:
-        """RFC 6749 §3.2: a parameter sent twice is an error, and so is an oversized one."""
+        """RFC 6749 §3.2: a parameter sent twice is an error, and so is an oversized one
+        (``resource`` excepted, RFC 8707 §2)."""
         params: dict[str, str] = {}
+        resources: list[str] = []
         for key, value in items:
+            if key == "resource":
+                resources.append(value)
+                continue
             if key in params:
                 raise invalid_request(f"The {key!r} parameter was sent more than once.")
             if len(value) > MAX_PARAM_LENGTH:
@@ -101,7 +112,7 @@ class TokenRequest:
             if not is_plain_param(key, value) or not is_plain_text(key):
                 raise invalid_request(f"The {key[:32]!r} parameter contains a control character.")
             params[key] = value
-        return cls(params, authorization)
+        return cls(params, authorization, resources)
 
     def get(self, key: str) -> str | None:
         value = self.params.get(key)

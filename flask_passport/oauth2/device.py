@@ -29,6 +29,7 @@ from ..jose import tokens
 from .client_auth import authenticate_client
 from .context import Context, TokenRequest
 from .errors import NO_STORE, OAuthError, OAuthResponse, unauthorized_client
+from .resource_indicators import for_new_grant
 from .rows import changed_rows
 from .scope_policy import resolve_scopes
 from .throttle import count_client
@@ -96,9 +97,11 @@ class DeviceAuthorization:
 
 
 def create_device_code(
-    ctx: Context, client: Any, scopes: list[str], verification_uri: str
+    ctx: Context, client: Any, scopes: list[str], verification_uri: str,
+    resources: list[str] | None = None,
 ) -> DeviceAuthorization:
-    """Store a new pending request for ``client`` (its digests only); the caller commits."""
+    """Store a new pending request for ``client`` (its digests only), for ``resources`` (RFC
+    8707) when given; the caller commits."""
     DeviceCode = ctx.models.DeviceCode
     now = ctx.now()
     lifetime = ctx.settings.device_code_lifetime
@@ -114,7 +117,7 @@ def create_device_code(
         raise OAuthError("temporarily_unavailable", "No user code is free; try again.",
                          status=503)
     selector, plain, device_digest = tokens.make_opaque_token()
-    ctx.session.add(DeviceCode(
+    row = DeviceCode(
         id=selector,
         device_code_hash=device_digest,
         user_code_hash=digest,
@@ -126,7 +129,10 @@ def create_device_code(
         last_polled_at=None,
         created_at=now,
         expires_at=now + lifetime,
-    ))
+    )
+    if resources:  # set only when asked, so a replaced model without the column still works
+        row.resources = list(resources)
+    ctx.session.add(row)
     return DeviceAuthorization(
         device_code=plain,
         user_code=user_code,
@@ -147,7 +153,9 @@ def device_authorization(
         if not client.has_grant_type(GRANT_TYPE):
             raise unauthorized_client("This client may not use the device authorization grant.")
         scopes = resolve_scopes(ctx, request.get("scope"), client, GRANT_TYPE)
-        issued = create_device_code(ctx, client, scopes, verification_uri)
+        resources, scopes = for_new_grant(ctx.resources, client, request.resources, scopes,
+                                          explicit=request.get("scope") is not None)
+        issued = create_device_code(ctx, client, scopes, verification_uri, resources)
         ctx.commit()
     except OAuthError as exc:
         ctx.rollback()

@@ -25,6 +25,7 @@ from ..scopes import format_scope
 from .client_auth import authenticate_client
 from .context import Context, TokenRequest
 from .errors import NO_STORE, OAuthError, OAuthResponse, invalid_client, invalid_request
+from .resource_indicators import audience as resource_audience
 from .token_lookup import ACCESS_TOKEN, FoundToken, find_token, issued_to
 
 #: The entry in a client's ``grant_types`` that lets it introspect tokens.
@@ -93,6 +94,8 @@ def describe(ctx: Context, found: FoundToken | None) -> dict[str, Any]:
         body.update(token_type="refresh_token", jti=found.row.id)
         if ctx.issuer:
             body["iss"] = ctx.issuer
-        if ctx.audience:
-            body["aud"] = ctx.audience
+        # RFC 8707: a refresh token is for every resource of its grant.
+        aud = resource_audience(getattr(found.row, "resources", None)) or ctx.audience
+        if aud:
+            body["aud"] = aud
     return body

@@ -16,6 +16,7 @@ from ..jose import tokens
 from ..scopes import format_scope
 from .context import Context
 from .errors import invalid_grant
+from .resource_indicators import audience as resource_audience
 
 
 @dataclass
@@ -51,6 +52,9 @@ class PreparedToken:
     scopes: list[str]
     expires_in: int
     grant_type: str
+    #: RFC 8707 §2.2: every resource of the grant, kept on its refresh token (the access
+    #: token's own may be fewer).
+    grant_resources: list[str] | None = None
 
 
 def issue_token(
@@ -65,11 +69,15 @@ def issue_token(
     with_refresh: bool = False,
     family_id: str | None = None,
     user: Any = None,
+    resources: list[str] | None = None,
+    grant_resources: list[str] | None = None,
 ) -> IssuedToken:
     """Create the access-token row and sign its JWT (``jti`` = row id); optionally a refresh
-    token."""
+    token. ``resources`` (RFC 8707) are the token's ``aud``; ``grant_resources`` those its
+    refresh token keeps (default: the same)."""
     prepared = prepare_token(ctx, client=client, user_id=user_id, scopes=scopes,
-                             lifetime=lifetime, grant_type=grant_type, name=name, user=user)
+                             lifetime=lifetime, grant_type=grant_type, name=name, user=user,
+                             resources=resources, grant_resources=grant_resources)
     return store_token(ctx, prepared, with_refresh=with_refresh, family_id=family_id)
 
 
@@ -83,8 +91,11 @@ def prepare_token(
     grant_type: str,
     name: str | None = None,
     user: Any = None,
+    resources: list[str] | None = None,
+    grant_resources: list[str] | None = None,
 ) -> PreparedToken:
-    """Build the access-token row and sign its JWT, writing nothing.
+    """Build the access-token row and sign its JWT, writing nothing. With ``resources`` (RFC
+    8707) the token's ``aud`` is them, else the default audience.
 
     Grants sign before their first write: on SQLite a write takes the database's write lock
     until the endpoint commits, and holding it through an RSA signature (~1 ms) made concurrent
@@ -107,6 +118,8 @@ def prepare_token(
         updated_at=now,
         expires_at=expires_at,
     )
+    if resources:  # set only when asked, so a replaced model without the column still works
+        row.resources = list(resources)
     extra: dict[str, Any] = {}
     if ctx.extra_claims is not None:
         added = ctx.extra_claims(token=row, client=client, user=user, grant_type=grant_type)
@@ -115,7 +128,7 @@ def prepare_token(
         ctx.keys(),
         jti=row.id,
         issuer=ctx.issuer,
-        audience=ctx.audience,
+        audience=resource_audience(resources) or ctx.audience,
         # RFC 9068 §2.2: without a resource owner, ``sub`` names the client; the row's null
         # user_id is what the guard trusts to refuse such a token on user routes.
         subject=user_id if user_id is not None else client.id,
@@ -125,8 +138,10 @@ def prepare_token(
         expires_at=expires_at,
         extra_claims=extra,
     )
+    kept = grant_resources if grant_resources is not None else resources
     return PreparedToken(jwt_value, row, client, user_id, list(scopes),
-                         int(lifetime.total_seconds()), grant_type)
+                         int(lifetime.total_seconds()), grant_type,
+                         list(kept) if kept else None)
 
 
 def store_token(
@@ -146,28 +161,29 @@ def store_token(
         issued.refresh_token = issue_refresh_token(
             ctx, row, family_id=family_id,
             lifetime=timedelta(seconds=int(refresh_lifetime)) if refresh_lifetime else None,
+            resources=prepared.grant_resources,
         )
     return issued
 
 
 def issue_refresh_token(
     ctx: Context, access_token: Any, *, family_id: str | None = None,
-    lifetime: timedelta | None = None,
+    lifetime: timedelta | None = None, resources: list[str] | None = None,
 ) -> str:
     now = ctx.now()
     selector, plain, digest = tokens.make_opaque_token()
-    insert_row(
-        ctx,
-        ctx.models.RefreshToken(
-            id=selector,
-            secret_hash=digest,
-            access_token_id=access_token.id,
-            family_id=family_id or selector,
-            revoked=False,
-            created_at=now,
-            expires_at=now + (lifetime or ctx.settings.refresh_token_lifetime),
-        ),
+    row = ctx.models.RefreshToken(
+        id=selector,
+        secret_hash=digest,
+        access_token_id=access_token.id,
+        family_id=family_id or selector,
+        revoked=False,
+        created_at=now,
+        expires_at=now + (lifetime or ctx.settings.refresh_token_lifetime),
     )
+    if resources:
+        row.resources = list(resources)
+    insert_row(ctx, row)
     ctx.emit(
         signals.refresh_token_created, refresh_token_id=selector,
         access_token_id=access_token.id, client_id=access_token.client_id,
@@ -206,19 +222,22 @@ def insert_row(ctx: Context, row: Any) -> None:
 
 
 def issue_for_approval(
-    ctx: Context, *, client: Any, user_id: str, scopes: Any, grant_type: str
+    ctx: Context, *, client: Any, user_id: str, scopes: Any, grant_type: str,
+    resources: list[str] | None = None, grant_resources: list[str] | None = None,
 ) -> IssuedToken:
     """Issue the tokens of a grant a user approved earlier (an authorization or device code).
 
     The user must still exist; a refresh token comes with them when the client has that grant.
     """
     prepared = prepare_for_approval(ctx, client=client, user_id=user_id, scopes=scopes,
-                                    grant_type=grant_type)
+                                    grant_type=grant_type, resources=resources,
+                                    grant_resources=grant_resources)
     return store_token(ctx, prepared, with_refresh=client.has_grant_type("refresh_token"))
 
 
 def prepare_for_approval(
-    ctx: Context, *, client: Any, user_id: str, scopes: Any, grant_type: str
+    ctx: Context, *, client: Any, user_id: str, scopes: Any, grant_type: str,
+    resources: list[str] | None = None, grant_resources: list[str] | None = None,
 ) -> PreparedToken:
     """:func:`prepare_token` for a grant a user approved earlier: the user must still exist."""
     user = existing_user(ctx, user_id, "The user who approved this code no longer exists.")
@@ -230,6 +249,8 @@ def prepare_for_approval(
         lifetime=ctx.settings.access_token_lifetime,
         grant_type=grant_type,
         user=user,
+        resources=resources,
+        grant_resources=grant_resources,
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..jose.keys import ID_TOKEN_ALGORITHMS
 from ..oauth2.text import is_plain_text
+from ..resources import resource_uri_problem
 from .models import Models
 
 #: The kinds of client ``flask passport client`` makes, and their grant types.
@@ -82,6 +83,23 @@ def validate_redirect_uri(uri: str) -> None:
         raise ClientError(f"Redirect URI scheme {parts.scheme!r} is not allowed.")
 
 
+def normalize_resources(uris: Iterable[str] | None) -> list[str] | None:
+    """A client's ``allowed_resources``: absolute URIs without fragment (RFC 8707 §2), each
+    once; ``None`` stays ``None`` (every registered resource)."""
+    if uris is None:
+        return None
+    if isinstance(uris, str):
+        raise ClientError("allowed_resources is a list of resource URIs, not a string.")
+    result: list[str] = []
+    for uri in uris:
+        problem = resource_uri_problem(uri)
+        if problem is not None:
+            raise ClientError(problem)
+        if uri not in result:
+            result.append(uri)
+    return result
+
+
 def create_client(
     session: Session,
     models: Models,
@@ -97,8 +115,11 @@ def create_client(
     refresh_token_lifetime: int | None = None,
     post_logout_redirect_uris: Iterable[str] | str | None = None,
     id_token_signed_response_alg: str | None = None,
+    allowed_resources: Iterable[str] | None = None,
 ) -> CreatedClient:
-    """Create a client of ``kind`` (see :data:`CLIENT_KINDS`); the caller commits."""
+    """Create a client of ``kind`` (see :data:`CLIENT_KINDS`); the caller commits.
+    ``allowed_resources`` (RFC 8707 resource URIs) limits the resources it may ask tokens
+    for; ``None`` allows every registered one."""
     name = (name or "").strip()
     if not name or len(name) > 255 or not is_plain_text(name):
         raise ClientError("A client needs a name of at most 255 characters, without control "
@@ -109,6 +130,7 @@ def create_client(
         raise ClientError("id_token_signed_response_alg must be one of "
                           f"{', '.join(ID_TOKEN_ALGORITHMS)}.")
     uris = normalize_redirect_uris(redirect_uris)
+    resources = normalize_resources(allowed_resources)
     grants = list(grant_types) if grant_types is not None else list(CLIENT_KINDS[kind])
     if "authorization_code" in grants and not uris:
         raise ClientError("An authorization code client needs at least one redirect URI.")
@@ -126,6 +148,8 @@ def create_client(
     )
     if id_token_signed_response_alg is not None:  # a replaced model may lack the column
         client.id_token_signed_response_alg = id_token_signed_response_alg
+    if resources is not None:
+        client.allowed_resources = resources
     # Public (SPA, mobile, CLI) and personal access clients have no secret: personal tokens
     # are issued in-process and never authenticate the client over HTTP.
     secret = None if kind in ("public", "personal_access", "device") else client.set_secret()

@@ -131,12 +131,37 @@ def find_client(ctx: Context, user_id: str, client_id: str) -> Any:
     return client
 
 
+#: Marks a request body without ``allowed_resources`` (``None`` there means every resource).
+_UNSET: Any = object()
+
+
+def _check_resources(ctx: Context, data: dict[str, Any], errors: dict[str, list[str]]) -> Any:
+    """``allowed_resources`` (RFC 8707): ``null`` (every registered resource) or a list of
+    registered resource URIs; :data:`_UNSET` when the body does not have it."""
+    if "allowed_resources" not in data:
+        return _UNSET
+    value = data["allowed_resources"]
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        errors.setdefault("allowed_resources", []).append(
+            "allowed_resources must be null or a list of resource URIs.")
+        return _UNSET
+    unknown = [v for v in value if v not in ctx.resources]
+    if unknown:
+        errors.setdefault("allowed_resources", []).append(
+            f"{unknown[0][:128]!r} is not a registered resource.")
+        return _UNSET
+    return list(dict.fromkeys(value))
+
+
 def create_user_client(ctx: Context, user_id: str, data: dict[str, Any]) -> CreatedClient:
     """A new authorization-code client owned by the user; ``confidential: false`` makes a public
     (PKCE) client without a secret. The plain secret is in the result, and nowhere else."""
     errors: dict[str, list[str]] = {}
     name = _check_name(data.get("name"), errors)
     uris = _check_redirects(_redirects_of(data), errors, required=True)
+    resources = _check_resources(ctx, data, errors)
     confidential = data.get("confidential", True)
     if not isinstance(confidential, bool):
         errors.setdefault("confidential", []).append(
@@ -146,20 +171,25 @@ def create_user_client(ctx: Context, user_id: str, data: dict[str, Any]) -> Crea
         raise ValidationError(errors)
     kind = "authorization_code" if confidential else "public"
     return create_client(ctx.session, ctx.models, name=name, kind=kind, redirect_uris=uris,
-                         user_id=user_id)
+                         user_id=user_id,
+                         allowed_resources=None if resources is _UNSET else resources)
 
 
 def update_client(ctx: Context, user_id: str, client_id: str, data: dict[str, Any]) -> Any:
-    """Change the name and redirect URIs of the user's client."""
+    """Change the name and redirect URIs (and, when given, ``allowed_resources``) of the
+    user's client."""
     client = find_client(ctx, user_id, client_id)
     errors: dict[str, list[str]] = {}
     name = _check_name(data.get("name"), errors)
     uris = _check_redirects(_redirects_of(data), errors,
                             required=client.has_grant_type("authorization_code"))
+    resources = _check_resources(ctx, data, errors)
     if errors:
         raise ValidationError(errors)
     client.name = name
     client.redirect_uris = uris
+    if resources is not _UNSET:
+        client.allowed_resources = resources
     client.updated_at = ctx.now()
     ctx.session.flush()
     return client

@@ -92,6 +92,9 @@ class ClientMixin:
     registration_token_hash: Mapped[str | None] = mapped_column(sa.String(64))
     #: RFC 7591 §2 metadata kept only to be returned (client_uri, contacts, auth method, ...).
     registration_metadata: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    #: RFC 8707: the registered resources (URIs) this client may ask tokens for; ``None``
+    #: allows every registered resource.
+    allowed_resources: Mapped[list[str] | None] = mapped_column(sa.JSON)
 
     @property
     def confidential(self) -> bool:
@@ -134,8 +137,19 @@ class ClientMixin:
             "first_party": bool(self.first_party),
             "revoked": bool(self.revoked),
             "registered": bool(getattr(self, "registered", False)),
+            "allowed_resources": _optional_list(getattr(self, "allowed_resources", None)),
             "created_at": self.created_at.isoformat() if self.created_at else None,
         }
+
+
+def _optional_list(value: Any) -> list[str] | None:
+    return None if value is None else list(value)
+
+
+def _resources_column() -> Mapped[list[str] | None]:
+    """RFC 8707: the resources (URIs) a grant or token is bound to; ``None`` when the request
+    named none (the token's ``aud`` is then the default audience)."""
+    return mapped_column(sa.JSON, nullable=True)
 
 
 class TokenScopes:
@@ -172,6 +186,8 @@ class AccessTokenMixin(TokenScopes):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: RFC 8707: the resources this token is for (its ``aud``); ``None``: the default audience.
+    resources: Mapped[list[str] | None] = _resources_column()
 
     def is_expired(self, now: datetime | None = None) -> bool:
         return self.expires_at <= (now or utcnow())
@@ -204,6 +220,9 @@ class RefreshTokenMixin:
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: RFC 8707 §2.2: every resource of the original grant, which a refresh may narrow, each
+    #: time anew, but never widen.
+    resources: Mapped[list[str] | None] = _resources_column()
 
 
 class AuthCodeMixin:
@@ -229,6 +248,8 @@ class AuthCodeMixin:
     access_token_id: Mapped[str | None] = mapped_column(_ID, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: RFC 8707: the resources the user approved; the token request may narrow them.
+    resources: Mapped[list[str] | None] = _resources_column()
 
 
 class DeviceCodeMixin:
@@ -256,6 +277,8 @@ class DeviceCodeMixin:
     access_token_id: Mapped[str | None] = mapped_column(_ID)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: RFC 8707: the resources the device asked for; the token request may narrow them.
+    resources: Mapped[list[str] | None] = _resources_column()
 
 
 class PendingAuthorizationMixin:

@@ -39,6 +39,7 @@ from ..oauth2.authorization import (
 )
 from ..oauth2.errors import KEYS_MISSING
 from ..oauth2.oidc import login_too_old
+from ..resources import Resource
 from ..web.forms import ConsentForm, PassportForm
 from ..web.login_time import logged_in_since, login_time
 from . import blueprint
@@ -167,7 +168,8 @@ def _authorize() -> Response:
     user = current_user._get_current_object()
     if "consent" not in authz.prompt and (
         client.skips_authorization(user, list(authz.scopes))
-        or earlier_approval_stands(ctx, client, _user_id(), authz.scopes, authz.redirect_uri)
+        or earlier_approval_stands(ctx, client, _user_id(), authz.scopes, authz.redirect_uri,
+                                   authz.resources)
     ):
         return _finish(ctx, lambda: approve(ctx, authz, client, user, _auth_time(ctx)))
     if "none" in authz.prompt:
@@ -203,11 +205,17 @@ def _consent_page(ctx: Any, authz: AuthorizationRequest, client: Any, user: Any)
         client=client,
         user=user,
         scopes=passport_state().passport.scopes_for(authz.scopes),
+        resources=resources_named(ctx, authz.resources),
         authorization=authz,
         redirect_target=authz.redirect_target,
         auth_token=key,
         csrf_token=form.csrf_token.current_token,
     )
+
+
+def resources_named(ctx: Any, uris: Any) -> list[Resource]:
+    """The registered resources (RFC 8707) among ``uris``, for a consent page to name."""
+    return [ctx.resources[uri] for uri in uris or () if uri in ctx.resources]
 
 
 def _finish(ctx: Any, decide: Callable[[], str]) -> Response:

@@ -30,7 +30,7 @@ from ..oauth2 import pending
 from ..oauth2.errors import OAuthError, invalid_request
 from ..web.forms import ConsentForm, DeviceCodeForm
 from . import blueprint
-from .authorize import _login_redirect, _page, error_page
+from .authorize import _login_redirect, _page, error_page, resources_named
 from .responses import oauth_error, to_flask
 from .token import parse_form_request
 from .well_known import issuer_origin
@@ -152,6 +152,7 @@ def _consent_page(ctx: Any, row: Any, client: Any, entered: str) -> Response:
         client=client,
         user=user,
         scopes=passport_state().passport.scopes_for(row.scopes or ()),
+        resources=resources_named(ctx, getattr(row, "resources", None)),
         user_code=f"{normalized[:4]}-{normalized[4:]}",
         auth_token=key,
         csrf_token=form.csrf_token.current_token,

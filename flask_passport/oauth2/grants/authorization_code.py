@@ -15,6 +15,7 @@ from .. import oidc, pkce, redemption
 from ..context import Context, TokenRequest
 from ..errors import invalid_grant
 from ..issuer import prepare_for_approval, store_token
+from ..resource_indicators import for_earlier_grant
 from ..revocation import revoke_access_tokens, revoke_family
 
 GRANT_TYPE = "authorization_code"
@@ -33,7 +34,7 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
                 AuthCode.redirect_uri, AuthCode.redirect_uri_sent, AuthCode.code_challenge,
                 AuthCode.code_challenge_method, AuthCode.revoked, AuthCode.expires_at,
                 AuthCode.access_token_id, AuthCode.nonce, AuthCode.auth_time,
-                AuthCode.created_at,
+                AuthCode.created_at, AuthCode.resources,
             ).where(AuthCode.id == selector)
         ).one_or_none(),
     )
@@ -44,10 +45,14 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
         raise invalid_grant("The authorization code has expired.")
     _check_redirect_uri(request, row)
     _check_pkce(request, row, client)
+    # RFC 8707 §2.2: the token may be for some of the approved resources, never another.
+    resources, scopes = for_earlier_grant(ctx.resources, client, request.resources,
+                                          row.resources, list(row.scopes or ()), explicit=False)
 
     # Everything that signs happens before the first write (see issuer.prepare_token).
     prepared = prepare_for_approval(
-        ctx, client=client, user_id=row.user_id, scopes=row.scopes, grant_type=GRANT_TYPE
+        ctx, client=client, user_id=row.user_id, scopes=scopes, grant_type=GRANT_TYPE,
+        resources=resources, grant_resources=row.resources,
     )
     id_token = None
     if oidc.wants_id_token(ctx, prepared.scopes):

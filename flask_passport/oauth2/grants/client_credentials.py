@@ -7,6 +7,7 @@ from typing import Any
 from ..context import Context, TokenRequest
 from ..errors import unauthorized_client
 from ..issuer import issue_token
+from ..resource_indicators import for_new_grant
 from ..scope_policy import resolve_scopes
 
 GRANT_TYPE = "client_credentials"
@@ -16,6 +17,8 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
     if not client.confidential:
         raise unauthorized_client("Public clients cannot use the client credentials grant.")
     scopes = resolve_scopes(ctx, request.get("scope"), client, GRANT_TYPE)
+    resources, scopes = for_new_grant(ctx.resources, client, request.resources, scopes,
+                                      explicit=request.get("scope") is not None)
     # RFC 6749 §4.4.3: no refresh token; the client can always ask again.
     issued = issue_token(
         ctx,
@@ -24,5 +27,6 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
         scopes=scopes,
         lifetime=ctx.settings.client_credentials_token_lifetime,
         grant_type=GRANT_TYPE,
+        resources=resources,
     )
     return issued.to_response_body()

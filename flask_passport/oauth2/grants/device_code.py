@@ -20,6 +20,7 @@ from ..context import Context, TokenRequest
 from ..device import APPROVED, CONSUMED, DENIED, GRANT_TYPE, SLOW_DOWN_STEP
 from ..errors import OAuthError, invalid_grant
 from ..issuer import issue_for_approval
+from ..resource_indicators import for_earlier_grant
 from ..rows import changed_rows
 
 __all__ = ["GRANT_TYPE", "handle"]
@@ -36,7 +37,7 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
             sa.select(
                 DeviceCode.device_code_hash, DeviceCode.client_id, DeviceCode.user_id,
                 DeviceCode.scopes, DeviceCode.status, DeviceCode.interval,
-                DeviceCode.expires_at,
+                DeviceCode.expires_at, DeviceCode.resources,
             ).where(DeviceCode.id == selector)
         ).one_or_none(),
     )
@@ -47,6 +48,9 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
         raise OAuthError("expired_token", "The device code has expired; start again.")
     client_id = client.id
     _count_poll(ctx, selector, row.interval, now)
+    # RFC 8707 §2.2: checked once the poll is counted (a bad resource is no free poll).
+    resources, scopes = for_earlier_grant(ctx.resources, client, request.resources,
+                                          row.resources, list(row.scopes or ()), explicit=False)
 
     if row.status == DENIED:
         raise OAuthError("access_denied", "The user denied the request.")
@@ -59,7 +63,8 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
         raise invalid_grant("The device code has already been used.")
     client = ctx.session.get(ctx.models.Client, client_id)
     issued = issue_for_approval(
-        ctx, client=client, user_id=row.user_id, scopes=row.scopes, grant_type=GRANT_TYPE
+        ctx, client=client, user_id=row.user_id, scopes=scopes, grant_type=GRANT_TYPE,
+        resources=resources, grant_resources=row.resources,
     )
     redemption.link_access_token(ctx, DeviceCode, selector, issued.token.id)
     return issued.to_response_body()

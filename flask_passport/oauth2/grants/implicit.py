@@ -15,8 +15,10 @@ from ..issuer import issue_token
 GRANT_TYPE = "implicit"
 
 
-def issue(ctx: Context, client: Any, user: Any, user_id: str, scopes: list[str]) -> dict[str, str]:
-    """Issue the token; return the fragment parameters (without ``state``)."""
+def issue(ctx: Context, client: Any, user: Any, user_id: str, scopes: list[str],
+          resources: list[str] | None = None) -> dict[str, str]:
+    """Issue the token (for ``resources``, RFC 8707, when given); return the fragment
+    parameters (without ``state``)."""
     issued = issue_token(
         ctx,
         client=client,
@@ -26,6 +28,7 @@ def issue(ctx: Context, client: Any, user: Any, user_id: str, scopes: list[str])
         grant_type=GRANT_TYPE,
         with_refresh=False,
         user=user,
+        resources=resources,
     )
     return {
         "access_token": issued.access_token,

@@ -11,6 +11,7 @@ from typing import Any
 from ..context import Context, TokenRequest
 from ..errors import invalid_grant, invalid_request, unsupported_grant_type
 from ..issuer import issue_token
+from ..resource_indicators import for_new_grant
 from ..scope_policy import resolve_scopes
 from ..throttle import begin_password_attempt, password_succeeded
 
@@ -27,6 +28,8 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
     if not username or not password:
         raise invalid_request("The username and password parameters are required.")
     scopes = resolve_scopes(ctx, request.get("scope"), client, GRANT_TYPE)
+    resources, scopes = for_new_grant(ctx.resources, client, request.resources, scopes,
+                                      explicit=request.get("scope") is not None)
     # Counted before the check (RFC 6749 §4.3.2), so parallel guesses cannot all be evaluated
     # while the failures are still uncounted; known and unknown usernames count alike.
     begin_password_attempt(ctx, username)
@@ -44,5 +47,6 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
         grant_type=GRANT_TYPE,
         with_refresh=True,
         user=user,
+        resources=resources,
     )
     return issued.to_response_body()

@@ -16,6 +16,7 @@ from .. import oidc, redemption
 from ..context import Context, TokenRequest
 from ..errors import invalid_grant
 from ..issuer import existing_user, issue_token, prepare_token, store_token
+from ..resource_indicators import for_earlier_grant
 from ..revocation import revoke_access_tokens, revoke_family
 from ..rows import changed_rows, user_join
 from ..scope_policy import check_allowed_scopes, narrow_scopes
@@ -44,12 +45,11 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
     if row.expires_at <= now:
         raise invalid_grant("The refresh token has expired.")
     user = _user_of(ctx, row, joined)
-    scopes = narrow_scopes(ctx, request.get("scope"), list(row.scopes or ()))
-    check_allowed_scopes(scopes, client)
+    resources, scopes = _resources_and_scopes(ctx, request, client, row)
     # Signed before the first write (see issuer.prepare_token); wasted only if the race is lost.
     prepared = prepare_token(ctx, client=client, user_id=row.user_id, scopes=scopes,
                              lifetime=ctx.settings.access_token_lifetime, grant_type=GRANT_TYPE,
-                             user=user)
+                             user=user, resources=resources, grant_resources=row.resources)
 
     RefreshToken = ctx.models.RefreshToken
     if not redemption.claim(ctx, RefreshToken, selector, RefreshToken.revoked.is_(False),
@@ -78,6 +78,7 @@ def _refresh_query(ctx: Context) -> tuple[sa.Select[Any], bool]:
     if cached is None:
         columns = (RefreshToken.secret_hash, RefreshToken.family_id, RefreshToken.revoked,
                    RefreshToken.used_at, RefreshToken.expires_at, RefreshToken.access_token_id,
+                   RefreshToken.resources,
                    AccessToken.client_id, AccessToken.user_id, AccessToken.scopes)
         on_user = user_join(ctx.user_model, AccessToken.__table__, dialect=dialect)
         query: sa.Select[Any] = sa.select(*columns)
@@ -89,6 +90,17 @@ def _refresh_query(ctx: Context) -> tuple[sa.Select[Any], bool]:
         cached = (query.where(RefreshToken.id == sa.bindparam("selector")), on_user is not None)
         _QUERIES[key] = cached
     return cached
+
+
+def _resources_and_scopes(ctx: Context, request: TokenRequest, client: Any, row: Any
+                          ) -> tuple[list[str] | None, list[str]]:
+    """RFC 6749 §6 and RFC 8707 §2.2: the scopes and resources of the original grant, either
+    kept or narrowed for this token (each time anew: the refresh token keeps them all), never
+    widened, and each still allowed for the client."""
+    scopes = narrow_scopes(ctx, request.get("scope"), list(row.scopes or ()))
+    check_allowed_scopes(scopes, client)
+    return for_earlier_grant(ctx.resources, client, request.resources, row.resources, scopes,
+                             explicit=request.get("scope") is not None)
 
 
 def _user_of(ctx: Context, row: Any, joined: bool) -> Any:
@@ -175,12 +187,12 @@ def _reissue_after_lost_response(
         ctx.rollback()
         raise invalid_grant("The refresh token has been revoked.")
     revoke_access_tokens(ctx, [successor.access_token_id], "rotated")
-    scopes = narrow_scopes(ctx, request.get("scope"), list(row.scopes or ()))
-    check_allowed_scopes(scopes, client)
+    resources, scopes = _resources_and_scopes(ctx, request, client, row)
     issued = issue_token(
         ctx, client=client, user_id=row.user_id, scopes=scopes,
         lifetime=ctx.settings.access_token_lifetime, grant_type=GRANT_TYPE,
         with_refresh=True, family_id=row.family_id, user=user,
+        resources=resources, grant_resources=row.resources,
     )
     return _with_id_token(ctx, client, row, issued)
 
