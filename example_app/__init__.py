@@ -22,7 +22,7 @@ from sqlalchemy.orm import DeclarativeBase
 from flask_passport import Passport
 from flask_passport.oauth2.registration import RegistrationRefused
 
-from . import web_server
+from . import mcp_server, web_server
 
 
 class Base(DeclarativeBase):
@@ -54,6 +54,10 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         # MCP clients register themselves (RFC 7591); the policy below keeps them on loopback.
         PASSPORT_REGISTRATION="open",
+        # The example MCP server (`flask --app example_app mcp-server`, docs/mcp.rst): clients
+        # ask tokens for it with `resource` (RFC 8707), and get them with aud = its URL.
+        PASSPORT_RESOURCES=[{"uri": mcp_server.mcp_resource(), "name": "Example MCP server",
+                             "scopes": [mcp_server.MCP_SCOPE]}],
     )
     # A fixed issuer, never the request's Host: the seeded token carries it, and the demo
     # clients fetch the server's endpoints from it.

@@ -26,8 +26,6 @@ from conftest import ExampleServer, serve_example_app
 from helpers import js_client
 from test_authlib_client import approve, signed_in_browser
 
-from flask_passport import Passport
-
 
 @dataclass
 class MCPStack:
@@ -204,12 +202,6 @@ def _claims(token: str) -> dict[str, Any]:
     return dict(jwt.decode(token, options={"verify_signature": False}))
 
 
-#: Tokens bound to the requested resource (RFC 8707) arrive with the `aud` branch.
-needs_resources = pytest.mark.skipif(not hasattr(Passport, "add_resource"),
-                                     reason="Passport does not bind tokens to a resource yet")
-
-
-@needs_resources
 def test_python_sdk_client_end_to_end(mcp_stack: MCPStack) -> None:
     stack = mcp_stack
     email = stack.authz.seed["user"]["email"]
@@ -264,7 +256,6 @@ def test_python_sdk_client_end_to_end(mcp_stack: MCPStack) -> None:
 # -- the MCP TypeScript SDK ------------------------------------------------------------------
 
 
-@needs_resources
 def test_typescript_sdk_client_end_to_end(mcp_stack: MCPStack) -> None:
     """The MCP TypeScript SDK's ``auth()`` flow and ``Client`` over streamable HTTP."""
     stack = mcp_stack
