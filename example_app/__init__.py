@@ -74,6 +74,15 @@ def create_app(config: dict | None = None) -> Flask:
             app.config[key] = os.environ[key]
     if config:
         app.config.update(config)
+    # RFC 9728: the API under /api is a protected resource publishing its metadata at
+    # /.well-known/oauth-protected-resource, and its 401s point there. It shares the server's
+    # origin, so its identifier is the issuer: the tokens' ``aud`` stays what it was.
+    app.config.setdefault("PASSPORT_PROTECTED_RESOURCE", {
+        "resource": app.config["PASSPORT_ISSUER"],
+        "name": "flask-passport example API",
+        "scopes": ["check-status", "place-orders"],
+        "documentation": app.config["PASSPORT_ISSUER"].rstrip("/") + "/#api",
+    })
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = web_server.secret_key(app.instance_path)
 

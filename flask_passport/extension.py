@@ -388,6 +388,40 @@ class Passport:
         name = self._overrides.get("PASSPORT_COOKIE_NAME")
         return str(name or self._state().settings.cookie_name)
 
+    def protected_resource(self, resource: str, *, name: str | None = None,
+                           scopes: Iterable[str] | None = None,
+                           authorization_servers: Iterable[str] | None = None,
+                           documentation: str | None = None) -> None:
+        """Publish RFC 9728 metadata for ``resource`` (an https URL) at
+        ``/.well-known/oauth-protected-resource[/<path>]``; tokens for the app's routes must
+        then name it in ``aud`` (see :doc:`protected-resource-metadata`).
+
+        Adds to ``PASSPORT_PROTECTED_RESOURCE``: the first resource configured is the app's own
+        identifier; give the others to the routes that serve them (``resource=``).
+        ``authorization_servers`` defaults to this server's issuer, ``scopes`` to the scopes it
+        defines. A bad URL raises :class:`ValueError` here.
+        """
+        from .oauth2.resource_metadata import check_resource, url_problem
+        from .settings import ProtectedResource, _strings
+
+        check_resource(resource)
+
+        def listed(values: Iterable[str] | None, key: str) -> tuple[str, ...] | None:
+            # A single string is one value, not a list of characters.
+            items = values if values is None or isinstance(values, str) else list(values)
+            return _strings(items, key)
+
+        servers = listed(authorization_servers, "authorization_servers")
+        for server in servers or ():
+            problem = url_problem(server, "An authorization server")
+            if problem:
+                raise ValueError(problem)
+        entry = ProtectedResource(resource, name, listed(scopes, "scopes"), servers,
+                                  documentation)
+        current = self._overrides.get("PASSPORT_PROTECTED_RESOURCE") or ()
+        kept = [p for p in current if p.resource != resource]
+        self._set("PASSPORT_PROTECTED_RESOURCE", (*kept, entry))
+
     # -- scopes --------------------------------------------------------------------------------
 
     def tokens_can(self, scopes: Mapping[str, str]) -> None:

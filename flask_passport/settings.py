@@ -94,6 +94,11 @@ DEFAULTS: dict[str, Any] = {
     # The resources a client may name with ``resource`` (each token's ``aud``): a list of
     # {"uri": absolute URI without fragment, "name": shown on consent, "scopes": [...] or None}.
     "PASSPORT_RESOURCES": (),
+    # -- protected resource metadata (RFC 9728, oauth2/resource_metadata.py) --
+    # A resource URI or {"resource": ..., "name": ..., "scopes": [...], "authorization_servers":
+    # [...], "documentation": ...}, or a list of them; the first is the app's own identifier:
+    # tokens must then carry it in ``aud``. None: no metadata, audience rule as before.
+    "PASSPORT_PROTECTED_RESOURCE": None,
 }
 
 _LIFETIMES = (
@@ -126,6 +131,68 @@ def to_timedelta(value: Any, key: str) -> timedelta:
     if result <= timedelta(0):
         raise ValueError(f"{key} must be positive.")
     return result
+
+
+@dataclass(frozen=True)
+class ProtectedResource:
+    """One protected resource (RFC 9728): its identifier and what its metadata says.
+
+    ``authorization_servers`` ``None`` means this server's issuer; ``scopes`` ``None`` the scopes
+    the server defines. The identifier is checked by ``flask passport check`` (and by
+    :meth:`~flask_passport.Passport.protected_resource`), not here.
+    """
+
+    resource: str
+    name: str | None = None
+    scopes: tuple[str, ...] | None = None
+    authorization_servers: tuple[str, ...] | None = None
+    documentation: str | None = None
+
+
+_RESOURCE_KEYS = ("resource", "name", "scopes", "authorization_servers", "documentation")
+
+
+def _strings(value: Any, key: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    items = (value,) if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(v, str) and v for v in items):
+        raise ValueError(f"PASSPORT_PROTECTED_RESOURCE: {key} must be a list of strings.")
+    return tuple(items)
+
+
+def _protected_resource(item: Any) -> ProtectedResource:
+    if isinstance(item, ProtectedResource):
+        return item
+    if isinstance(item, str):
+        item = {"resource": item}
+    if not isinstance(item, Mapping):
+        raise ValueError("PASSPORT_PROTECTED_RESOURCE must be a resource URI, a dict or a list "
+                         f"of them, not {type(item).__name__}.")
+    unknown = sorted(set(item) - set(_RESOURCE_KEYS))
+    if unknown:
+        raise ValueError(f"PASSPORT_PROTECTED_RESOURCE: unknown key {unknown[0]!r}; use "
+                         f"{', '.join(_RESOURCE_KEYS)}.")
+    resource, name, docs = item.get("resource"), item.get("name"), item.get("documentation")
+    if not isinstance(resource, str) or not resource:
+        raise ValueError("PASSPORT_PROTECTED_RESOURCE needs a 'resource' URI.")
+    if not all(v is None or isinstance(v, str) for v in (name, docs)):
+        raise ValueError("PASSPORT_PROTECTED_RESOURCE: name and documentation are strings.")
+    return ProtectedResource(resource, name, _strings(item.get("scopes"), "scopes"),
+                             _strings(item.get("authorization_servers"),
+                                      "authorization_servers"), docs)
+
+
+def protected_resources(*values: Any) -> tuple[ProtectedResource, ...]:
+    """PASSPORT_PROTECTED_RESOURCE from config, then the setter's additions: each value a URI, a
+    dict or a list of them; a later entry replaces an earlier one for the same resource."""
+    found: dict[str, ProtectedResource] = {}
+    for value in values:
+        items = value if isinstance(value, list | tuple) else () if value is None else (value,)
+        for item in items:
+            parsed = _protected_resource(item)
+            found[parsed.resource] = parsed
+    return tuple(found.values())
 
 
 @dataclass(frozen=True)
@@ -175,6 +242,12 @@ class Settings:
     registration_initial_tokens: tuple[str, ...]
     replay_store_url: str | None
     resources: tuple[Resource, ...]
+    protected_resource: tuple[ProtectedResource, ...]
+
+    @property
+    def resource_identifier(self) -> str | None:
+        """The app's own protected-resource identifier (the first configured), if any."""
+        return self.protected_resource[0].resource if self.protected_resource else None
 
     @classmethod
     def load(
@@ -190,6 +263,8 @@ class Settings:
         for f in fields(cls):
             key = "PASSPORT_" + f.name.upper()
             value = overrides.get(key, config.get(key, DEFAULTS[key]))
+            if key == "PASSPORT_PROTECTED_RESOURCE":  # the setter adds to the config's list
+                value = (config.get(key), overrides.get(key))
             if key in _KEYS_FROM_ENVIRON and not value:
                 value = environ.get(key) or None
             values[f.name] = value
@@ -207,6 +282,7 @@ class Settings:
             values["registration"], values["registration_initial_tokens"])
         values["replay_store_url"] = _replay_store_url(values["replay_store_url"])
         values["resources"] = resources_from_config(values["resources"])
+        values["protected_resource"] = protected_resources(*values["protected_resource"])
         return cls(**values)
 
 

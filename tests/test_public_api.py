@@ -26,7 +26,7 @@ PASSPORT_PUBLIC = {
     "tokens_expire_in", "refresh_tokens_expire_in", "personal_access_tokens_expire_in",
     "client_credentials_tokens_expire_in", "auth_codes_expire_in", "device_codes_expire_in",
     "enable_password_grant", "enable_implicit_grant", "load_keys_from",
-    "personal_access_client_id", "cookie",
+    "personal_access_client_id", "cookie", "protected_resource",
     # scopes
     "tokens_can", "set_default_scope", "scope_ids", "scopes", "scopes_for", "has_scope",
     # resources (RFC 8707)

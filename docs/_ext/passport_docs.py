@@ -57,7 +57,9 @@ DESCRIPTIONS: dict[str, str] = {
     "first token or discovery request raises ``IssuerNotConfigured`` (and ``flask passport "
     "check`` reports ``passport.E006``). Protected routes check ``iss`` only when it is set.",
     "PASSPORT_AUDIENCE": "The ``aud`` claim. When set, tokens carry it and protected routes "
-    "require it. ``None``: tokens carry the issuer as audience and the claim is not checked.",
+    "require it (unless ``PASSPORT_PROTECTED_RESOURCE`` names another identifier for them). "
+    "``None``: tokens carry the protected resource, else the issuer, as audience; a token "
+    "whose ``aud`` names someone else is refused (see :doc:`protecting-routes`).",
     "PASSPORT_PASSWORD_GRANT": "Turn on the password grant (off by default, see "
     ":doc:`password-grant`). Same as :meth:`Passport.enable_password_grant`.",
     "PASSPORT_IMPLICIT_GRANT": "Turn on the implicit grant (off by default, see :doc:`implicit`). "
@@ -148,6 +150,13 @@ DESCRIPTIONS: dict[str, str] = {
     "\"name\": ..., \"scopes\": [...] or None}``. ``uri`` (an absolute URI without fragment) "
     "becomes the token's ``aud``, ``name`` is shown on the consent screen, ``scopes`` lists the "
     "scope ids meaningful there (``None``: any). Checked when the settings are read.",
+    "PASSPORT_PROTECTED_RESOURCE": "The app's protected resource (:rfc:`9728`): a resource URI "
+    "(``https://``, ``http://`` only on a loopback host, no fragment), a dict with ``resource``, "
+    "``name``, ``scopes``, ``authorization_servers`` (default: the issuer) and "
+    "``documentation``, or a list of them. Their metadata is published at "
+    "``/.well-known/oauth-protected-resource[/<path>]``, 401 and 403 challenges point at it, "
+    "the first one is the ``aud`` tokens get by default and the one the app's routes require. "
+    "Same as :meth:`Passport.protected_resource`; see :doc:`protected-resource-metadata`.",
 }
 
 

@@ -115,6 +115,40 @@ def check_settings(settings: Any, *, debug: bool, client_lifetimes: Sequence[tup
     return found
 
 
+def check_protected_resources(settings: Any, issuer: str | None) -> list[Finding]:
+    """PASSPORT_PROTECTED_RESOURCE (RFC 9728): valid identifiers, this server among the
+    authorization servers its metadata names (the guard accepts only this server's tokens),
+    and no second, different audience in PASSPORT_AUDIENCE."""
+    from ..oauth2.resource_metadata import url_problem
+
+    found: list[Finding] = []
+    for entry in settings.protected_resource:
+        problem = url_problem(entry.resource)
+        if problem:
+            found.append(Finding(
+                "passport.E040", ERROR, f"PASSPORT_PROTECTED_RESOURCE: {problem}",
+                "RFC 9728 §1.2: a protected resource is named by an https:// URL (http only for "
+                "a loopback host) with no fragment; clients compare it exactly."))
+        servers = entry.authorization_servers
+        bad = [s for s in servers or () if url_problem(s, "An authorization server")]
+        if bad or (servers is not None and issuer and issuer not in servers):
+            found.append(Finding(
+                "passport.E041", ERROR,
+                f"The metadata of {entry.resource} names authorization servers "
+                f"{', '.join(servers or ()) or '(none)'} but not this server ({issuer}).",
+                "This app's routes accept only the tokens this server issues: leave "
+                "authorization_servers out (it defaults to the issuer) or include the issuer."))
+    own = settings.resource_identifier
+    if own and settings.audience and settings.audience != own:
+        found.append(Finding(
+            "passport.W040", WARNING,
+            f"PASSPORT_AUDIENCE ({settings.audience}) differs from the protected resource "
+            f"{own}: tokens are issued for the first and the app's routes require the second.",
+            "Leave PASSPORT_AUDIENCE unset (tokens then carry the protected resource) or set "
+            "it to the same URL."))
+    return found
+
+
 def check_key_files(key_path: str | None, *, keys_from_env: bool) -> list[Finding]:
     """Key files must not be readable by group/others nor writable by others."""
     found: list[Finding] = []
@@ -295,6 +329,14 @@ def _client_rows(state: Any) -> tuple[list[tuple[str, int]], list[tuple[str, Any
     except Exception:  # no tables (or columns) yet: nothing to report about clients
         state.db.session.rollback()
     return lifetimes, allowed
+def _issuer(state: Any) -> str | None:
+    """The issuer tokens carry, or ``None`` when there is none (E006 says so)."""
+    from ..settings import IssuerNotConfigured
+
+    try:
+        return str(state.issuer())
+    except IssuerNotConfigured:
+        return None
 
 
 def run_checks(app: Any) -> list[Finding]:
@@ -306,6 +348,7 @@ def run_checks(app: Any) -> list[Finding]:
     return (
         check_settings(settings, debug=debug, client_lifetimes=lifetimes,
                        issuer=configured_issuer(settings, app.config))
+        + check_protected_resources(settings, _issuer(state))
         + check_key_files(settings.key_path, keys_from_env=bool(settings.private_key))
         + check_secret_key(app.config.get("SECRET_KEY"))
         + check_app_wiring(app, state)

@@ -79,8 +79,10 @@ class Context:
 
     @property
     def audience(self) -> str:
-        """RFC 9068 ``aud`` when no resource was asked for: PASSPORT_AUDIENCE, else the issuer."""
-        return self.settings.audience or self.issuer
+        """RFC 9068 ``aud`` when no resource was asked for: PASSPORT_AUDIENCE, else the app's
+        protected-resource identifier (PASSPORT_PROTECTED_RESOURCE, which its routes require),
+        else the issuer."""
+        return self.settings.audience or self.settings.resource_identifier or self.issuer
 
 
 @dataclass

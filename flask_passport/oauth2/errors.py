@@ -111,6 +111,8 @@ class BearerError(Exception):
         self.description = description
         self.status = status
         self.scope = scope
+        #: RFC 9728 §5.1: where the resource's metadata is, set by the guard when published.
+        self.resource_metadata: str | None = None
 
     def challenge(self, realm: str = "api") -> str:
         parts = [f'realm="{_quote(realm)}"']
@@ -118,7 +120,10 @@ class BearerError(Exception):
             parts.append(f'error="{self.error}"')
             parts.append(f'error_description="{_quote(self.description)}"')
         if self.scope:
+            # RFC 6750 §3: the scopes needed, so a client can ask for them (step-up).
             parts.append(f'scope="{_quote(self.scope)}"')
+        if self.resource_metadata:
+            parts.append(f'resource_metadata="{_quote(self.resource_metadata)}"')
         return "Bearer " + ", ".join(parts)
 
     def to_response(self) -> OAuthResponse:

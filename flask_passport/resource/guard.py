@@ -16,7 +16,7 @@ import functools
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, TypeVar, cast, overload
@@ -31,8 +31,10 @@ from ..jose.keys import KeyLoadError
 from ..jose.tokens import InvalidToken, decode_access_token
 from ..oauth2.errors import BearerError, keys_missing
 from ..oauth2.rows import user_join as _user_join
+from ..settings import IssuerNotConfigured
 from ..storage.models import TokenScopes, utcnow
 from .login_adapter import forget_request_user, set_request_anonymous, set_request_user
+from .resource_server import EXTENSION_KEY as RESOURCE_SERVER_KEY
 from .resource_server import ResourceServer
 from .responses import to_flask
 from .token_cache import VerifiedTokenCache, revive_user, snapshot_user
@@ -245,11 +247,12 @@ def _reads_an_old_snapshot(session: Any) -> bool:
 def _verify_bearer(state: Any, value: str) -> BearerToken:
     settings = state.settings
     try:
+        # ``aud`` is checked per route, on the verified claims (check_audience): a route may
+        # name its own resource, and a cached token serves every route.
         claims = decode_access_token(
             state.keys(),
             value,
             issuer=settings.issuer,
-            audience=settings.audience,
             leeway=settings.leeway,
         )
     except InvalidToken as exc:
@@ -325,6 +328,67 @@ def _as_utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+_NOT_FOR_US = "The access token was not issued for this resource."
+
+
+def audience_matches(aud: Any, identity: str) -> bool:
+    """RFC 7519 §4.1.3: ``aud`` is a string or a non-empty list of strings naming ``identity``."""
+    values = [aud] if isinstance(aud, str) else aud
+    return (isinstance(values, list) and bool(values)
+            and all(isinstance(v, str) for v in values) and identity in values)
+
+
+def audience_rule(state: Any, resource: str | None = None) -> tuple[str | None, bool]:
+    """Who this protected route is and whether a token must say so in ``aud``.
+
+    The identity is the route's ``resource``, else the app's protected-resource identifier
+    (PASSPORT_PROTECTED_RESOURCE), else PASSPORT_AUDIENCE, else the issuer. A token without
+    ``aud`` is accepted only when none of the first three is configured (tokens made before
+    any of them was).
+    """
+    if isinstance(state, ResourceServer):
+        return state.audience_rule(resource)
+    settings = state.settings
+    configured = resource or settings.resource_identifier or settings.audience
+    if configured:
+        return configured, True
+    try:
+        return state.issuer(), False
+    except IssuerNotConfigured:
+        return None, False
+
+
+def check_audience(token: BearerToken, state: Any, resource: str | None = None) -> None:
+    """RFC 9068 §4 / RFC 8707 §2: refuse a token issued for another resource (its ``aud``
+    does not name this one), on claims that are already verified. Tokens the server made for
+    itself with no JWT (the SPA cookie, the testing helpers) carry no claims to check."""
+    if token.transient:
+        return
+    identity, required = audience_rule(state, resource)
+    aud = token.claims.get("aud")
+    if aud is None:
+        if required:
+            raise BearerError("invalid_token", _NOT_FOR_US)
+        return
+    if identity is not None and not audience_matches(aud, identity):
+        raise BearerError("invalid_token", _NOT_FOR_US)
+
+
+def resource_metadata_url(state: Any, resource: str | None = None) -> str | None:
+    """RFC 9728 §5.1: the metadata URL of the route's resource (``resource``, else the app's),
+    when that resource's metadata is published here."""
+    from ..oauth2.resource_metadata import metadata_url
+
+    published: Collection[str]
+    if isinstance(state, ResourceServer):
+        published = state.protected_resources
+        target = resource or state.resource
+    else:
+        published = {p.resource for p in state.settings.protected_resource}
+        target = resource or state.settings.resource_identifier
+    return metadata_url(target) if target is not None and target in published else None
+
+
 def _authenticate() -> BearerToken:
     """Authenticate the request once; stacked decorators reuse the result (kept on the
     request, not on ``g``: an app context, and ``g`` with it, may outlive several requests)."""
@@ -386,7 +450,12 @@ def _resource_server() -> Any:
         ) from None
 
 
-def _error_response(exc: BearerError) -> Response:
+def _error_response(exc: BearerError, resource: str | None = None) -> Response:
+    """The 401/403 with its challenge, pointing at the resource's metadata (RFC 9728 §5.1)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    state = app.extensions.get("passport") or app.extensions.get(RESOURCE_SERVER_KEY)
+    if state is not None and exc.status in (401, 403):
+        exc.resource_metadata = resource_metadata_url(state, resource)
     return to_flask(exc.to_response())
 
 
@@ -408,14 +477,42 @@ def _database_error_response() -> Response:
     return response
 
 
+_UNCHECKED = object()
+
+
+def _route_resource(resource: str | None) -> tuple[str | None, bool]:
+    """The resource this decorator checks ``aud`` for, and whether it must check: stacked
+    decorators check once, and an inner one without ``resource=`` inherits the outer one's."""
+    checked = getattr(request, "_passport_resource", _UNCHECKED)
+    if checked is _UNCHECKED or (resource is not None and resource != checked):
+        return resource, True
+    return cast("str | None", checked), False
+
+
+def _check_route_audience(token: BearerToken, resource: str | None) -> None:
+    """The audience rule for this route; a token for another resource authenticates nobody,
+    not even for the app's error handlers and ``after_request`` hooks."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        check_audience(token, app.extensions.get("passport") or _resource_server(), resource)
+    except BearerError:
+        request._passport_token = None  # type: ignore[attr-defined]
+        forget_request_user()
+        raise
+    request._passport_resource = resource  # type: ignore[attr-defined]
+
+
 def _protect(
-    check: Callable[[BearerToken], None], *, require_user: bool
+    check: Callable[[BearerToken], None], *, require_user: bool, resource: str | None = None
 ) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            target, must_check = _route_resource(resource)
             try:
                 token = _authenticate()
+                if must_check:
+                    _check_route_audience(token, target)
                 if require_user and not token.has_user:
                     raise BearerError(
                         "invalid_token",
@@ -423,7 +520,7 @@ def _protect(
                     )
                 check(token)
             except BearerError as exc:
-                return _error_response(exc)
+                return _error_response(exc, target)
             except KeyLoadError as exc:
                 log.error("flask-passport: %s", exc)
                 return _config_error_response()
@@ -464,49 +561,58 @@ def _need_any(names: tuple[str, ...]) -> Callable[[BearerToken], None]:
 
 
 def _route_decorator(names: tuple[Any, ...], need: Callable[[tuple[str, ...]], Any], *,
-                     require_user: bool, decorator: str) -> Any:
+                     require_user: bool, decorator: str, resource: str | None = None) -> Any:
     """The decorator for scope ``names``, or, when written without parentheses like
     ``@login_required`` (``names`` is then the view itself), the view protected with no scope.
 
-    Anything else that is not a scope name fails at import time, not with a 500 per request.
+    Anything else that is not a scope name, or a ``resource`` that is not an RFC 9728
+    identifier, fails at import time, not with a 500 per request.
     """
-    if len(names) == 1 and callable(names[0]):
+    if len(names) == 1 and callable(names[0]) and resource is None:
         return _protect(need(()), require_user=require_user)(names[0])
     wrong = [n for n in names if not isinstance(n, str) or not n]
     if wrong:
         raise TypeError(f"@{decorator}() takes scope names as strings, e.g. "
                         f"@{decorator}(\"place-orders\"); got {wrong[0]!r}.")
-    return _protect(need(names), require_user=require_user)
+    if resource is not None:
+        from ..oauth2.resource_metadata import check_resource
+
+        check_resource(resource)
+    return _protect(need(names), require_user=require_user, resource=resource)
 
 
 @overload
 def require_oauth(view: F, /) -> F: ...
 @overload
-def require_oauth(*scopes: str) -> Callable[[F], F]: ...
-def require_oauth(*scopes: Any) -> Any:
+def require_oauth(*scopes: str, resource: str | None = None) -> Callable[[F], F]: ...
+def require_oauth(*scopes: Any, resource: str | None = None) -> Any:
     """A valid user token (never a client-credentials token) with all of ``scopes``.
 
     ``current_user`` is the token's user for the request. ``@require_oauth`` without
-    parentheses is the same as ``@require_oauth()``.
+    parentheses is the same as ``@require_oauth()``. ``resource``: the RFC 9728 identifier of
+    the resource this route belongs to (default: the app's), which the token's ``aud`` must
+    name (see :doc:`protected-resource-metadata`).
     """
-    return _route_decorator(scopes, _need_all, require_user=True, decorator="require_oauth")
+    return _route_decorator(scopes, _need_all, require_user=True, decorator="require_oauth",
+                            resource=resource)
 
 
 @overload
 def client(view: F, /) -> F: ...
 @overload
-def client(*names: str) -> Callable[[F], F]: ...
-def client(*names: Any) -> Any:
+def client(*names: str, resource: str | None = None) -> Callable[[F], F]: ...
+def client(*names: Any, resource: str | None = None) -> Any:
     """A valid token, client credentials included, carrying all of ``names`` (``@client``
     without parentheses: any valid token). Also named :func:`scopes`; stack under
-    ``@require_oauth()`` to need a user."""
-    return _route_decorator(names, _need_all, require_user=False, decorator="client")
+    ``@require_oauth()`` to need a user. ``resource`` as for :func:`require_oauth`."""
+    return _route_decorator(names, _need_all, require_user=False, decorator="client",
+                            resource=resource)
 
 
-def client_any(*names: str) -> Callable[[F], F]:
+def client_any(*names: str, resource: str | None = None) -> Callable[[F], F]:
     """Like :func:`client`, with at least one of ``names``. Also named :func:`scope`."""
     decorate: Callable[[F], F] = _route_decorator(names, _need_any, require_user=False,
-                                                  decorator="client_any")
+                                                  decorator="client_any", resource=resource)
     return decorate
 
 

@@ -38,6 +38,8 @@ from ..jose import jws
 from ..jose.keys import KeyLoadError, KeySet, SigningKey, verifying_key_from_jwk
 from ..jose.tokens import InvalidToken, decode_access_token
 from ..oauth2.errors import BearerError
+from ..oauth2.resource_metadata import check_resource, document_for
+from ..settings import ProtectedResource
 from .login_adapter import user_loader
 
 if TYPE_CHECKING:
@@ -140,6 +142,7 @@ class ResourceServer:
         issuer: str | None = None,
         jwks_uri: str | None = None,
         audience: str | None = None,
+        resource: str | None = None,
         introspect: bool = False,
         introspection_endpoint: str | None = None,
         client_id: str | None = None,
@@ -151,6 +154,10 @@ class ResourceServer:
     ) -> None:
         self.issuer = issuer.rstrip("/") if issuer else None
         self.audience = audience
+        #: This service's RFC 9728 identifier: tokens must name it (or the route's) in ``aud``.
+        self.resource = check_resource(resource) if resource is not None else None
+        #: The resources whose metadata this service publishes (:meth:`protected_resource`).
+        self.protected_resources: dict[str, ProtectedResource] = {}
         self.introspect = introspect
         self.client_id = client_id
         self.client_secret = client_secret
@@ -194,6 +201,49 @@ class ResourceServer:
             return self._introspect(value)
         return self._verify_jwt(value)
 
+    def audience_rule(self, resource: str | None = None) -> tuple[str | None, bool]:
+        """As for an app with Passport: the route's ``resource``, else this service's
+        ``resource``, else ``audience``, else ``issuer``; a token without ``aud`` passes only
+        when none of the first three is given."""
+        configured = resource or self.resource or self.audience
+        return configured or self.issuer, bool(configured)
+
+    def protected_resource(self, resource: str | None = None, *, name: str | None = None,
+                           scopes: list[str] | tuple[str, ...] | None = None,
+                           authorization_servers: list[str] | tuple[str, ...] | None = None,
+                           documentation: str | None = None) -> dict[str, Any]:
+        """Publish this service's RFC 9728 metadata at ``/.well-known/oauth-protected-resource``
+        (and its path-inserted form, §3.1), naming ``issuer`` as its authorization server by
+        default; 401s and 403s of its protected routes then point at it (§5.1).
+
+        ``resource`` defaults to the one given to the constructor (and becomes it when none
+        was). Returns the document. Call after :meth:`init_app` (the routes go on that app).
+        """
+        from ..settings import _strings
+
+        if self.app is None:
+            raise RuntimeError("Call init_app(app) before protected_resource().")
+        resource = check_resource(resource if resource is not None else self.resource)
+        if self.resource is None:
+            self.resource = resource
+        if authorization_servers is None and self.issuer:
+            authorization_servers = (self.issuer,)
+        config = ProtectedResource(resource, name, _strings(scopes, "scopes"),
+                                   _strings(authorization_servers, "authorization_servers"),
+                                   documentation)
+        document = document_for(config, issuer=self.issuer)  # refuses bad URLs first
+        self.protected_resources[resource] = config
+        from .metadata_view import add_resource_metadata_routes
+
+        add_resource_metadata_routes(self.app, lambda: self._documents(), name="rs")
+        return document
+
+    def _documents(self) -> dict[str, dict[str, Any]]:
+        """The published documents by resource, the service's own first."""
+        return {r: document_for(c, issuer=self.issuer)
+                for r, c in sorted(self.protected_resources.items(),
+                                   key=lambda item: item[0] != self.resource)}
+
     def load_user(self, user_id: str) -> Any:
         loader = user_loader(self.app)
         if loader is not None:
@@ -221,8 +271,8 @@ class ResourceServer:
             raise BearerError("invalid_token", "The token's signing keys are unavailable.",
                               status=503) from None
         try:
-            claims = decode_access_token(keyset, value, issuer=self.issuer,
-                                         audience=self.audience, leeway=self.leeway)
+            # ``aud`` is the guard's to check per route (guard.check_audience).
+            claims = decode_access_token(keyset, value, issuer=self.issuer, leeway=self.leeway)
         except InvalidToken as exc:
             raise BearerError("invalid_token", str(exc)) from None
         return _token_from_claims(BearerToken, claims)

@@ -19,7 +19,12 @@ from ..jose import tokens
 from ..jose.keys import KeyLoadError
 from ..oauth2.errors import KEYS_MISSING, BearerError, keys_missing
 from ..oauth2.oidc import LogoutError, LogoutRequest, validate_logout
-from ..resource.guard import bearer_from_header, verify_bearer
+from ..resource.guard import (
+    bearer_from_header,
+    check_audience,
+    resource_metadata_url,
+    verify_bearer,
+)
 from ..resource.responses import to_flask
 from ..web import csrf
 from . import blueprint
@@ -73,6 +78,7 @@ def userinfo() -> Response:
         if value is None:
             raise BearerError(None, "Authentication is required.")
         token = verify_bearer(state, value)
+        check_audience(token, state)  # a token for another resource is no userinfo token
         if token.user_id is None:
             raise BearerError("invalid_token", "This token does not stand for a user.")
         if not token.can("openid"):
@@ -82,6 +88,7 @@ def userinfo() -> Response:
         if user is None:
             raise BearerError("invalid_token", "The token's user no longer exists.")
     except BearerError as exc:
+        exc.resource_metadata = resource_metadata_url(state)
         return _bearer_error(exc)
     except KeyLoadError as exc:
         log.error("flask-passport: %s", exc)

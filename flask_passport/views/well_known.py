@@ -1,4 +1,5 @@
-"""The root-level discovery routes: RFC 8414 metadata and the JWKS (RFC 7517 §5).
+"""The root-level discovery routes: RFC 8414 metadata, the JWKS (RFC 7517 §5) and the RFC 9728
+protected resource metadata.
 
 They live on their own small blueprint, registered at the app root (not under ``/oauth``), because
 RFC 8414 §3 fixes the path ``/.well-known/oauth-authorization-server``.
@@ -12,6 +13,9 @@ from flask import Blueprint, Response, current_app, jsonify, url_for
 
 from ..jose.keys import KeyLoadError
 from ..oauth2.metadata import EndpointUrls, build_metadata
+from ..oauth2.resource_metadata import WELL_KNOWN as RESOURCE_METADATA_PATH
+from ..oauth2.resource_metadata import document_for
+from ..resource.metadata_view import metadata_response
 
 blueprint = Blueprint("passport_well_known", __name__)
 
@@ -44,7 +48,7 @@ def metadata_document() -> dict[str, object]:
         algorithms = [key.algorithm for key in state.keys().verifying.values()]
     except KeyLoadError:
         algorithms = []
-    return build_metadata(
+    document = build_metadata(
         issuer=issuer,
         settings=settings,
         token_grants=state.passport._token_endpoint.grant_types(),
@@ -60,6 +64,10 @@ def metadata_document() -> dict[str, object]:
         ),
         signing_algorithms=algorithms,
     )
+    if settings.protected_resource:
+        # RFC 9728 §4: the protected resources this server issues tokens for.
+        document["protected_resources"] = [p.resource for p in settings.protected_resource]
+    return document
 
 
 @blueprint.get(METADATA_PATH)
@@ -129,3 +137,23 @@ def jwks() -> Response:
     # refetch at once when they meet an unknown kid).
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
+
+
+def resource_documents() -> dict[str, dict[str, object]]:
+    """RFC 9728 documents of the app's protected resources (PASSPORT_PROTECTED_RESOURCE), the
+    app's own first; each names this server's issuer unless it lists its servers."""
+    state = current_app.extensions["passport"]
+    configured = state.settings.protected_resource
+    if not configured:
+        return {}
+    issuer = state.issuer()
+    scopes = state.passport.scope_ids()
+    return {p.resource: document_for(p, issuer=issuer, scopes=scopes) for p in configured}
+
+
+@blueprint.route(RESOURCE_METADATA_PATH, methods=["GET", "OPTIONS"])
+@blueprint.route(RESOURCE_METADATA_PATH + "/<path:suffix>", methods=["GET", "OPTIONS"])
+def protected_resource_metadata(suffix: str | None = None) -> Response:
+    """RFC 9728 §3: ``/.well-known/oauth-protected-resource`` and, for a resource identifier
+    with a path, ``/.well-known/oauth-protected-resource/<path>`` (§3.1)."""
+    return metadata_response(resource_documents, suffix)
