@@ -224,6 +224,13 @@ def test_python_sdk_client_end_to_end(mcp_stack: MCPStack) -> None:
     assert stack.mcp_url in ([claims["aud"]] if isinstance(claims["aud"], str) else claims["aud"])
     assert claims["client_id"] == info.client_id and claims["scope"] == "mcp"
     assert first.refresh_token
+    # ... and the example API (another resource: its identifier is the issuer) refuses it.
+    api = requests.get(stack.authz.base_url + "/api/user", timeout=10,
+                       headers={"Authorization": f"Bearer {first.access_token}"})
+    assert api.status_code == 401, api.text
+    assert "not issued for this resource" in api.headers["WWW-Authenticate"]
+    _record(f"python sdk: the MCP token at the example API -> {api.status_code} "
+            f"{api.headers['WWW-Authenticate']}")
     flow = [r for r in seen["requests"] if "/mcp" not in r or "well-known" in r]
     _record("python sdk: " + " | ".join(flow))
     _record(f"python sdk: registered client_id={info.client_id}, token aud={claims['aud']}, "

@@ -92,14 +92,13 @@ class PassportTokenVerifier:
                              "the issuer.")
         self.resource = resource
         self.issuer = issuer.rstrip("/")
-        options: dict[str, Any] = {
+        # ResourceServer verifies the signature (or asks the introspection endpoint), iss and
+        # exp; aud is checked in _access_token, the same way in every mode.
+        self._options: dict[str, Any] = {
             "issuer": self.issuer, "jwks_uri": jwks_uri, "introspect": introspect,
             "client_id": client_id, "client_secret": client_secret, "leeway": leeway,
             "timeout": timeout,
-            # JWT mode checks aud while verifying; introspection answers are checked below.
-            "audience": resource,
         }
-        self._options = options
         self._resource_server: ResourceServer | None = None
         self._lock = threading.Lock()
         self._check: Callable[[str], dict[str, Any]] = self._check_remote
