@@ -38,8 +38,12 @@ import tempfile
 import threading
 import time
 
+import anyio
+import httpx2
 import requests
 import uvicorn
+from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
 from werkzeug.serving import make_server
 
 from flask_passport import create_client
@@ -48,6 +52,17 @@ from myapp import db, passport
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no request log in the output
 logging.basicConfig(level=logging.WARNING)  # before the SDK sets up INFO logging to stderr
+
+
+async def call_whoami(url: str, access_token: str) -> str:
+    """The official SDK's client, with a bearer token it was given."""
+    headers = {"Authorization": f"Bearer {access_token}"}
+    async with (httpx2.AsyncClient(headers=headers) as http,
+                streamable_http_client(url, http_client=http) as (read, write),
+                ClientSession(read, write) as session):
+        await session.initialize()
+        result = await session.call_tool("whoami", {})
+    return str(result.content[0].text)  # type: ignore[union-attr]
 
 
 def free_port() -> int:
@@ -62,7 +77,8 @@ def main() -> None:
         mcp_port = free_port()
         resource = f"http://127.0.0.1:{mcp_port}/mcp"
         auth = installed_app(tmp, PASSPORT_RATELIMIT_ENABLED=False, PASSPORT_PASSWORD_GRANT=True,
-                             PASSPORT_ISSUER=issuer)
+                             PASSPORT_ISSUER=issuer, PASSPORT_RESOURCES=[
+                                 {"uri": resource, "name": "Orders MCP server"}])
         add_user(auth, "taylor@example.com", "my-password")
         with auth.app_context():
             mobile = create_client(db.session, passport.models, name="Mobile", kind="password")
@@ -92,16 +108,24 @@ def main() -> None:
             assert metadata["resource"] == resource
             assert metadata["authorization_servers"] == [issuer]
 
+            def token(**extra: str) -> str:
+                answer = requests.post(f"{issuer}/oauth/token", timeout=10, data={
+                    "grant_type": "password", "username": "taylor@example.com",
+                    "password": "my-password", "scope": "check-status",
+                    "client_id": mobile_id, "client_secret": mobile_secret, **extra})
+                answer.raise_for_status()
+                return str(answer.json()["access_token"])
+
             # A token of this issuer, but not for this resource (no `resource` asked, so its
             # aud is the issuer): refused.
-            token = requests.post(f"{issuer}/oauth/token", timeout=10, data={
-                "grant_type": "password", "username": "taylor@example.com",
-                "password": "my-password", "scope": "check-status",
-                "client_id": mobile_id, "client_secret": mobile_secret}).json()["access_token"]
             answer = requests.post(resource, json={}, timeout=10, headers={
-                "Authorization": f"Bearer {token}",
+                "Authorization": f"Bearer {token()}",
                 "Accept": "application/json, text/event-stream"})
             assert answer.status_code == 401, answer.text
+
+            # A token asked for this resource (RFC 8707): aud is the MCP server; the tool runs.
+            bound = token(resource=resource)
+            assert anyio.run(call_whoami, resource, bound) == "user 1 through client " + mobile_id
         finally:
             mcp.should_exit = True
             mcp_thread.join(timeout=10)
