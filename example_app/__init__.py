@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from flask import Flask, render_template
 from flask_login import LoginManager
@@ -19,8 +20,9 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
 
 from flask_passport import Passport
+from flask_passport.oauth2.registration import RegistrationRefused
 
-from . import web_server
+from . import mcp_server, web_server
 
 
 class Base(DeclarativeBase):
@@ -32,6 +34,8 @@ login = LoginManager()
 migrate = Migrate()
 passport = Passport(db=db)
 
+#: The hosts a dynamically registered client's redirect URIs may name.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 #: Where ``flask --app example_app run`` serves; set PASSPORT_ISSUER when it serves elsewhere.
 DEFAULT_ISSUER = "http://127.0.0.1:5000"
 
@@ -48,6 +52,12 @@ def create_app(config: dict | None = None) -> Flask:
         # Plain HTTP works in development; set SESSION_COOKIE_SECURE=1 behind HTTPS.
         SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE") == "1",
         SESSION_COOKIE_SAMESITE="Lax",
+        # MCP clients register themselves (RFC 7591); the policy below keeps them on loopback.
+        PASSPORT_REGISTRATION="open",
+        # The example MCP server (`flask --app example_app mcp-server`, docs/mcp.rst): clients
+        # ask tokens for it with `resource` (RFC 8707), and get them with aud = its URL.
+        PASSPORT_RESOURCES=[{"uri": mcp_server.mcp_resource(), "name": "Example MCP server",
+                             "scopes": [mcp_server.MCP_SCOPE]}],
     )
     # A fixed issuer, never the request's Host: the seeded token carries it, and the demo
     # clients fetch the server's endpoints from it.
@@ -89,6 +99,7 @@ def create_app(config: dict | None = None) -> Flask:
         {
             "check-status": "Check order status",
             "place-orders": "Place orders",
+            "mcp": "Use the example MCP server's tools",
         }
     )
     passport.set_default_scope(["check-status"])
@@ -98,6 +109,16 @@ def create_app(config: dict | None = None) -> Flask:
     def claims(token: object, client: object, user: User | None, grant_type: str) -> dict:
         """Custom claims (docs/issuing-tokens.rst); reserved ones (sub, scope...) are dropped."""
         return {"roles": ["customer"]} if user is not None else {}
+
+    @passport.registration_policy
+    def loopback_only(metadata: dict, client: object = None) -> None:
+        """Anyone may register here, so only apps on the user's own machine (the MCP clients
+        of docs/mcp.rst): every redirect URI must be http on a loopback address."""
+        for uri in metadata.get("redirect_uris", []):
+            parts = urlsplit(uri)
+            if parts.scheme != "http" or parts.hostname not in LOOPBACK_HOSTS:
+                raise RegistrationRefused("This demo registers loopback redirect URIs only "
+                                          "(http://127.0.0.1, http://localhost or http://[::1]).")
 
     @login.user_loader
     def load_user(user_id: str) -> User | None:

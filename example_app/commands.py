@@ -118,6 +118,24 @@ def register(app: Flask) -> None:
             return
         click.echo(json.dumps(data, indent=2))
 
+    @app.cli.command("mcp-server")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", type=int, default=None,
+                  help="Port of http://127.0.0.1:<port>/mcp [default: MCP_PORT, else 8001]; "
+                  "`run` registers the same resource from MCP_PORT.")
+    def mcp_server_command(host: str, port: int | None) -> None:
+        """Serve an MCP server (streamable HTTP at /mcp) protected by this app's tokens."""
+        # Only this command needs the `mcp` extra (`pip install -e ".[example,mcp]"`).
+        from .mcp_server import make_uvicorn, mcp_port, mcp_resource
+
+        port = port or mcp_port()
+        if port != mcp_port():
+            click.echo(f"Warning: the app registers {mcp_resource()}; set MCP_PORT={port} for "
+                       "both commands.", err=True)
+        click.echo(f"MCP server at {mcp_resource(port)} (Ctrl+C to stop)")
+        make_uvicorn(current_app._get_current_object(),  # type: ignore[attr-defined]
+                     host, port).run()
+
     @app.cli.command("device-login")
     @click.option("--server", default=f"http://127.0.0.1:{os.environ.get('PORT', '5000')}",
                   show_default=True, help="Base URL of the running authorization server.")

@@ -31,6 +31,9 @@ import flask_passport
 ROOT = Path(__file__).resolve().parent.parent
 #: Extras that only the app's deployment picks (optional features), next to the core.
 FEATURE_EXTRAS = ("postgres", "redis")
+#: Modules only for users of an extra: they import it at module level (nothing else in the
+#: package imports them), so they are checked against the core and that extra.
+EXTRA_ONLY_MODULES = {"flask_passport/integrations/mcp.py": "mcp"}
 
 #: Requirements used without an ``import`` of theirs, each with the place that uses it (checked
 #: below, so an entry cannot outlive its use).
@@ -219,11 +222,34 @@ def test_pip_install_dot_satisfies_the_package(built: Built) -> None:
     optional features (Redis, rate limits, PostgreSQL) need their extra. The pytest plugin runs
     only inside pytest."""
     reqs = _requirements(built)
-    package = [p for p in _files("flask_passport/**/*.py") if p.name != "pytest_plugin.py"]
+    package = [p for p in _files("flask_passport/**/*.py") if p.name != "pytest_plugin.py"
+               and p.relative_to(ROOT).as_posix() not in EXTRA_ONLY_MODULES]
     assert not _unmet(_imports(package, top_level_only=True), _closure(reqs[None]))
     features = [r for extra in FEATURE_EXTRAS for r in reqs[extra]]
     assert not _unmet(_imports(package, top_level_only=False),
                       _closure([*reqs[None], *features]))
+    for path, extra in EXTRA_ONLY_MODULES.items():
+        unmet = _unmet(_imports([ROOT / path], top_level_only=False),
+                       _closure([*reqs[None], *reqs[extra]]))
+        assert not unmet, (path, unmet)
+
+
+def test_extra_only_modules_are_imported_by_nothing_else() -> None:
+    """``import flask_passport`` (and every core module) must work without the extras."""
+    modules = {path.removesuffix(".py").replace("/", ".") for path in EXTRA_ONLY_MODULES}
+    for path in _files("flask_passport/**/*.py"):
+        if path.relative_to(ROOT).as_posix() in EXTRA_ONLY_MODULES:
+            continue
+        package = path.relative_to(ROOT).with_suffix("").parts[:-1]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = list(package[:len(package) - node.level + 1] if node.level else [])
+                module = ".".join([*base, *([node.module] if node.module else [])])
+                names = [module, *(f"{module}.{a.name}" for a in node.names)]
+            assert not set(names) & modules, (path, names)
 
 
 def test_the_readme_install_satisfies_the_example_app(built: Built) -> None:

@@ -1,0 +1,1 @@
+"""Bridges to other frameworks; each module needs its extra (``flask-passport[mcp]``, ...)."""
