@@ -75,6 +75,11 @@ OAUTH21_RULES: tuple[Rule, ...] = (
     Rule("PASSPORT_PKCE_REQUIRED", "all", lambda value: value == "all",
          "authorization code requests without PKCE, from confidential clients too",
          f"{_V21} §4.1.1, Differences from OAuth 2.0"),
+    # Refresh tokens always rotate; a reuse grace would let a public client's token be used
+    # twice, and the draft asks for one-time use (or sender-constraining) for those.
+    Rule("PASSPORT_REFRESH_TOKEN_REUSE_GRACE", 0, lambda value: value == 0,
+         "a refresh token used twice (a reuse grace window; tokens rotate, one use each)",
+         f"{_V21}, Differences from OAuth 2.0; RFC 9700 §4.14.2"),
 )
 
 #: FAPI 2.0 rules on settings other branches of this version add. A rule whose setting is not
@@ -145,8 +150,8 @@ def check(profile: str | None, values: Mapping[str, Any], explicit: Collection[s
                             "which this version of flask-passport does not have")
         elif not rule.accepts(values[rule.field]):
             where = "set explicitly" if rule.key in explicit else "set"
-            problems.append(f"{rule.key} is {where} to {_show(values[rule.field])}, but the profile "
-                            f"refuses {rule.refuses} ({rule.spec}); remove the setting or set "
-                            f"it to {_show(rule.value)}")
+            problems.append(f"{rule.key} is {where} to {_show(values[rule.field])}, but the "
+                            f"profile refuses {rule.refuses} ({rule.spec}); remove the "
+                            f"setting or set it to {_show(rule.value)}")
     if problems:
         raise ProfileError(f"PASSPORT_PROFILE = {profile!r}: " + "; ".join(problems) + ".")

@@ -1,0 +1,256 @@
+"""PASSPORT_PROFILE: what "oauth2.1" and "fapi2" refuse, at init_app and at the endpoints."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from conftest import make_app
+from flask import Flask, jsonify
+
+from flask_passport import profiles, require_oauth
+from flask_passport.oauth2.pkce import s256
+from flask_passport.profiles import ProfileError
+from flask_passport.settings import Settings
+
+REDIRECT = "https://app.example.com/callback"
+VERIFIER = "A1b2-C3d4.E5f6_G7h8~" * 3
+
+#: What make_app turns on that oauth2.1 refuses (the test app enables the password grant).
+OAUTH21 = {"PASSPORT_PROFILE": "oauth2.1", "PASSPORT_PASSWORD_GRANT": False}
+
+
+def _load(config: dict[str, Any], overrides: dict[str, Any] | None = None) -> Settings:
+    return Settings.load(config, overrides or {}, instance_path="/tmp")
+
+
+def _use_profile(app: Flask, **config: Any) -> None:
+    app.config.update(OAUTH21 | {k.upper(): v for k, v in config.items()})
+    app.extensions["passport"].reload_settings()
+
+
+@pytest.fixture
+def signed_in(app: Flask, client: Any, authz_login: Any, user: Any) -> Any:
+    @app.get("/me")
+    @require_oauth()
+    def me() -> Any:
+        from flask_login import current_user
+
+        return jsonify(email=current_user.email)
+
+    authz_login(client, user)
+    return client
+
+
+def _authorize(http: Any, created: Any, **extra: Any) -> Any:
+    """GET /oauth/authorize; on the consent page, approve it."""
+    params = {"client_id": created.client.id, "redirect_uri": REDIRECT, "response_type": "code",
+              "scope": "check-status", "state": "st"} | extra
+    page = http.get("/oauth/authorize?" + urlencode({k: v for k, v in params.items()
+                                                     if v is not None}))
+    if page.status_code != 200:
+        return page
+    fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"',
+                             page.get_data(as_text=True)))
+    return http.post("/oauth/authorize", data=fields | {"approve": "Authorize"})
+
+
+def _redirect_query(resp: Any) -> dict[str, str]:
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    location = urlsplit(resp.headers["Location"])
+    return {k: v[0] for k, v in parse_qs(location.query or location.fragment).items()}
+
+
+def _exchange(http: Any, created: Any, code: str, **extra: Any) -> Any:
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+            "client_id": created.client.id, "client_secret": created.secret} | extra
+    return http.post("/oauth/token", data={k: v for k, v in data.items() if v is not None})
+
+
+# -- the settings ------------------------------------------------------------------------------
+
+
+def test_no_profile_changes_nothing() -> None:
+    s = _load({})
+    assert s.profile is None and s.pkce_required == "public"
+    assert s.auth_code_lifetime == timedelta(minutes=10)
+
+
+def test_oauth21_pins_its_settings() -> None:
+    s = _load({"PASSPORT_PROFILE": "oauth2.1"})
+    assert s.profile == "oauth2.1"
+    assert (s.implicit_grant, s.password_grant, s.pkce_plain) == (False, False, False)
+    assert s.pkce_required == "all" and s.refresh_token_reuse_grace == 0
+    # Explicit values the profile agrees with are fine.
+    agreed = _load({"PASSPORT_PROFILE": "oauth2.1", "PASSPORT_PKCE_REQUIRED": "all",
+                    "PASSPORT_IMPLICIT_GRANT": False, "PASSPORT_PKCE_PLAIN": "false"})
+    assert agreed.pkce_required == "all" and agreed.pkce_plain is False
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("PASSPORT_IMPLICIT_GRANT", True),
+    ("PASSPORT_PASSWORD_GRANT", True),
+    ("PASSPORT_PASSWORD_GRANT", "on"),
+    ("PASSPORT_PKCE_PLAIN", True),
+    ("PASSPORT_PKCE_REQUIRED", "public"),
+    ("PASSPORT_REFRESH_TOKEN_REUSE_GRACE", 30),
+])
+def test_oauth21_refuses_contradicting_settings(key: str, value: Any) -> None:
+    with pytest.raises(ProfileError, match=f"PASSPORT_PROFILE = 'oauth2.1': {key} is set "
+                                           "explicitly to .*remove the setting"):
+        _load({"PASSPORT_PROFILE": "oauth2.1", key: value})
+    _load({key: value})  # fine without the profile
+
+
+def test_a_setter_contradicting_the_profile_is_refused_too() -> None:
+    with pytest.raises(ProfileError, match="PASSPORT_IMPLICIT_GRANT"):
+        _load({"PASSPORT_PROFILE": "oauth2.1"}, {"PASSPORT_IMPLICIT_GRANT": True})
+
+
+def test_unknown_profile_and_pkce_required_values() -> None:
+    with pytest.raises(ValueError, match=r"PASSPORT_PROFILE must be None, 'oauth2\.1' or 'fapi2'"):
+        _load({"PASSPORT_PROFILE": "OAuth 2.1"})
+    with pytest.raises(ValueError, match="PASSPORT_PKCE_REQUIRED must be 'public' or 'all'"):
+        _load({"PASSPORT_PKCE_REQUIRED": "confidential"})
+
+
+def test_contradiction_is_an_error_at_init_app(app_config: dict[str, Any]) -> None:
+    # make_app turns the password grant on, as an app that had it would.
+    with pytest.raises(ProfileError, match="PASSPORT_PASSWORD_GRANT is set explicitly to True"):
+        make_app({**app_config, "PASSPORT_PROFILE": "oauth2.1"})
+
+
+def test_every_rule_names_a_spec_and_its_value_passes() -> None:
+    for profile in profiles.PROFILES:
+        for rule in profiles.rules(profile):
+            assert rule.spec and rule.refuses and rule.key.startswith("PASSPORT_")
+            assert rule.accepts(rule.value), rule.key
+
+
+# -- oauth2.1 at the endpoints -----------------------------------------------------------------
+
+
+def test_implicit_is_unsupported_response_type(app: Flask, signed_in: Any,
+                                                authz_public_client: Any) -> None:
+    _use_profile(app)
+    query = _redirect_query(_authorize(signed_in, authz_public_client, response_type="token",
+                                       code_challenge=s256(VERIFIER),
+                                       code_challenge_method="S256"))
+    assert query["error"] == "unsupported_response_type" and query["state"] == "st"
+    assert query["iss"] == "http://localhost"  # RFC 9207
+
+
+def test_password_grant_is_unsupported_grant_type(app: Flask, client: Any,
+                                                  password_client: Any, user: Any) -> None:
+    _use_profile(app)
+    resp = client.post("/oauth/token", data={
+        "grant_type": "password", "client_id": password_client.client.id,
+        "client_secret": password_client.secret, "username": user.email, "password": "secret"})
+    assert resp.status_code == 400 and resp.json["error"] == "unsupported_grant_type"
+    # The same answer without valid client credentials: the grant is off for everyone.
+    resp = client.post("/oauth/token", data={"grant_type": "password", "client_id": "nobody",
+                                             "username": user.email, "password": "secret"})
+    assert resp.status_code == 400 and resp.json["error"] == "unsupported_grant_type"
+
+
+def test_confidential_client_without_pkce_is_invalid_request(app: Flask, signed_in: Any,
+                                                             authz_client: Any) -> None:
+    # Without the profile a confidential client may skip PKCE ...
+    code = _redirect_query(_authorize(signed_in, authz_client))["code"]
+    assert _exchange(signed_in, authz_client, code).status_code == 200
+    # ... with it, it may not.
+    _use_profile(app)
+    query = _redirect_query(_authorize(signed_in, authz_client))
+    assert query["error"] == "invalid_request" and "PKCE" in query["error_description"]
+    code = _redirect_query(_authorize(signed_in, authz_client, code_challenge=s256(VERIFIER),
+                                      code_challenge_method="S256"))["code"]
+    resp = _exchange(signed_in, authz_client, code, code_verifier=VERIFIER)
+    assert resp.status_code == 200, resp.json
+
+
+def test_code_issued_without_pkce_before_the_switch_is_refused(app: Flask, signed_in: Any,
+                                                               authz_client: Any) -> None:
+    code = _redirect_query(_authorize(signed_in, authz_client))["code"]
+    _use_profile(app)
+    resp = _exchange(signed_in, authz_client, code)
+    assert resp.status_code == 400 and resp.json["error"] == "invalid_grant"
+
+
+def test_plain_pkce_is_invalid_request(app: Flask, signed_in: Any,
+                                       authz_public_client: Any) -> None:
+    _use_profile(app)
+    for method in ("plain", None):  # RFC 7636 §4.3: no method means plain
+        query = _redirect_query(_authorize(signed_in, authz_public_client,
+                                           code_challenge=VERIFIER, code_challenge_method=method))
+        assert query["error"] == "invalid_request" and "S256" in query["error_description"]
+
+
+def test_plain_code_issued_before_the_switch_is_refused(app: Flask, signed_in: Any,
+                                                        authz_public_client: Any) -> None:
+    app.config["PASSPORT_PKCE_PLAIN"] = True
+    app.extensions["passport"].reload_settings()
+    code = _redirect_query(_authorize(signed_in, authz_public_client, code_challenge=VERIFIER,
+                                      code_challenge_method="plain"))["code"]
+    del app.config["PASSPORT_PKCE_PLAIN"]
+    _use_profile(app)
+    resp = _exchange(signed_in, authz_public_client, code, code_verifier=VERIFIER)
+    assert resp.status_code == 400 and resp.json["error"] == "invalid_grant"
+
+
+def _pkce_token(http: Any, created: Any, scope: str = "check-status") -> dict[str, Any]:
+    code = _redirect_query(_authorize(http, created, scope=scope, code_challenge=s256(VERIFIER),
+                                      code_challenge_method="S256"))["code"]
+    resp = _exchange(http, created, code, code_verifier=VERIFIER)
+    assert resp.status_code == 200, resp.json
+    return dict(resp.json)
+
+
+def test_query_string_tokens_are_refused(app: Flask, signed_in: Any,
+                                         authz_public_client: Any) -> None:
+    """draft-ietf-oauth-v2-1 drops RFC 6750 §2.3; the header (and, at userinfo, the form
+    body of §2.2) still work."""
+    _use_profile(app)
+    token = _pkce_token(signed_in, authz_public_client, "openid check-status")["access_token"]
+    anonymous = app.test_client()
+    resp = anonymous.get(f"/me?access_token={token}")
+    assert resp.status_code == 401 and resp.headers["WWW-Authenticate"].startswith("Bearer")
+    resp = anonymous.get(f"/oauth/userinfo?access_token={token}")
+    assert resp.status_code == 401 and resp.headers["WWW-Authenticate"].startswith("Bearer")
+    assert anonymous.get("/me", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert anonymous.post("/oauth/userinfo", data={"access_token": token}).status_code == 200
+
+
+def test_public_refresh_tokens_are_one_time_use(app: Flask, signed_in: Any,
+                                                authz_public_client: Any) -> None:
+    _use_profile(app)
+    first = _pkce_token(signed_in, authz_public_client)["refresh_token"]
+    data = {"grant_type": "refresh_token", "client_id": authz_public_client.client.id,
+            "refresh_token": first}
+    rotated = signed_in.post("/oauth/token", data=data)
+    assert rotated.status_code == 200 and rotated.json["refresh_token"] != first
+    again = signed_in.post("/oauth/token", data=data)
+    assert again.status_code == 400 and again.json["error"] == "invalid_grant"
+
+
+# -- metadata (RFC 8414) -----------------------------------------------------------------------
+
+
+def test_metadata_reflects_oauth21(app: Flask, client: Any) -> None:
+    app.config.update(PASSPORT_IMPLICIT_GRANT=True, PASSPORT_PKCE_PLAIN=True)
+    app.extensions["passport"].reload_settings()
+    loose = client.get("/.well-known/oauth-authorization-server").json
+    assert "password" in loose["grant_types_supported"] and "implicit" in \
+        loose["grant_types_supported"]
+    assert loose["code_challenge_methods_supported"] == ["S256", "plain"]
+    del app.config["PASSPORT_IMPLICIT_GRANT"], app.config["PASSPORT_PKCE_PLAIN"]
+    _use_profile(app)
+    meta = client.get("/.well-known/oauth-authorization-server").json
+    assert "password" not in meta["grant_types_supported"]
+    assert "implicit" not in meta["grant_types_supported"]
+    assert meta["response_types_supported"] == ["code"]
+    assert meta["code_challenge_methods_supported"] == ["S256"]
+    assert meta["authorization_response_iss_parameter_supported"] is True
+
