@@ -109,6 +109,27 @@ FAPI2_RULES: tuple[Rule, ...] = (
 RULES: Mapping[str, tuple[Rule, ...]] = {OAUTH21: OAUTH21_RULES, FAPI2: FAPI2_RULES}
 
 
+@dataclass(frozen=True)
+class ClientRules:
+    """What a profile asks of registered clients (``flask passport check`` lists the clients
+    in the database that break it; the settings above make the endpoints refuse them)."""
+
+    #: Grant types no client may use: both are omitted from OAuth 2.1.
+    refused_grants: frozenset[str]
+    #: FAPI 2.0 Security Profile §5.3.2.1: confidential clients only ...
+    confidential_only: bool = False
+    #: ... authenticating with private_key_jwt (or mTLS, not offered here), never a secret.
+    private_key_jwt_only: bool = False
+
+
+_OMITTED_GRANTS = frozenset({"password", "implicit"})
+
+CLIENT_RULES: Mapping[str, ClientRules] = {
+    OAUTH21: ClientRules(_OMITTED_GRANTS),
+    FAPI2: ClientRules(_OMITTED_GRANTS, confidential_only=True, private_key_jwt_only=True),
+}
+
+
 class ProfileError(ValueError):
     """The configuration contradicts ``PASSPORT_PROFILE`` (raised at ``init_app``)."""
 

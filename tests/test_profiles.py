@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -12,6 +13,7 @@ from conftest import make_app
 from flask import Flask, jsonify
 
 from flask_passport import profiles, require_oauth
+from flask_passport.cli.checks import ClientFacts, check_profile, run_checks
 from flask_passport.oauth2.pkce import s256
 from flask_passport.profiles import ProfileError
 from flask_passport.settings import Settings
@@ -254,3 +256,69 @@ def test_metadata_reflects_oauth21(app: Flask, client: Any) -> None:
     assert meta["code_challenge_methods_supported"] == ["S256"]
     assert meta["authorization_response_iss_parameter_supported"] is True
 
+
+
+# -- flask passport check ----------------------------------------------------------------------
+
+#: A strong secret key, no Flask-Migrate, an https issuer: the other checks have nothing to say.
+QUIET: dict[str, Any] = {"SECRET_KEY": "k" * 48, "PASSPORT_MIGRATIONS": False,
+                         "PASSPORT_ISSUER": "https://auth.example.com"}
+
+
+def _findings(app: Flask) -> dict[str, Any]:
+    with app.app_context():
+        return {f.id: f for f in run_checks(app)}
+
+
+def test_check_without_profile_previews_oauth21(app: Flask, app_config: dict[str, Any],
+                                                password_client: Any, authz_client: Any,
+                                                signed_in: Any) -> None:
+    # (With nothing to refuse there is no note: test_checks.test_hardened_settings_pass.)
+    assert _redirect_query(_authorize(signed_in, authz_client))["code"]  # a code without PKCE
+    quiet = make_app({**app_config, **QUIET, "PASSPORT_PASSWORD_GRANT": False,
+                      "PASSPORT_REFRESH_TOKEN_REUSE_GRACE": 10})
+    found = _findings(quiet)
+    assert set(found) == {"passport.W090"}
+    note = found["passport.W090"]
+    assert note.level == "info"
+    assert "PASSPORT_REFRESH_TOKEN_REUSE_GRACE = 10" in note.message
+    assert f"password grant: {password_client.client.id}" in note.message
+    assert f"without S256 PKCE: {authz_client.client.id}" in note.message
+    # A note never fails the command, even with --fail-level warning.
+    result = quiet.test_cli_runner().invoke(args=["passport", "check", "--fail-level", "warning"])
+    assert result.exit_code == 0, result.output
+    assert "passport.W090 (info)" in result.output
+    assert "identified 0 issue(s) (0 error(s)) and 1 note(s)." in result.output
+
+
+def test_check_with_oauth21_lists_refused_clients(app: Flask, app_config: dict[str, Any],
+                                                  password_client: Any, authz_client: Any,
+                                                  signed_in: Any) -> None:
+    _redirect_query(_authorize(signed_in, authz_client))  # a code without PKCE
+    strict = make_app({**app_config, **QUIET, **OAUTH21})
+    found = _findings(strict)
+    assert set(found) == {"passport.E090", "passport.W091"}
+    assert found["passport.E090"].level == "error"
+    assert password_client.client.id in found["passport.E090"].message
+    assert authz_client.client.id in found["passport.W091"].message
+    result = strict.test_cli_runner().invoke(args=["passport", "check"])
+    assert result.exit_code == 1 and "passport.E090 (error)" in result.output
+
+
+def test_check_with_fapi2_refuses_public_and_secret_clients() -> None:
+    settings = SimpleNamespace(profile="fapi2", pkce_required="all")
+    clients = [
+        ClientFacts("spa", "SPA", ("authorization_code", "refresh_token"), confidential=False),
+        ClientFacts("web", "Web", ("authorization_code",), confidential=True),
+        ClientFacts("jwt", "JWT", ("authorization_code",), True, auth_method="private_key_jwt"),
+        ClientFacts("pat", "Personal", ("personal_access",), confidential=False),
+        ClientFacts("rs", "API", ("introspect",), confidential=True),
+        ClientFacts("old", "Old", ("password",), confidential=True,
+                    auth_method="private_key_jwt"),
+    ]
+    found = {f.id: f for f in check_profile(settings, clients)}
+    assert set(found) == {"passport.E090", "passport.E091", "passport.E092"}
+    assert "spa (SPA)" in found["passport.E091"].message
+    assert "pat (" not in found["passport.E091"].message  # never at the token endpoint
+    assert found["passport.E092"].message.endswith(": web (Web).")  # not jwt, not rs
+    assert "old (Old)" in found["passport.E090"].message
