@@ -322,3 +322,14 @@ def test_check_with_fapi2_refuses_public_and_secret_clients() -> None:
     assert "pat (" not in found["passport.E091"].message  # never at the token endpoint
     assert found["passport.E092"].message.endswith(": web (Web).")  # not jwt, not rs
     assert "old (Old)" in found["passport.E090"].message
+
+
+def test_a_refused_setter_call_is_taken_back(app: Flask, client: Any) -> None:
+    _use_profile(app)
+    passport = app.extensions["passport"].passport
+    with pytest.raises(ProfileError, match="PASSPORT_IMPLICIT_GRANT"):
+        passport.enable_implicit_grant()
+    settings = app.extensions["passport"].settings
+    assert settings.profile == "oauth2.1" and settings.implicit_grant is False
+    app.extensions["passport"].reload_settings()  # nothing left behind to fail later
+    assert "PASSPORT_IMPLICIT_GRANT" not in passport._overrides
