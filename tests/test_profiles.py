@@ -16,7 +16,7 @@ from flask_passport import profiles, require_oauth
 from flask_passport.cli.checks import ClientFacts, check_profile, run_checks
 from flask_passport.oauth2.pkce import s256
 from flask_passport.profiles import ProfileError
-from flask_passport.settings import Settings
+from flask_passport.settings import DEFAULTS, Settings
 
 REDIRECT = "https://app.example.com/callback"
 VERIFIER = "A1b2-C3d4.E5f6_G7h8~" * 3
@@ -123,6 +123,18 @@ def test_contradiction_is_an_error_at_init_app(app_config: dict[str, Any]) -> No
     # make_app turns the password grant on, as an app that had it would.
     with pytest.raises(ProfileError, match="PASSPORT_PASSWORD_GRANT is set explicitly to True"):
         make_app({**app_config, "PASSPORT_PROFILE": "oauth2.1"})
+
+
+def test_fapi2_refuses_long_codes_and_whatever_it_lacks() -> None:
+    with pytest.raises(ProfileError, match="PASSPORT_AUTH_CODE_LIFETIME is set explicitly to "
+                                           "600 seconds.*set it to 60 seconds"):
+        _load({"PASSPORT_PROFILE": "fapi2", "PASSPORT_AUTH_CODE_LIFETIME": 600})
+    lacking = [rule.key for rule in profiles.FAPI2_PENDING if rule.key not in DEFAULTS]
+    if lacking:  # a FAPI server without PAR, DPoP or private_key_jwt would not be one
+        with pytest.raises(ProfileError, match=f"it requires {lacking[0]}"):
+            _load({"PASSPORT_PROFILE": "fapi2"})
+    else:
+        assert _load({"PASSPORT_PROFILE": "fapi2"}).auth_code_lifetime == timedelta(seconds=60)
 
 
 def test_every_rule_names_a_spec_and_its_value_passes() -> None:
