@@ -126,8 +126,8 @@ def test_contradiction_is_an_error_at_init_app(app_config: dict[str, Any]) -> No
 
 
 def test_fapi2_refuses_long_codes_and_whatever_it_lacks() -> None:
-    with pytest.raises(ProfileError, match="PASSPORT_AUTH_CODE_LIFETIME is set explicitly to "
-                                           "600 seconds.*set it to 60 seconds"):
+    with pytest.raises(ProfileError, match=r"PASSPORT_AUTH_CODE_LIFETIME is set explicitly to "
+                                           r"600 seconds.*set it to 60 seconds"):
         _load({"PASSPORT_PROFILE": "fapi2", "PASSPORT_AUTH_CODE_LIFETIME": 600})
     lacking = [rule.key for rule in profiles.FAPI2_PENDING if rule.key not in DEFAULTS]
     if lacking:  # a FAPI server without PAR, DPoP or private_key_jwt would not be one

@@ -306,9 +306,23 @@ def check_profile(settings: Any, clients: Sequence[ClientFacts]) -> list[Finding
     if settings.profile is None:
         return _oauth21_preview(settings, clients)
     profile = settings.profile
-    rules = profiles.CLIENT_RULES[profile]
+    found = _refused_grant_clients(profile, clients) + _fapi2_clients(profile, clients)
+    weak = [c for c in clients if c.codes_without_s256]
+    if settings.pkce_required == "all" and weak:
+        found.append(Finding(
+            "passport.W091", WARNING,
+            f"PASSPORT_PROFILE = {profile!r} requires S256 PKCE from every client; these "
+            f"clients' recent authorization codes came without it: {_names(weak)}.",
+            "Their codes still outstanding are refused at the token endpoint, and their next "
+            "authorization requests fail with invalid_request until they send an S256 "
+            "code_challenge; tell their developers."))
+    return found
+
+
+def _refused_grant_clients(profile: str, clients: Sequence[ClientFacts]) -> list[Finding]:
+    """E090: clients registered for a grant the profile refuses."""
     found: list[Finding] = []
-    for grant in sorted(rules.refused_grants):
+    for grant in sorted(profiles.CLIENT_RULES[profile].refused_grants):
         using = [c for c in clients if grant in c.grant_types]
         if using:
             found.append(Finding(
@@ -317,36 +331,32 @@ def check_profile(settings: Any, clients: Sequence[ClientFacts]) -> list[Finding
                 f"are registered for it: {_names(using)}.",
                 "Move them to the authorization code grant with PKCE (S256) and remove "
                 f"{grant!r} from their grant types; their {grant} requests now fail."))
-    if rules.confidential_only:
-        public = [c for c in clients if not c.confidential and c.uses_token_endpoint]
-        if public:
-            found.append(Finding(
-                "passport.E091", ERROR,
-                f"PASSPORT_PROFILE = {profile!r} allows confidential clients only (FAPI 2.0 "
-                f"Security Profile §5.3.2.1); these are public: {_names(public)}.",
-                "Register them again as confidential clients with a JWK set "
-                "(private_key_jwt), or revoke them; the token endpoint refuses them."))
-    if rules.private_key_jwt_only:
-        secret = [c for c in clients if c.confidential and c.uses_token_endpoint
-                  and c.auth_method != "private_key_jwt"]
-        if secret:
-            found.append(Finding(
-                "passport.E092", ERROR,
-                f"PASSPORT_PROFILE = {profile!r} accepts private_key_jwt client authentication "
-                "only (FAPI 2.0 Security Profile §5.3.2.1); these clients authenticate with a "
-                f"client secret (client_secret_basic/post): {_names(secret)}.",
-                "Give each a JWK set and token_endpoint_auth_method private_key_jwt; their "
-                "secret-authenticated token requests now fail with invalid_client."))
-    if settings.pkce_required == "all":
-        weak = [c for c in clients if c.codes_without_s256]
-        if weak:
-            found.append(Finding(
-                "passport.W091", WARNING,
-                f"PASSPORT_PROFILE = {profile!r} requires S256 PKCE from every client; these "
-                f"clients' recent authorization codes came without it: {_names(weak)}.",
-                "Their codes still outstanding are refused at the token endpoint, and their "
-                "next authorization requests fail with invalid_request until they send an S256 "
-                "code_challenge; tell their developers."))
+    return found
+
+
+def _fapi2_clients(profile: str, clients: Sequence[ClientFacts]) -> list[Finding]:
+    """E091 public clients, E092 clients authenticating with a secret (FAPI 2.0 §5.3.2.1)."""
+    rules = profiles.CLIENT_RULES[profile]
+    at_token_endpoint = [c for c in clients if c.uses_token_endpoint]
+    public = [c for c in at_token_endpoint if not c.confidential]
+    secret = [c for c in at_token_endpoint
+              if c.confidential and c.auth_method != "private_key_jwt"]
+    found: list[Finding] = []
+    if rules.confidential_only and public:
+        found.append(Finding(
+            "passport.E091", ERROR,
+            f"PASSPORT_PROFILE = {profile!r} allows confidential clients only (FAPI 2.0 "
+            f"Security Profile §5.3.2.1); these are public: {_names(public)}.",
+            "Register them again as confidential clients with a JWK set "
+            "(private_key_jwt), or revoke them; the token endpoint refuses them."))
+    if rules.private_key_jwt_only and secret:
+        found.append(Finding(
+            "passport.E092", ERROR,
+            f"PASSPORT_PROFILE = {profile!r} accepts private_key_jwt client authentication "
+            "only (FAPI 2.0 Security Profile §5.3.2.1); these clients authenticate with a "
+            f"client secret (client_secret_basic/post): {_names(secret)}.",
+            "Give each a JWK set and token_endpoint_auth_method private_key_jwt; their "
+            "secret-authenticated token requests now fail with invalid_client."))
     return found
 
 
