@@ -17,6 +17,7 @@ from .jose.key_rotation import add_retired_keys
 from .jose.keys import KeySet, load_keys
 from .oauth2.context import Context
 from .oauth2.server import TokenEndpoint
+from .outbound import OutboundCache, fetch_json
 from .resource.login_adapter import user_loader
 from .scopes import OIDC_SCOPE_DESCRIPTIONS, Scope, ScopeRegistry
 from .settings import DEVELOPMENT_ISSUER, Settings, resolve_issuer
@@ -64,6 +65,8 @@ class PassportState:
         self.token_dialect: str | None = None
         #: Single-use values seen (storage/replay.py), opened on first use for these settings.
         self._replay_store: tuple[str | None, ReplayStore] | None = None
+        #: Documents fetched from URLs (client metadata documents, jwks_uri): this app's only.
+        self.outbound_cache = OutboundCache()
         self._warned_issuer = False
 
     def _load_settings(self) -> Settings:
@@ -74,6 +77,7 @@ class PassportState:
         """Read the settings again (``app.config`` and the extension's setters)."""
         self.settings = self._load_settings()
         self._keys = None  # key settings may have changed
+        self.outbound_cache = OutboundCache()  # fetched under the old PASSPORT_OUTBOUND_*
 
     @property
     def models(self) -> Models:
@@ -110,6 +114,15 @@ class PassportState:
             current = self._replay_store = (url, store)
         return current[1]
 
+    def fetch_json(self, url: str, *, max_bytes: int, timeout: float,
+                   cached: bool = True) -> dict[str, Any]:
+        """The JSON object at ``url``, fetched under :mod:`flask_passport.outbound`'s rules
+        (``PASSPORT_OUTBOUND_ALLOW_PRIVATE``) through this app's cache; raises
+        :class:`~flask_passport.outbound.FetchError`."""
+        return fetch_json(url, max_bytes=max_bytes, timeout=timeout,
+                          allow_private=self.settings.outbound_allow_private,
+                          cache=self.outbound_cache if cached else None)
+
     def reset_keys(self) -> None:
         self._keys = None
 
@@ -142,6 +155,9 @@ class PassportState:
             throttle=self.rate_limiter,
             user_model=self.user_model,
             replay=self.replay_store(),
+            secret_box_key=self.settings.client_secret_key or self.app.config.get("SECRET_KEY"),
+            fetch_json=self.fetch_json,
+            forget_fetched=self.outbound_cache.discard,
         )
 
     def find_user(self, username: str) -> Any:

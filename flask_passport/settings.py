@@ -95,7 +95,25 @@ DEFAULTS: dict[str, Any] = {
     # None: the database (oauth_used_jtis; every process sharing it agrees); redis://host/0:
     # Redis SET NX (the redis extra); memory://: this process only (one-process deployments).
     "PASSPORT_REPLAY_STORE_URL": None,
+    # -- outbound fetches (outbound.py): client metadata documents, jwks_uri --
+    # Development only: also fetch from private, loopback and link-local addresses (and over
+    # http to loopback). Off in production, where it would let a client URL reach internal hosts.
+    "PASSPORT_OUTBOUND_ALLOW_PRIVATE": False,
+    # -- OAuth Client ID Metadata Documents (oauth2/client_metadata_document.py) --
+    # On: an https URL used as client_id names a public client described by the JSON there.
+    "PASSPORT_CLIENT_ID_METADATA_DOCUMENTS": False,
+    # -- client authentication (oauth2/client_auth.py) --
+    # The methods clients may use at the token, revocation and introspection endpoints (and
+    # that the metadata advertises); each client is further held to its own registered one.
+    "PASSPORT_CLIENT_AUTH_METHODS": ("client_secret_basic", "client_secret_post", "none",
+                                     "private_key_jwt", "client_secret_jwt"),
+    # Encrypts the secrets of client_secret_jwt clients (jose/secret_box.py); None: SECRET_KEY.
+    "PASSPORT_CLIENT_SECRET_KEY": None,
 }
+
+#: Every client authentication method (RFC 7591 §2, OpenID Connect Core §9).
+CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none", "private_key_jwt",
+                       "client_secret_jwt")
 
 _LIFETIMES = (
     "access_token_lifetime",
@@ -177,6 +195,10 @@ class Settings:
     registration: str | None
     registration_initial_tokens: tuple[str, ...]
     replay_store_url: str | None
+    outbound_allow_private: bool
+    client_id_metadata_documents: bool
+    client_auth_methods: tuple[str, ...]
+    client_secret_key: str | None
 
     @classmethod
     def load(
@@ -213,6 +235,10 @@ class Settings:
         values["registration"], values["registration_initial_tokens"] = _registration(
             values["registration"], values["registration_initial_tokens"])
         values["replay_store_url"] = _replay_store_url(values["replay_store_url"])
+        values["outbound_allow_private"] = _to_bool(values["outbound_allow_private"])
+        values["client_id_metadata_documents"] = _to_bool(values["client_id_metadata_documents"])
+        values["client_auth_methods"] = _client_auth_methods(values["client_auth_methods"])
+        values["client_secret_key"] = str(values["client_secret_key"] or "") or None
         _parse_grants_and_pkce(values)
         # After parsing: the profile judges the values the code will really use.
         profiles.check(values["profile"], values, explicit)
@@ -364,3 +390,13 @@ def _replay_store_url(value: Any) -> str | None:
         raise ValueError("PASSPORT_REPLAY_STORE_URL must be empty (the database), "
                          f"redis://... or memory://, not {url!r}.")
     return url
+
+
+def _client_auth_methods(value: Any) -> tuple[str, ...]:
+    """PASSPORT_CLIENT_AUTH_METHODS: a list or space-separated string of known methods."""
+    names = tuple(value.split()) if isinstance(value, str) else tuple(value or ())
+    unknown = [n for n in names if n not in CLIENT_AUTH_METHODS]
+    if unknown or not names:
+        raise ValueError("PASSPORT_CLIENT_AUTH_METHODS must name some of "
+                         f"{', '.join(CLIENT_AUTH_METHODS)}.")
+    return tuple(dict.fromkeys(names))

@@ -168,3 +168,42 @@ def test_an_ec_key_without_an_rsa_id_token_key_is_reported(app_config: dict[str,
     assert "passport.W010" not in _ids(make_app({**config,
                                                  "PASSPORT_ID_TOKEN_PRIVATE_KEY": rsa_pem}))
     assert "passport.W010" not in _ids(make_app({**config, "PASSPORT_OIDC_ENABLED": False}))
+
+
+def test_outbound_fetches_to_private_addresses_are_reported(app_config: dict[str, Any],
+                                                            app: Flask) -> None:
+    """PASSPORT_OUTBOUND_ALLOW_PRIVATE is a development switch: an error in production."""
+    base = {**app_config, **WIRED, "PASSPORT_PASSWORD_GRANT": False,
+            "PASSPORT_OUTBOUND_ALLOW_PRIVATE": True}
+    production = make_app({**base, "PASSPORT_ISSUER": "https://auth.example.com"})
+    assert _ids(production) == {"passport.E050"}
+    development = make_app({**base, "PASSPORT_ISSUER": "http://127.0.0.1:5000"})
+    assert _ids(development) == {"passport.W050"}
+
+
+def test_jwt_client_authentication_is_checked(app_config: dict[str, Any], app: Flask) -> None:
+    """A client_secret_jwt secret sealed with SECRET_KEY (W061) that a changed key cannot open
+    (E060), a JWT method switched off while clients use it (W060), a broken stored jwks (E061)."""
+    from conftest import db, new_client
+
+    from flask_passport.jose import keys as keys_mod
+
+    base = {**app_config, **WIRED, "PASSPORT_PASSWORD_GRANT": False}
+    assert not _ids(make_app(base)) & {"passport.W060", "passport.W061", "passport.E060",
+                                       "passport.E061"}
+    key = keys_mod.generate_private_key("ES256")
+    jwks = {"keys": [{**keys_mod.public_jwk(key.public_key()), "kid": "k"}]}
+    pk = new_client(app, "client_credentials", auth_method="private_key_jwt", jwks=jwks)
+    new_client(app, "client_credentials", auth_method="client_secret_jwt",
+               secret_key=WIRED["SECRET_KEY"])
+    assert _ids(make_app(base)) & {"passport.W060", "passport.W061", "passport.E060",
+                                   "passport.E061"} == {"passport.W061"}
+    moved = make_app({**base, "PASSPORT_CLIENT_SECRET_KEY": "another-key-" + "x" * 40})
+    assert "passport.E060" in _ids(moved) and "passport.W061" not in _ids(moved)
+    off = make_app({**base, "PASSPORT_CLIENT_AUTH_METHODS": ["client_secret_basic"]})
+    assert "passport.W060" in _ids(off)
+    with app.app_context():
+        row = db.session.get(app.extensions["passport"].models.Client, pk.client.id)
+        row.jwks = '{"keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]}'
+        db.session.commit()
+    assert "passport.E061" in _ids(make_app(base))

@@ -35,9 +35,13 @@ def test_default_metadata_matches_configuration(app: Flask, client: Any) -> None
     assert meta["scopes_supported"] == ["openid", "profile", "email", "check-status",
                                         "place-orders"]
     assert meta["token_endpoint_auth_methods_supported"] == [
-        "client_secret_basic", "client_secret_post", "none"]
+        "client_secret_basic", "client_secret_post", "none", "private_key_jwt",
+        "client_secret_jwt"]
     assert meta["introspection_endpoint_auth_methods_supported"] == [
-        "client_secret_basic", "client_secret_post"]
+        "client_secret_basic", "client_secret_post", "private_key_jwt", "client_secret_jwt"]
+    for endpoint in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):
+        assert meta[f"{endpoint}_auth_signing_alg_values_supported"] == [
+            "RS256", "PS256", "ES256", "ES384", "EdDSA", "HS256", "HS384", "HS512"]
     # The code grant is registered by default: the authorize endpoint, "code" and S256 only.
     assert meta["authorization_endpoint"] == "http://localhost/oauth/authorize"
     assert meta["response_types_supported"] == ["code"]
@@ -47,6 +51,18 @@ def test_default_metadata_matches_configuration(app: Flask, client: Any) -> None
     for key in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):
         assert client.post(urlsplit(meta[key]).path).status_code != 404, key
     assert client.get(urlsplit(meta["jwks_uri"]).path).status_code == 200
+
+
+def test_client_auth_methods_follow_configuration(app_config: dict[str, Any], app: Flask) -> None:
+    only_keys = make_app({**app_config, "PASSPORT_CLIENT_AUTH_METHODS": "private_key_jwt none"})
+    meta = _meta(only_keys.test_client())
+    assert meta["token_endpoint_auth_methods_supported"] == ["private_key_jwt", "none"]
+    assert meta["introspection_endpoint_auth_methods_supported"] == ["private_key_jwt"]
+    assert meta["token_endpoint_auth_signing_alg_values_supported"] == [
+        "RS256", "PS256", "ES256", "ES384", "EdDSA"]
+    secrets = make_app({**app_config, "PASSPORT_CLIENT_AUTH_METHODS": ["client_secret_basic"]})
+    meta = _meta(secrets.test_client())
+    assert "token_endpoint_auth_signing_alg_values_supported" not in meta
 
 
 def test_disabled_grants_are_not_advertised(app_config: dict[str, Any], app: Flask) -> None:

@@ -150,6 +150,22 @@ DESCRIPTIONS: dict[str, str] = {
     "``jti``) are remembered until they expire: ``None`` the database (``oauth_used_jtis``, shared "
     "by every process using it), ``redis://...`` Redis (the ``redis`` extra), or ``memory://`` "
     "(this process only).",
+    "PASSPORT_CLIENT_AUTH_METHODS": "The client authentication methods accepted at the token, "
+    "revocation, introspection and device endpoints and advertised in the metadata: some of "
+    "``client_secret_basic``, ``client_secret_post``, ``none``, ``private_key_jwt`` and "
+    "``client_secret_jwt`` (a list or a space-separated string). Each client is also held to its "
+    "own registered method. See :doc:`client-authentication`.",
+    "PASSPORT_CLIENT_SECRET_KEY": "The key (a long random string) from which the AES-GCM key "
+    "that encrypts the secrets of ``client_secret_jwt`` clients is derived; ``None`` uses "
+    "``SECRET_KEY``, so rotating that locks those clients out. Set it before creating such "
+    "clients. See :doc:`client-authentication`.",
+    "PASSPORT_OUTBOUND_ALLOW_PRIVATE": "Development only: let outbound fetches (client metadata "
+    "documents, ``jwks_uri``) reach private, loopback and link-local addresses, and loopback over "
+    "plain ``http``. Off in production: a client-chosen URL must not reach internal hosts "
+    "(SSRF). ``flask passport check`` flags it with an ``https`` issuer. See :doc:`outbound`.",
+    "PASSPORT_CLIENT_ID_METADATA_DOCUMENTS": "Accept an ``https`` URL as ``client_id`` and "
+    "read the public client it names from the JSON document there (OAuth Client ID Metadata "
+    "Documents, what the MCP authorization spec prefers).",
 }
 
 

@@ -18,7 +18,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..extension import passport_state
 from ..jose import keys as keys_mod
-from ..storage.clients import ClientError, create_client, find_personal_access_client
+from ..jose.jwk import MAX_JWKS_LENGTH
+from ..storage.clients import (
+    CONFIDENTIAL_AUTH_METHODS,
+    ClientError,
+    create_client,
+    find_personal_access_client,
+)
 from ..storage.models import utcnow
 
 passport_cli = AppGroup("passport", help="Manage Passport's keys, clients and tokens.")
@@ -170,6 +176,20 @@ def _check_user_exists(user_id: str) -> None:
         raise click.BadParameter(f"No user has the id {user_id!r}.", param_hint="--user-id")
 
 
+def _client_key_options(auth_method: str | None, jwks_file: Any,
+                        jwks_uri: str | None) -> dict[str, Any]:
+    """The ``create_client`` arguments of ``--auth-method``, ``--jwks`` and ``--jwks-uri``."""
+    if (jwks_file is not None or jwks_uri is not None) and auth_method != "private_key_jwt":
+        raise click.UsageError("--jwks and --jwks-uri are for --auth-method private_key_jwt.")
+    settings = passport_state().settings
+    return {
+        "auth_method": auth_method,
+        "jwks": jwks_file.read(MAX_JWKS_LENGTH + 1) if jwks_file is not None else None,
+        "jwks_uri": jwks_uri,
+        "secret_key": settings.client_secret_key or current_app.config.get("SECRET_KEY"),
+    }
+
+
 @passport_cli.command("client")
 @click.option("--personal", is_flag=True, help="A personal access client.")
 @click.option("--password", is_flag=True, help="A password grant client.")
@@ -192,6 +212,13 @@ def _check_user_exists(user_id: str) -> None:
 @click.option("--first-party", is_flag=True, help="Skip the consent screen for this client.")
 @click.option("--id-token-alg", type=click.Choice(keys_mod.ID_TOKEN_ALGORITHMS), default=None,
               help="The client's id_token_signed_response_alg [default: RS256].")
+@click.option("--auth-method", type=click.Choice(CONFIDENTIAL_AUTH_METHODS), default=None,
+              help="How a confidential client authenticates (token_endpoint_auth_method) "
+                   "[default: client_secret_basic or client_secret_post].")
+@click.option("--jwks", "jwks_file", type=click.File("r"), default=None,
+              help="private_key_jwt: a file holding the client's public JWK Set.")
+@click.option("--jwks-uri", default=None,
+              help="private_key_jwt: the https URL where the client publishes its JWK Set.")
 @click.option("--json", "as_json", is_flag=True, help="Print the client as one JSON object.")
 @_one_line_errors
 def client_command(
@@ -207,6 +234,9 @@ def client_command(
     user_id: str | None,
     first_party: bool,
     id_token_alg: str | None,
+    auth_method: str | None,
+    jwks_file: Any,
+    jwks_uri: str | None,
     as_json: bool,
 ) -> None:
     """Create a client. Without a kind flag: an authorization code client.
@@ -223,6 +253,7 @@ def client_command(
         raise click.UsageError(f"Choose one kind of client: {' and '.join(f for f, _ in kinds)} "
                                "were given together.")
     kind = kinds[0][1] if kinds else "authorization_code"
+    key_options = _client_key_options(auth_method, jwks_file, jwks_uri)
     if user_id is not None:
         _check_user_exists(user_id)
     if not name:
@@ -240,7 +271,7 @@ def client_command(
     created = create_client(state.db.session(), state.models, name=name or "", kind=kind,
                             redirect_uris=uris, user_id=user_id, first_party=first_party,
                             post_logout_redirect_uris=post_logout_redirect_uris or None,
-                            id_token_signed_response_alg=id_token_alg)
+                            id_token_signed_response_alg=id_token_alg, **key_options)
     state.db.session.commit()
     if as_json:
         click.echo(json.dumps(created.to_dict()))

@@ -119,6 +119,81 @@ def check_settings(settings: Any, *, debug: bool, client_lifetimes: Sequence[tup
     return found
 
 
+def check_outbound(settings: Any, issuer: str | None) -> list[Finding]:
+    """PASSPORT_OUTBOUND_ALLOW_PRIVATE: an error with an https (production) issuer, else a
+    reminder, since it lets a client-chosen URL reach internal hosts (SSRF)."""
+    if not settings.outbound_allow_private:
+        return []
+    hint = ("Set PASSPORT_OUTBOUND_ALLOW_PRIVATE = False: client metadata documents and "
+            "jwks_uri fetches could then reach private and loopback addresses (SSRF).")
+    if issuer and urlsplit(issuer).scheme == "https":
+        return [Finding("passport.E050", ERROR, "Outbound fetches may reach private addresses "
+                        f"on a server whose issuer is {issuer}.", hint)]
+    return [Finding("passport.W050", WARNING,
+                    "Outbound fetches may reach private and loopback addresses.",
+                    "Development only. " + hint)]
+
+
+def check_client_auth(settings: Any, secret_key: Any,
+                      clients: Sequence[tuple[str, str | None, str | None, str | None]]
+                      ) -> list[Finding]:
+    """The JWT client authentication of the clients ``(id, method, jwks, secret_encrypted)``
+    that use it (RFC 7523, OpenID Connect Core §9)."""
+    from ..jose import secret_box
+    from ..jose.jwk import JWKError, loads_jwks, parse_jwks
+    from ..oauth2.client_keys import seals_secret
+
+    found: list[Finding] = []
+    by_method: dict[str, list[str]] = {}
+    for client_id, method, _, _ in clients:
+        by_method.setdefault(method or "", []).append(client_id)
+    for method in ("private_key_jwt", "client_secret_jwt"):
+        if by_method.get(method) and method not in settings.client_auth_methods:
+            found.append(Finding(
+                "passport.W060", WARNING,
+                f"{len(by_method[method])} client(s) use {method}, which "
+                "PASSPORT_CLIENT_AUTH_METHODS does not allow: they cannot authenticate.",
+                f"Add {method} to PASSPORT_CLIENT_AUTH_METHODS, or give those clients "
+                "another method."))
+    master = settings.client_secret_key or secret_key
+    sealed = [(cid, box) for cid, method, _, box in clients if seals_secret(method)]
+    if sealed and not settings.client_secret_key:
+        found.append(Finding(
+            "passport.W061", WARNING,
+            "The secrets of client_secret_jwt clients are encrypted with a key derived from "
+            "SECRET_KEY: rotating SECRET_KEY locks those clients out.",
+            "Set PASSPORT_CLIENT_SECRET_KEY to a long random value of its own before creating "
+            "client_secret_jwt clients (existing ones then need new secrets)."))
+    unreadable = 0
+    for cid, box in sealed:
+        try:
+            secret_box.open_(master, cid, box or "")
+        except secret_box.SecretBoxError:
+            unreadable += 1
+    if unreadable:
+        found.append(Finding(
+            "passport.E060", ERROR,
+            f"{unreadable} client_secret_jwt client(s) have a stored secret that does not "
+            "decrypt with the current key: they cannot authenticate.",
+            "Restore the PASSPORT_CLIENT_SECRET_KEY (or SECRET_KEY) they were created with, or "
+            "create those clients again."))
+    broken = 0
+    for _, method, jwks, _ in clients:
+        if method == "private_key_jwt" and jwks:
+            try:
+                parse_jwks(loads_jwks(jwks))
+            except JWKError:
+                broken += 1
+    if broken:
+        found.append(Finding(
+            "passport.E061", ERROR,
+            f"{broken} private_key_jwt client(s) have a stored jwks that is not a usable "
+            "public JWK Set: they cannot authenticate.",
+            "Register their public keys again (flask passport client --jwks FILE, or RFC 7592 "
+            "update)."))
+    return found
+
+
 def check_key_files(key_path: str | None, *, keys_from_env: bool) -> list[Finding]:
     """Key files must not be readable by group/others nor writable by others."""
     found: list[Finding] = []
@@ -291,7 +366,7 @@ def client_facts(state: Any) -> list[ClientFacts]:
         session.rollback()
         return []
     return [ClientFacts(c.id, c.name, tuple(c.grant_types or ()), bool(c.confidential),
-                        getattr(c, "token_endpoint_auth_method", None),
+                        getattr(c, "auth_method", None),
                         int(weak.get(c.id, 0))) for c in clients]
 
 
@@ -354,7 +429,7 @@ def _fapi2_clients(profile: str, clients: Sequence[ClientFacts]) -> list[Finding
             "passport.E092", ERROR,
             f"PASSPORT_PROFILE = {profile!r} accepts private_key_jwt client authentication "
             "only (FAPI 2.0 Security Profile §5.3.2.1); these clients authenticate with a "
-            f"client secret (client_secret_basic/post): {_names(secret)}.",
+            f"client secret (client_secret_basic, _post or _jwt): {_names(secret)}.",
             "Give each a JWK set and token_endpoint_auth_method private_key_jwt; their "
             "secret-authenticated token requests now fail with invalid_client."))
     return found
@@ -401,6 +476,7 @@ def run_checks(app: Any) -> list[Finding]:
     except Exception:  # no tables yet: nothing to report about clients
         state.db.session.rollback()
     debug = bool(app.debug or os.environ.get("FLASK_DEBUG") in ("1", "true"))
+    jwt_clients = _jwt_clients(state)
     return (
         check_settings(settings, debug=debug, client_lifetimes=lifetimes,
                        issuer=configured_issuer(settings, app.config))
@@ -408,5 +484,25 @@ def run_checks(app: Any) -> list[Finding]:
         + check_secret_key(app.config.get("SECRET_KEY"))
         + check_app_wiring(app, state)
         + check_id_token_key(state)
+        + check_outbound(settings, configured_issuer(settings, app.config))
+        + check_client_auth(settings, app.config.get("SECRET_KEY"), jwt_clients)
         + check_profile(settings, client_facts(state))
     )
+
+
+def _jwt_clients(state: Any) -> list[tuple[str, str | None, str | None, str | None]]:
+    """``(id, method, jwks, secret_encrypted)`` of the live clients using a JWT method."""
+    import sqlalchemy as sa
+
+    Client = state.models.Client
+    try:
+        rows = state.db.session.execute(
+            sa.select(Client.id, Client.token_endpoint_auth_method, Client.jwks,
+                      Client.secret_encrypted).where(
+                Client.token_endpoint_auth_method.in_(["private_key_jwt",
+                                                       "client_secret_jwt"]),
+                Client.revoked.is_(False)))
+        return [(row[0], row[1], row[2], row[3]) for row in rows]
+    except Exception:  # no tables (or columns) yet: nothing to report about clients
+        state.db.session.rollback()
+        return []

@@ -16,16 +16,24 @@ stricter rules:
   so one signature is one bearer string;
 * any ``crit`` or ``b64`` header is refused (RFC 7515 §4.1.11: we implement no extension);
 * ``exp``, ``nbf`` and ``iat`` are JSON numbers (PyJWT also takes ``"123"`` and ``true``).
+
+Tokens signed by *a client* (RFC 7523 client assertions) are verified by
+:func:`verify_client_jws` with the same parsing and claim checks and a second key-selection
+rule: the keys are the client's (:class:`~.jwk.ClientKey`), each knowing the algorithms it may
+verify; the header's ``alg`` must be one the caller allows *and* one the key allows, so an RSA
+public key is never an HMAC secret and ``none`` is never an algorithm.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import re
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidSignature
@@ -36,6 +44,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
+from .jwk import ClientKey
 from .keys import KeyLoadError, SigningKey
 
 #: Tokens larger than this are refused before any parsing (a DoS guard; ours are ~1 KiB).
@@ -121,6 +130,12 @@ def unverified_header(token: str) -> dict[str, Any]:
     return _load(token).header
 
 
+def unverified_claims(token: str) -> dict[str, Any]:
+    """The payload of a well-formed compact JWS, *not* verified: only for finding whose keys
+    verify it (a client assertion's ``sub``), never for deciding anything."""
+    return _json_object(_load(token).payload)
+
+
 def verify(
     token: str,
     key_for: KeyLookup,
@@ -157,6 +172,61 @@ def verify(
     _check_claims(claims, require=require, issuer=issuer, audience=audience, leeway=leeway,
                   verify_exp=verify_exp)
     return claims
+
+
+#: The hash of each HMAC algorithm (RFC 7518 §3.2).
+_HMAC_HASHES = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
+
+
+def verify_client_jws(
+    token: str,
+    keys: Iterable[ClientKey],
+    *,
+    algorithms: Collection[str],
+    audiences: Collection[str],
+    require: Collection[str],
+    leeway: int = 0,
+) -> dict[str, Any]:
+    """The claims of ``token`` signed with one of a client's ``keys``, else :class:`InvalidJWS`.
+
+    The header ``alg`` must be in ``algorithms`` and allowed by the key; a header ``kid`` must
+    name the key (without one, every key of that algorithm is tried: a client's JWKS is a
+    handful of keys). ``aud`` must name one of ``audiences``; the other claims are checked as
+    :func:`verify` does.
+    """
+    loaded = _load(token)
+    header = loaded.header
+    if "crit" in header or "b64" in header:
+        raise InvalidJWS(CRITICAL)
+    alg, kid = header.get("alg"), header.get("kid")
+    if not isinstance(alg, str) or alg not in algorithms or ("kid" in header
+                                                             and not isinstance(kid, str)):
+        raise InvalidJWS(INVALID)  # not UNKNOWN_KEY: no key set could make it acceptable
+    # A shared secret has no kid to match: a header kid is ignored for it.
+    candidates = [key for key in keys if alg in key.algorithms
+                  and (kid is None or key.secret is not None or key.kid == kid)]
+    if not candidates:
+        raise InvalidJWS(UNKNOWN_KEY)
+    if not any(_client_signature_valid(alg, key, loaded.signing_input, loaded.signature)
+               for key in candidates):
+        raise InvalidJWS(INVALID)
+    claims = _json_object(loaded.payload)
+    _check_claims(claims, require=require, issuer=None, audience=None, leeway=leeway,
+                  verify_exp=True)
+    if not any(_audience_matches(claims.get("aud"), audience) for audience in audiences):
+        raise InvalidJWS(INVALID)
+    return claims
+
+
+def _client_signature_valid(alg: str, key: ClientKey, signing_input: bytes,
+                            signature: bytes) -> bool:
+    if alg in _HMAC_HASHES:
+        if key.secret is None:
+            return False
+        expected = hmac.new(key.secret, signing_input, _HMAC_HASHES[alg]).digest()
+        return hmac.compare_digest(expected, signature)
+    return key.public_key is not None and _public_signature_valid(
+        alg, key.public_key, signing_input, signature)
 
 
 def _load(token: str) -> _Loaded:
@@ -205,19 +275,29 @@ def _json_object(data: bytes) -> dict[str, Any]:
 def _signature_valid(key: SigningKey, signing_input: bytes, signature: bytes) -> bool:
     """Verify a JWS signature (RFC 7518 §3) with ``key``'s pre-parsed public key and its
     algorithm (never the token header's)."""
-    public_key = key.public_key
+    return _public_signature_valid(key.algorithm, key.public_key, signing_input, signature)
+
+
+def _public_signature_valid(algorithm: str, public_key: Any, signing_input: bytes,
+                            signature: bytes) -> bool:
+    """``signature`` checked with ``public_key`` as ``algorithm``; a key of another type than
+    the algorithm's is a failure, never a fallback."""
     try:
-        if key.algorithm == "RS256" and isinstance(public_key, rsa.RSAPublicKey):
+        if algorithm == "RS256" and isinstance(public_key, rsa.RSAPublicKey):
             public_key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
-        elif key.algorithm in _EC_ALGORITHMS and isinstance(public_key, ec.EllipticCurvePublicKey):
-            hash_cls, size = _EC_ALGORITHMS[key.algorithm]
+        elif algorithm == "PS256" and isinstance(public_key, rsa.RSAPublicKey):
+            # RFC 7518 §3.5: MGF1 with SHA-256 and a salt as long as the hash.
+            public_key.verify(signature, signing_input,
+                              padding.PSS(padding.MGF1(hashes.SHA256()), 32), hashes.SHA256())
+        elif algorithm in _EC_ALGORITHMS and isinstance(public_key, ec.EllipticCurvePublicKey):
+            hash_cls, size = _EC_ALGORITHMS[algorithm]
             # RFC 7518 §3.4: the JWS signature is R || S, each exactly ``size`` octets.
-            if len(signature) != 2 * size:
+            if len(signature) != 2 * size or public_key.key_size != 8 * size:
                 return False
             der = encode_dss_signature(int.from_bytes(signature[:size], "big"),
                                        int.from_bytes(signature[size:], "big"))
             public_key.verify(der, signing_input, ec.ECDSA(hash_cls()))
-        elif key.algorithm == "EdDSA" and isinstance(public_key, ed25519.Ed25519PublicKey):
+        elif algorithm == "EdDSA" and isinstance(public_key, ed25519.Ed25519PublicKey):
             public_key.verify(signature, signing_input)
         else:
             return False

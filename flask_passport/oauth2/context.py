@@ -19,6 +19,10 @@ from .text import is_plain_param, is_plain_text
 
 #: Parameter values longer than this are refused (a cheap guard against oversized input).
 MAX_PARAM_LENGTH = 4096
+#: Parameters with a larger cap of their own, checked where they are read: a client assertion
+#: (RFC 7523) signed with a large RSA key and extra claims can pass 4 KiB, and an oversized
+#: one is an ``invalid_client`` (client_auth.MAX_ASSERTION_LENGTH), not an ``invalid_request``.
+LONG_PARAMS = frozenset({"client_assertion"})
 
 
 class Throttle(Protocol):
@@ -57,6 +61,14 @@ class Context:
     user_model: Any = None
     #: Single-use values (DPoP proof and client assertion ``jti``), shared by every process.
     replay: ReplayStore | None = None
+    #: The key that unseals ``client_secret_jwt`` secrets (jose/secret_box.py):
+    #: PASSPORT_CLIENT_SECRET_KEY, else the app's SECRET_KEY.
+    secret_box_key: str | bytes | None = None
+    #: ``fetch_json(url, max_bytes=, timeout=)``: a small JSON document fetched under
+    #: outbound.py's rules through the app's cache (a client's ``jwks_uri``); None: no fetching.
+    fetch_json: Callable[..., dict[str, Any]] | None = None
+    #: Drops a URL from that cache, so the next fetch is fresh (a client's rotated keys).
+    forget_fetched: Callable[[str], None] | None = None
     #: Signals to send once the transaction has committed (never for rolled-back work).
     events: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
 
@@ -86,6 +98,9 @@ class TokenRequest:
 
     params: dict[str, str]
     authorization: str | None = None
+    #: Absolute URLs a client assertion may name as ``aud`` besides the issuer: the endpoint
+    #: called and the token endpoint (set by the view, from the issuer's origin).
+    endpoint_urls: tuple[str, ...] = ()
 
     @classmethod
     def from_items(
@@ -96,7 +111,7 @@ class TokenRequest:
         for key, value in items:
             if key in params:
                 raise invalid_request(f"The {key!r} parameter was sent more than once.")
-            if len(value) > MAX_PARAM_LENGTH:
+            if len(value) > MAX_PARAM_LENGTH and key not in LONG_PARAMS:
                 raise invalid_request(f"The {key!r} parameter is too long.")
             if not is_plain_param(key, value) or not is_plain_text(key):
                 raise invalid_request(f"The {key[:32]!r} parameter contains a control character.")

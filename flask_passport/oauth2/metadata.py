@@ -13,11 +13,24 @@ from typing import Any
 
 from ..settings import Settings
 
-#: Client authentication methods of the token and revocation endpoints (RFC 8414 §2); ``none``
-#: is a public client sending only its ``client_id``.
-CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
-#: Introspection is for confidential resource servers only.
-INTROSPECTION_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+def auth_methods_metadata(settings: Settings, endpoint: str, *,
+                          public: bool = True) -> dict[str, Any]:
+    """RFC 8414 §2 ``<endpoint>_auth_methods_supported`` (PASSPORT_CLIENT_AUTH_METHODS; without
+    ``none`` for introspection, which is for confidential resource servers only) and, when a JWT
+    method is on, ``<endpoint>_auth_signing_alg_values_supported`` (never ``none``)."""
+    from ..jose.jwk import ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS
+
+    methods = [m for m in settings.client_auth_methods if public or m != "none"]
+    doc: dict[str, Any] = {f"{endpoint}_auth_methods_supported": methods}
+    algorithms: list[str] = []
+    if "private_key_jwt" in methods:
+        algorithms += ASYMMETRIC_ALGORITHMS
+    if "client_secret_jwt" in methods:
+        algorithms += HMAC_ALGORITHMS
+    if algorithms:
+        doc[f"{endpoint}_auth_signing_alg_values_supported"] = algorithms
+    return doc
 
 #: RFC 8628's grant type; its endpoint is advertised only when the grant is registered.
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -79,7 +92,7 @@ def build_metadata(
         "scopes_supported": list(scopes),
         "response_types_supported": response_types,
         "grant_types_supported": grants,
-        "token_endpoint_auth_methods_supported": list(CLIENT_AUTH_METHODS),
+        **auth_methods_metadata(settings, "token_endpoint"),
     }
     if response_types and urls.authorization:
         doc["authorization_endpoint"] = urls.authorization
@@ -97,10 +110,10 @@ def build_metadata(
         doc["device_authorization_endpoint"] = urls.device_authorization  # RFC 8628 §4
     if urls.revocation:
         doc["revocation_endpoint"] = urls.revocation
-        doc["revocation_endpoint_auth_methods_supported"] = list(CLIENT_AUTH_METHODS)
+        doc.update(auth_methods_metadata(settings, "revocation_endpoint"))
     if urls.introspection:
         doc["introspection_endpoint"] = urls.introspection
-        doc["introspection_endpoint_auth_methods_supported"] = list(INTROSPECTION_AUTH_METHODS)
+        doc.update(auth_methods_metadata(settings, "introspection_endpoint", public=False))
     if urls.registration:
         doc["registration_endpoint"] = urls.registration  # RFC 8414 §2, RFC 7591 §3
     doc["access_token_signing_alg_values_supported"] = sorted(set(signing_algorithms))

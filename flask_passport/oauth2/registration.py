@@ -11,6 +11,7 @@ the client secret are stored only as SHA-256 digests and compared in constant ti
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,9 +20,11 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from ..jose import tokens
+from ..jose import secret_box, tokens
+from ..jose.jwk import HMAC_SECRET_BYTES, JWKError, loads_jwks, parse_jwks
 from ..scopes import format_scope, parse_scope
-from ..storage.clients import ClientError, validate_redirect_uri
+from ..storage.clients import ClientError, validate_jwks_uri, validate_redirect_uri
+from .client_keys import credential_kind, seals_secret
 from .context import Context
 from .errors import NO_STORE, OAuthError, OAuthResponse
 from .text import is_plain_text
@@ -29,7 +32,8 @@ from .text import is_plain_text
 #: Grant types a registered client may ask for; ``client_credentials`` needs a secret.
 REGISTRABLE_GRANTS = ("authorization_code", "refresh_token", "client_credentials")
 #: RFC 7591 §2 ``token_endpoint_auth_method`` values this server honours.
-AUTH_METHODS = ("none", "client_secret_basic", "client_secret_post")
+AUTH_METHODS = ("none", "client_secret_basic", "client_secret_post", "private_key_jwt",
+                "client_secret_jwt")
 #: Loopback hosts a redirect URI may use over plain ``http`` (RFC 8252 §7.3, §8.3).
 LOOPBACK = ("127.0.0.1", "[::1]", "localhost")
 #: Informational URLs (RFC 7591 §2) kept and returned as they were registered.
@@ -77,10 +81,18 @@ class Metadata:
     auth_method: str
     scopes: list[str] | None
     extra: dict[str, Any]
+    #: ``private_key_jwt``: the client's JWK Set (by value), as JSON text.
+    jwks: str | None = None
 
     @property
     def public(self) -> bool:
         return self.auth_method == "none"
+
+    @property
+    def gets_secret(self) -> bool:
+        """Whether the server issues a client_secret (every method but none and
+        private_key_jwt, whose client proves a key it holds)."""
+        return self.auth_method not in ("none", "private_key_jwt")
 
     def to_dict(self) -> dict[str, Any]:
         """The RFC 7591 §2 field names and values (what a policy hook sees and may return)."""
@@ -214,6 +226,24 @@ def _extra(data: Mapping[str, Any], auth_method: str, application_type: str,
     return extra
 
 
+def _auth_method(ctx: Context, data: Mapping[str, Any], *, open_mode: bool) -> str:
+    """RFC 7591 §2 ``token_endpoint_auth_method``: one this server has enabled."""
+    auth_method = _string(data, "token_endpoint_auth_method")
+    if auth_method is None:
+        # RFC 7591 §2's default is client_secret_basic; the open endpoint makes public
+        # clients only, and §3.2.1 lets the server substitute a value it can honour.
+        auth_method = "none" if open_mode else "client_secret_basic"
+    if auth_method not in AUTH_METHODS or auth_method not in ctx.settings.client_auth_methods:
+        offered = [m for m in AUTH_METHODS if m in ctx.settings.client_auth_methods]
+        raise invalid_metadata("token_endpoint_auth_method must be one of "
+                               f"{', '.join(offered)}.")
+    if open_mode and auth_method != "none":
+        raise invalid_metadata("This server registers only public clients "
+                               "(token_endpoint_auth_method none) without an initial access "
+                               "token.")
+    return auth_method
+
+
 def validate(ctx: Context, data: Mapping[str, Any]) -> Metadata:
     """RFC 7591 §2: check every field this server understands; unknown fields are ignored."""
     from ..jose.keys import ID_TOKEN_ALGORITHMS
@@ -222,18 +252,7 @@ def validate(ctx: Context, data: Mapping[str, Any]) -> Metadata:
     application_type = _string(data, "application_type") or "web"
     if application_type not in ("web", "native"):
         raise invalid_metadata("application_type must be web or native.")
-    auth_method = _string(data, "token_endpoint_auth_method")
-    if auth_method is None:
-        # RFC 7591 §2's default is client_secret_basic; the open endpoint makes public
-        # clients only, and §3.2.1 lets the server substitute a value it can honour.
-        auth_method = "none" if open_mode else "client_secret_basic"
-    if auth_method not in AUTH_METHODS:
-        raise invalid_metadata("token_endpoint_auth_method must be one of "
-                               f"{', '.join(AUTH_METHODS)}.")
-    if open_mode and auth_method != "none":
-        raise invalid_metadata("This server registers only public clients "
-                               "(token_endpoint_auth_method none) without an initial access "
-                               "token.")
+    auth_method = _auth_method(ctx, data, open_mode=open_mode)
     grants = _grant_types(data)
     if "client_credentials" in grants and (auth_method == "none" or open_mode):
         raise invalid_metadata("The client_credentials grant needs a confidential client.")
@@ -245,14 +264,50 @@ def validate(ctx: Context, data: Mapping[str, Any]) -> Metadata:
     if id_token_alg is not None and id_token_alg not in ID_TOKEN_ALGORITHMS:
         raise invalid_metadata("id_token_signed_response_alg must be one of "
                                f"{', '.join(ID_TOKEN_ALGORITHMS)}.")
+    jwks = _jwks(data, auth_method)
+    extra = _extra(data, auth_method, application_type, id_token_alg)
+    if jwks is not None:
+        extra["jwks"] = json.loads(jwks)
+    elif auth_method == "private_key_jwt":
+        extra["jwks_uri"] = data["jwks_uri"]
     return Metadata(
         client_name=_string(data, "client_name") or "Registered client",
         redirect_uris=uris,
         grant_types=grants,
         auth_method=auth_method,
         scopes=_scopes(ctx, data),
-        extra=_extra(data, auth_method, application_type, id_token_alg),
+        extra=extra,
+        jwks=jwks,
     )
+
+
+def _jwks(data: Mapping[str, Any], auth_method: str) -> str | None:
+    """RFC 7591 §2 ``jwks`` / ``jwks_uri``: one of them for ``private_key_jwt`` (never both),
+    neither otherwise. A JWKS holding a private key is refused (jose/jwk.py)."""
+    jwks, jwks_uri = data.get("jwks"), data.get("jwks_uri")
+    if jwks is not None and jwks_uri is not None:
+        raise invalid_metadata("Send jwks or jwks_uri, not both (RFC 7591 §2).")
+    if auth_method != "private_key_jwt":
+        if jwks is not None or jwks_uri is not None:
+            raise invalid_metadata("jwks and jwks_uri are for token_endpoint_auth_method "
+                                   "private_key_jwt.")
+        return None
+    if jwks_uri is not None:
+        try:
+            validate_jwks_uri(jwks_uri)
+        except ClientError as exc:
+            raise invalid_metadata(str(exc)) from None
+        return None
+    if jwks is None:
+        raise invalid_metadata("private_key_jwt needs the client's public keys: jwks or "
+                               "jwks_uri.")
+    try:
+        text = json.dumps(jwks, separators=(",", ":"), allow_nan=False)
+        parse_jwks(loads_jwks(text))
+    except (JWKError, ValueError) as exc:
+        message = str(exc) if isinstance(exc, JWKError) else "jwks is not a JWK Set."
+        raise invalid_metadata(f"jwks: {message}") from None
+    return text
 
 
 def _apply_policy(ctx: Context, data: Mapping[str, Any], policy: Policy | None,
@@ -290,7 +345,7 @@ def client_information(client: Any, *, configuration_uri: str, access_token: str
         body["scope"] = format_scope(client.allowed_scopes)
     if secret is not None:
         body["client_secret"] = secret
-    if client.confidential:
+    if client.secret_hash is not None:
         body["client_secret_expires_at"] = 0  # RFC 7591 §3.2.1: 0 = never expires
     return body
 
@@ -332,7 +387,10 @@ def register(ctx: Context, data: Mapping[str, Any], *, initial_token: str | None
     client.registered = True
     access_token = tokens.new_secret()
     client.registration_token_hash = tokens.hash_secret(access_token)
-    secret = None if metadata.public else client.set_secret()
+    nbytes = HMAC_SECRET_BYTES if seals_secret(metadata.auth_method) else 32
+    secret = client.set_secret(nbytes) if metadata.gets_secret else None
+    if seals_secret(metadata.auth_method) and secret is not None:
+        client.secret_encrypted = _seal(ctx, client.id, secret)
     ctx.session.add(client)
     ctx.session.flush()
     body = client_information(client, configuration_uri=configuration_uri(client.id),
@@ -341,8 +399,19 @@ def register(ctx: Context, data: Mapping[str, Any], *, initial_token: str | None
     return _answer(201, body)
 
 
+def _seal(ctx: Context, client_id: str, secret: str) -> str:
+    """The encrypted copy a ``client_secret_jwt`` client's secret needs (jose/secret_box.py)."""
+    try:
+        return secret_box.seal(ctx.secret_box_key, client_id, secret)
+    except secret_box.SecretBoxError:
+        raise invalid_metadata("client_secret_jwt is not available on this server.") from None
+
+
 def _store(client: Any, metadata: Metadata) -> None:
     client.name = metadata.client_name
+    client.token_endpoint_auth_method = metadata.auth_method
+    client.jwks = metadata.jwks
+    client.jwks_uri = metadata.extra.get("jwks_uri")
     client.redirect_uris = metadata.redirect_uris
     client.grant_types = metadata.grant_types
     client.allowed_scopes = metadata.scopes
@@ -391,9 +460,9 @@ def update(ctx: Context, client: Any, data: Mapping[str, Any], *, configuration_
                                         and client.check_secret(presented)):
         raise invalid_metadata("client_secret must be the current secret; it cannot be chosen.")
     metadata = _apply_policy(ctx, data, policy, client)
-    if metadata.public == client.confidential:
-        raise invalid_metadata("token_endpoint_auth_method cannot change between none and a "
-                               "secret; register a new client.")
+    if credential_kind(metadata.auth_method) != credential_kind(client.auth_method):
+        raise invalid_metadata("token_endpoint_auth_method cannot change between none, a "
+                               "secret, a secret JWT and a key; register a new client.")
     _store(client, metadata)
     client.updated_at = ctx.now()
     ctx.session.flush()

@@ -3,7 +3,8 @@ JSON API, callable from Python too."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,7 +12,10 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ..jose import secret_box, tokens
+from ..jose.jwk import HMAC_SECRET_BYTES, JWKError, loads_jwks
 from ..jose.keys import ID_TOKEN_ALGORITHMS
+from ..oauth2.client_keys import seals_secret
 from ..oauth2.text import is_plain_text
 from .models import Models
 
@@ -27,6 +31,14 @@ CLIENT_KINDS: dict[str, list[str]] = {
     # A public device client (RFC 8628): TVs, CLIs; polls the token endpoint, no secret.
     "device": ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"],
 }
+
+
+#: ``token_endpoint_auth_method`` values of a client with credentials (RFC 7591 §2, OpenID
+#: Connect Core §9); public kinds are ``none``.
+CONFIDENTIAL_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt",
+                             "client_secret_jwt")
+#: Kinds of client with no secret.
+PUBLIC_KINDS = ("public", "personal_access", "device")
 
 
 class ClientError(ValueError):
@@ -97,8 +109,18 @@ def create_client(
     refresh_token_lifetime: int | None = None,
     post_logout_redirect_uris: Iterable[str] | str | None = None,
     id_token_signed_response_alg: str | None = None,
+    auth_method: str | None = None,
+    jwks: str | Mapping[str, object] | None = None,
+    jwks_uri: str | None = None,
+    secret_key: str | bytes | None = None,
 ) -> CreatedClient:
-    """Create a client of ``kind`` (see :data:`CLIENT_KINDS`); the caller commits."""
+    """Create a client of ``kind`` (see :data:`CLIENT_KINDS`); the caller commits.
+
+    ``auth_method`` (a confidential kind only): ``private_key_jwt`` needs the client's public
+    ``jwks`` (a JWK Set, JSON text or object) or its ``jwks_uri``, and gets no secret;
+    ``client_secret_jwt`` gets a secret that is also stored encrypted with ``secret_key``
+    (jose/secret_box.py).
+    """
     name = (name or "").strip()
     if not name or len(name) > 255 or not is_plain_text(name):
         raise ClientError("A client needs a name of at most 255 characters, without control "
@@ -108,6 +130,7 @@ def create_client(
     if id_token_signed_response_alg not in (None, *ID_TOKEN_ALGORITHMS):
         raise ClientError("id_token_signed_response_alg must be one of "
                           f"{', '.join(ID_TOKEN_ALGORITHMS)}.")
+    jwks_text = _check_auth_method(kind, auth_method, jwks, jwks_uri)
     uris = normalize_redirect_uris(redirect_uris)
     grants = list(grant_types) if grant_types is not None else list(CLIENT_KINDS[kind])
     if "authorization_code" in grants and not uris:
@@ -128,10 +151,69 @@ def create_client(
         client.id_token_signed_response_alg = id_token_signed_response_alg
     # Public (SPA, mobile, CLI) and personal access clients have no secret: personal tokens
     # are issued in-process and never authenticate the client over HTTP.
-    secret = None if kind in ("public", "personal_access", "device") else client.set_secret()
+    secret = None if kind in PUBLIC_KINDS or auth_method == "private_key_jwt" \
+        else client.set_secret(HMAC_SECRET_BYTES if seals_secret(auth_method) else 32)
+    if auth_method is not None:
+        client.token_endpoint_auth_method = auth_method
+        client.jwks = jwks_text
+        client.jwks_uri = jwks_uri
+    if seals_secret(auth_method) and secret is not None:
+        # Sealed before anything reaches the session: no key, no half-made client.
+        client.id = client.id or tokens.new_id()
+        try:
+            client.secret_encrypted = secret_box.seal(secret_key, client.id, secret)
+        except secret_box.SecretBoxError as exc:
+            raise ClientError(str(exc)) from None
     session.add(client)
     session.flush()
     return CreatedClient(client, secret)
+
+
+def validate_jwks_uri(uri: str) -> None:
+    """A ``jwks_uri`` (RFC 7591 §2): an absolute https URL (http only on a loopback host, for
+    development; outbound.py refuses those unless PASSPORT_OUTBOUND_ALLOW_PRIVATE is on)."""
+    if not isinstance(uri, str) or not 0 < len(uri) <= 2000 or not is_plain_text(uri) \
+            or " " in uri:
+        raise ClientError("jwks_uri must be a URL of at most 2000 characters.")
+    try:
+        parts = urlsplit(uri)
+        host = parts.hostname or ""
+    except ValueError:
+        raise ClientError("jwks_uri is not a valid URL.") from None
+    loopback = host in ("127.0.0.1", "::1", "localhost")
+    if not (parts.scheme == "https" or (parts.scheme == "http" and loopback)) or not host \
+            or "@" in parts.netloc or parts.fragment:
+        raise ClientError("jwks_uri must be an https URL without user information or "
+                          "fragment.")
+
+
+def _check_auth_method(kind: str, auth_method: str | None,
+                       jwks: str | Mapping[str, object] | None,
+                       jwks_uri: str | None = None) -> str | None:
+    """The JSON text of ``jwks`` when ``auth_method`` is private_key_jwt; errors otherwise."""
+    if auth_method is None:
+        if jwks is not None or jwks_uri is not None:
+            raise ClientError("jwks and jwks_uri are for the private_key_jwt auth method.")
+        return None
+    if auth_method not in CONFIDENTIAL_AUTH_METHODS or kind in PUBLIC_KINDS:
+        raise ClientError("The auth method must be one of "
+                          f"{', '.join(CONFIDENTIAL_AUTH_METHODS)}, for a confidential client.")
+    if auth_method != "private_key_jwt":
+        if jwks is not None or jwks_uri is not None:
+            raise ClientError("jwks and jwks_uri are for the private_key_jwt auth method.")
+        return None
+    if (jwks is None) == (jwks_uri is None):
+        raise ClientError("A private_key_jwt client needs its public keys: a JWKS or a "
+                          "jwks_uri (one of them).")
+    if jwks_uri is not None:
+        validate_jwks_uri(jwks_uri)
+        return None
+    try:
+        text = jwks if isinstance(jwks, str) else json.dumps(jwks, allow_nan=False)
+        return json.dumps(loads_jwks(text), separators=(",", ":"))
+    except (JWKError, ValueError, TypeError) as exc:
+        message = str(exc) if isinstance(exc, JWKError) else "not a JWK Set."
+        raise ClientError(f"jwks: {message}") from None
 
 
 def find_personal_access_client(session: Session, models: Models, client_id: str | None) -> Any:

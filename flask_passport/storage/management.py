@@ -13,6 +13,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..jose import secret_box, tokens
+from ..jose.jwk import HMAC_SECRET_BYTES
+from ..oauth2.client_keys import credential_kind, seals_secret
 from ..oauth2.context import Context
 from ..oauth2.errors import OAuthError
 from ..oauth2.grants.personal_access import create_personal_token
@@ -168,9 +171,20 @@ def update_client(ctx: Context, user_id: str, client_id: str, data: dict[str, An
 def regenerate_secret(ctx: Context, user_id: str, client_id: str) -> CreatedClient:
     """Give the user's confidential client a new secret (the old one stops working at once)."""
     client = find_client(ctx, user_id, client_id)
-    if not client.confidential:
-        raise ValidationError({"secret": ["A public client has no secret to regenerate."]})
-    plain = client.set_secret()
+    kind = credential_kind(client.auth_method)
+    if kind not in ("secret", "secret_jwt"):
+        raise ValidationError({"secret": ["This client has no secret to regenerate (a public "
+                                          "client, or one that authenticates with a key)."]})
+    if seals_secret(client.auth_method):
+        # The sealed copy must follow, else the old secret would still sign assertions.
+        plain = tokens.new_secret(HMAC_SECRET_BYTES)
+        try:
+            sealed = secret_box.seal(ctx.secret_box_key, client.id, plain)
+        except secret_box.SecretBoxError as exc:
+            raise ValidationError({"secret": [str(exc)]}) from None
+        client.secret_hash, client.secret_encrypted = tokens.hash_secret(plain), sealed
+    else:
+        plain = client.set_secret()
     client.updated_at = ctx.now()
     ctx.session.flush()
     return CreatedClient(client, plain)

@@ -92,11 +92,24 @@ class ClientMixin:
     registration_token_hash: Mapped[str | None] = mapped_column(sa.String(64))
     #: RFC 7591 §2 metadata kept only to be returned (client_uri, contacts, auth method, ...).
     registration_metadata: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    #: RFC 7591 §2 / OpenID Connect Core §9: how this client authenticates at the token,
+    #: revocation and introspection endpoints. ``None``: ``client_secret_basic`` or
+    #: ``client_secret_post`` when it has a secret, else ``none``.
+    token_endpoint_auth_method: Mapped[str | None] = mapped_column(sa.String(32))
+    #: ``private_key_jwt``: the client's public keys, a JWK Set as JSON text (RFC 7591 §2).
+    jwks: Mapped[str | None] = mapped_column(sa.Text)
+    #: ``private_key_jwt``: where the client publishes its JWK Set instead.
+    jwks_uri: Mapped[str | None] = mapped_column(sa.Text)
+    #: ``client_secret_jwt`` only: the secret, AES-GCM encrypted (jose/secret_box.py), since an
+    #: HMAC needs the key itself. Every other client keeps only ``secret_hash``.
+    secret_encrypted: Mapped[str | None] = mapped_column(sa.Text)
 
     @property
     def confidential(self) -> bool:
-        """A confidential client has a secret; a public one (SPA, mobile, CLI) has none."""
-        return self.secret_hash is not None
+        """A confidential client has a secret or (``private_key_jwt``) a registered key pair; a
+        public one (SPA, mobile, CLI) has neither."""
+        method = getattr(self, "token_endpoint_auth_method", None)
+        return self.secret_hash is not None or method == "private_key_jwt"
 
     @property
     def personal_access_client(self) -> bool:
@@ -109,14 +122,22 @@ class ClientMixin:
     def has_grant_type(self, grant_type: str) -> bool:
         return grant_type in (self.grant_types or ())
 
-    def set_secret(self) -> str:
+    def set_secret(self, nbytes: int = 32) -> str:
         """Give the client a new secret; returns the plain value, which is never stored."""
-        plain = tokens.new_secret()
+        plain = tokens.new_secret(nbytes)
         self.secret_hash = tokens.hash_secret(plain)
         return plain
 
     def check_secret(self, secret: str) -> bool:
         return tokens.check_secret(secret, self.secret_hash)
+
+    @property
+    def auth_method(self) -> str:
+        """The client authentication method this client must use (RFC 7591 §2 names)."""
+        method = getattr(self, "token_endpoint_auth_method", None)
+        if method:
+            return str(method)
+        return "client_secret_basic" if self.confidential else "none"
 
     def skips_authorization(self, user: Any, scopes: list[str]) -> bool:
         """Whether the consent screen is skipped; override for your own policy."""

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Response, current_app, request, url_for
 
 from ..oauth2.context import TokenRequest
 from ..oauth2.errors import OAuthError, invalid_request
 from . import blueprint
 from .responses import oauth_error, to_flask
+from .well_known import issuer_origin
+
+#: The endpoints besides the token endpoint where a client authenticates, hence whose URL a
+#: client assertion may name as its ``aud``.
+CLIENT_AUTH_ENDPOINTS = frozenset({"passport.revoke", "passport.introspect",
+                                   "passport.device_code", "passport.par"})
 
 
 def parse_form_request() -> TokenRequest:
@@ -15,9 +21,22 @@ def parse_form_request() -> TokenRequest:
     capped for every Passport endpoint by :mod:`.body_limit`)."""
     if request.mimetype != "application/x-www-form-urlencoded":
         raise invalid_request("The request must be application/x-www-form-urlencoded.")
-    return TokenRequest.from_items(
+    parsed = TokenRequest.from_items(
         request.form.items(multi=True), request.headers.get("Authorization")
     )
+    parsed.endpoint_urls = endpoint_urls()
+    return parsed
+
+
+def endpoint_urls() -> tuple[str, ...]:
+    """The absolute URLs of the endpoint called and of the token endpoint, on the issuer's
+    origin (what metadata publishes): the ``aud`` values besides the issuer that a client
+    assertion may carry (oauth2.client_auth.assertion_audiences)."""
+    base = issuer_origin(current_app.extensions["passport"].issuer())
+    urls = [base + url_for("passport.token")]
+    if request.endpoint in CLIENT_AUTH_ENDPOINTS:
+        urls.append(base + url_for(request.endpoint))
+    return tuple(urls)
 
 
 @blueprint.route("/token", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -98,6 +99,17 @@ def token_requests(draw: st.DrawFn, world: FuzzWorld) -> Presented:
             st.sampled_from(["", "!!!", "Og==", "e30", "YTpi\u00e9"]), any_text))
     if method != "none" and method != "bad_basic":
         p.client_id, p.secret = client_id, secret
+    if draw(st.integers(0, 5)) == 0:
+        # A JWT client assertion (RFC 7523) none of these clients may use: junk, an unsigned
+        # one, or one "signed" with the client's secret; with or without the other credentials.
+        claims = {"iss": client_id, "sub": client_id, "aud": "http://localhost",
+                  "exp": 4102444800, "jti": draw(any_text)}
+        unsigned = (b64url(b'{"alg":"none"}') + "." + b64url(json.dumps(claims).encode()) + ".")
+        pairs.append(("client_assertion_type", draw(st.one_of(st.just(
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"), junk_value))))
+        pairs.append(("client_assertion", draw(st.one_of(
+            st.just(unsigned), junk_value, st.sampled_from(["a.b.c", "x" * 9000])))))
+        p.secret = "<assertion>"  # no client here authenticates by assertion: never a 200
 
     # Grant parameters, real or not.
     code_for = draw(st.sampled_from(["authz", "public", "junk", "none"]))

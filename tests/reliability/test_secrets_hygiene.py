@@ -291,6 +291,9 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("resource/guard.py", "column == sa.case((digits, as_integer))"):
         "a SQL ON clause between two columns (user key, token's user id); nothing is compared "
         "in Python",
+    ("oauth2/client_keys.py", "method == CLIENT_SECRET_JWT"):
+        "a token_endpoint_auth_method name (RFC 7591 §2), not a secret; the one place that "
+        "says which clients keep an encrypted secret",
     ("resource/guard.py", "column == as_integer"):
         "a SQL ON clause between two columns (user key, token's user id); nothing is compared "
         "in Python",
