@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("flask_passport")
 
 _MODEL_KINDS = ("Client", "AccessToken", "RefreshToken", "AuthCode", "DeviceCode",
-                "PendingAuthorization", "UsedJti")
+                "PendingAuthorization", "UsedJti", "PushedAuthorization")
 
 
 class PassportState:

@@ -95,6 +95,13 @@ DEFAULTS: dict[str, Any] = {
     # None: the database (oauth_used_jtis; every process sharing it agrees); redis://host/0:
     # Redis SET NX (the redis extra); memory://: this process only (one-process deployments).
     "PASSPORT_REPLAY_STORE_URL": None,
+    # -- pushed authorization requests (RFC 9126, oauth2/par.py) --
+    # Seconds a request_uri from /oauth/par stays usable (5 to 600; RFC 9126 §2.2's example
+    # is 60): long enough to open the browser, short enough that a leaked one is soon useless.
+    "PASSPORT_PAR_LIFETIME": 60,
+    # True: /oauth/authorize takes only pushed requests (request_uri from /oauth/par), for
+    # every client; a client's require_pushed_authorization_requests does it for that client.
+    "PASSPORT_REQUIRE_PAR": False,
     # -- outbound fetches (outbound.py): client metadata documents, jwks_uri --
     # Development only: also fetch from private, loopback and link-local addresses (and over
     # http to loopback). Off in production, where it would let a client URL reach internal hosts.
@@ -195,6 +202,8 @@ class Settings:
     registration: str | None
     registration_initial_tokens: tuple[str, ...]
     replay_store_url: str | None
+    par_lifetime: int
+    require_par: bool
     outbound_allow_private: bool
     client_id_metadata_documents: bool
     client_auth_methods: tuple[str, ...]
@@ -235,6 +244,8 @@ class Settings:
         values["registration"], values["registration_initial_tokens"] = _registration(
             values["registration"], values["registration_initial_tokens"])
         values["replay_store_url"] = _replay_store_url(values["replay_store_url"])
+        values["par_lifetime"] = _par_lifetime(values["par_lifetime"])
+        values["require_par"] = _to_bool(values["require_par"])
         values["outbound_allow_private"] = _to_bool(values["outbound_allow_private"])
         values["client_id_metadata_documents"] = _to_bool(values["client_id_metadata_documents"])
         values["client_auth_methods"] = _client_auth_methods(values["client_auth_methods"])
@@ -390,6 +401,20 @@ def _replay_store_url(value: Any) -> str | None:
         raise ValueError("PASSPORT_REPLAY_STORE_URL must be empty (the database), "
                          f"redis://... or memory://, not {url!r}.")
     return url
+
+
+#: RFC 9126 §2.2: a request_uri lives briefly; these bound PASSPORT_PAR_LIFETIME.
+PAR_LIFETIME_BOUNDS = (5, 600)
+
+
+def _par_lifetime(value: Any) -> int:
+    """PASSPORT_PAR_LIFETIME: whole seconds within :data:`PAR_LIFETIME_BOUNDS`."""
+    seconds = _to_seconds(value, "PASSPORT_PAR_LIFETIME")
+    low, high = PAR_LIFETIME_BOUNDS
+    if not low <= seconds <= high:
+        raise ValueError(f"PASSPORT_PAR_LIFETIME must be between {low} and {high} seconds, "
+                         f"not {seconds}.")
+    return seconds
 
 
 def _client_auth_methods(value: Any) -> tuple[str, ...]:

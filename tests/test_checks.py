@@ -207,3 +207,22 @@ def test_jwt_client_authentication_is_checked(app_config: dict[str, Any], app: F
         row.jwks = '{"keys": [{"kty": "RSA", "n": "AQAB", "e": "AQAB"}]}'
         db.session.commit()
     assert "passport.E061" in _ids(make_app(base))
+
+
+def test_pushed_authorization_requests_are_checked(app_config: dict[str, Any],
+                                                   app: Flask) -> None:
+    """E070: the table or column of migration e1ba5ed0000b missing; W070: a long
+    PASSPORT_PAR_LIFETIME."""
+    import sqlalchemy as sa
+    from conftest import db
+
+    base = {**app_config, **WIRED, "PASSPORT_PASSWORD_GRANT": False}
+    assert not _ids(make_app(base)) & {"passport.E070", "passport.W070"}
+    assert "passport.W070" in _ids(make_app({**base, "PASSPORT_PAR_LIFETIME": 300}))
+    assert "passport.W070" not in _ids(make_app({**base, "PASSPORT_PAR_LIFETIME": 120}))
+    with app.app_context():
+        db.session.execute(sa.text("DROP TABLE oauth_pushed_authorizations"))
+        db.session.commit()
+    findings = [f for f in _run(make_app(base)) if f.id == "passport.E070"]
+    assert len(findings) == 1 and "oauth_pushed_authorizations" in findings[0].message
+    assert "e1ba5ed0000b" in findings[0].hint

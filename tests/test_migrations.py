@@ -22,7 +22,8 @@ import flask_passport
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE_VERSIONS = Path(flask_passport.__file__).parent / "migrations" / "versions"
 OAUTH_TABLES = {"oauth_clients", "oauth_access_tokens", "oauth_refresh_tokens",
-                "oauth_auth_codes", "oauth_pending_authorizations"}
+                "oauth_auth_codes", "oauth_pending_authorizations",
+                "oauth_pushed_authorizations"}
 
 APP_SOURCE = '''
 import os

@@ -51,11 +51,15 @@ def test_purge_in_batches(app: Flask, machine_client: Any) -> None:
         options = {"revoked": True, "expired": True, "older_than": timedelta(days=7)}
         assert count_purgeable(db.session, models, **options) == {
             "refresh_tokens": 7, "access_tokens": 10, "auth_codes": 0,
-                          "device_codes": 0, "pending_authorizations": 0, "used_jtis": 0}
+                          "device_codes": 0, "pending_authorizations": 0,
+                          "pushed_authorizations": 0,
+                          "used_jtis": 0}
         counts = purge_tokens(db.session, models, batch_size=2,
                               progress=lambda t, n: calls.append((t, n)), **options)
         assert counts == {"refresh_tokens": 7, "access_tokens": 10, "auth_codes": 0,
-                          "device_codes": 0, "pending_authorizations": 0, "used_jtis": 0}
+                          "device_codes": 0, "pending_authorizations": 0,
+                          "pushed_authorizations": 0,
+                          "used_jtis": 0}
         left = db.session.scalars(db.select(models.AccessToken)).all()
         assert len(left) == 4 and all(not t.revoked for t in left)
     assert sum(n for t, n in calls if t == "access_tokens") == 10

@@ -159,6 +159,11 @@ DESCRIPTIONS: dict[str, str] = {
     "that encrypts the secrets of ``client_secret_jwt`` clients is derived; ``None`` uses "
     "``SECRET_KEY``, so rotating that locks those clients out. Set it before creating such "
     "clients. See :doc:`client-authentication`.",
+    "PASSPORT_PAR_LIFETIME": "Seconds a ``request_uri`` from ``/oauth/par`` stays usable "
+    "(:doc:`par`), 5 to 600.",
+    "PASSPORT_REQUIRE_PAR": "``True``: ``/oauth/authorize`` takes only pushed requests (a "
+    "``request_uri`` from ``/oauth/par``) from every client; a client's "
+    "``require_pushed_authorization_requests`` does it for that client (:doc:`par`).",
     "PASSPORT_OUTBOUND_ALLOW_PRIVATE": "Development only: let outbound fetches (client metadata "
     "documents, ``jwks_uri``) reach private, loopback and link-local addresses, and loopback over "
     "plain ``http``. Off in production: a client-chosen URL must not reach internal hosts "

@@ -212,6 +212,9 @@ def _client_key_options(auth_method: str | None, jwks_file: Any,
 @click.option("--first-party", is_flag=True, help="Skip the consent screen for this client.")
 @click.option("--id-token-alg", type=click.Choice(keys_mod.ID_TOKEN_ALGORITHMS), default=None,
               help="The client's id_token_signed_response_alg [default: RS256].")
+@click.option("--require-par", is_flag=True,
+              help="Accept this client's authorization requests only when pushed to "
+                   "/oauth/par (RFC 9126 require_pushed_authorization_requests).")
 @click.option("--auth-method", type=click.Choice(CONFIDENTIAL_AUTH_METHODS), default=None,
               help="How a confidential client authenticates (token_endpoint_auth_method) "
                    "[default: client_secret_basic or client_secret_post].")
@@ -234,6 +237,7 @@ def client_command(
     user_id: str | None,
     first_party: bool,
     id_token_alg: str | None,
+    require_par: bool,
     auth_method: str | None,
     jwks_file: Any,
     jwks_uri: str | None,
@@ -271,7 +275,8 @@ def client_command(
     created = create_client(state.db.session(), state.models, name=name or "", kind=kind,
                             redirect_uris=uris, user_id=user_id, first_party=first_party,
                             post_logout_redirect_uris=post_logout_redirect_uris or None,
-                            id_token_signed_response_alg=id_token_alg, **key_options)
+                            id_token_signed_response_alg=id_token_alg,
+                            require_pushed_authorization_requests=require_par, **key_options)
     state.db.session.commit()
     if as_json:
         click.echo(json.dumps(created.to_dict()))
@@ -339,6 +344,9 @@ def purge_command(revoked: bool, expired: bool, hours: int, batch_size: int,
         click.echo(f"Purged {counts['device_codes']} device codes.")
     if counts.get("pending_authorizations"):
         click.echo(f"Purged {counts['pending_authorizations']} unanswered consent pages.")
+    if counts.get("pushed_authorizations"):
+        click.echo(f"Purged {counts['pushed_authorizations']} unused pushed authorization "
+                   "requests.")
     if counts.get("used_jtis"):
         click.echo(f"Purged {counts['used_jtis']} expired single-use values.")
 
@@ -391,6 +399,10 @@ def _purge_plan(models: Any, *, revoked: bool, expired: bool, older_than: timede
     if Pending is not None and expired:
         # Consent pages never answered (an answered one is deleted at once).
         plan.append(("pending_authorizations", Pending, [Pending.expires_at < cutoff], None))
+    Pushed = getattr(models, "PushedAuthorization", None)
+    if Pushed is not None and expired:
+        # Pushed authorization requests never used (a used one is deleted at once).
+        plan.append(("pushed_authorizations", Pushed, [Pushed.expires_at < cutoff], None))
     UsedJti = getattr(models, "UsedJti", None)
     if UsedJti is not None and expired:
         # Single-use values past their expiry: a replay of one is refused by its own time check.

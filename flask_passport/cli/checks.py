@@ -134,6 +134,60 @@ def check_outbound(settings: Any, issuer: str | None) -> list[Finding]:
                     "Development only. " + hint)]
 
 
+#: A request_uri is used right after it is issued (RFC 9126 §2.2's example is 60 s): longer
+#: only widens the window of a leaked one.
+PAR_LIFETIME_WARNING = 120
+
+
+def check_pushed_authorization(settings: Any, schema_missing: Sequence[str]) -> list[Finding]:
+    """Pushed authorization requests (RFC 9126): the schema of migration ``e1ba5ed0000b``
+    (``schema_missing``: what the database lacks) and ``PASSPORT_PAR_LIFETIME``."""
+    found: list[Finding] = []
+    if schema_missing:
+        found.append(Finding(
+            "passport.E070", ERROR,
+            "Pushed authorization requests need " + " and ".join(schema_missing) + ", which "
+            "the database lacks: /oauth/par and /oauth/authorize answer 503.",
+            "Run `flask db upgrade heads` (revision e1ba5ed0000b), or add them with your own "
+            "migration tool."))
+    if settings.par_lifetime > PAR_LIFETIME_WARNING:
+        found.append(Finding(
+            "passport.W070", WARNING,
+            f"PASSPORT_PAR_LIFETIME is {settings.par_lifetime} seconds.",
+            "A request_uri is used as soon as the browser reaches /oauth/authorize (a user who "
+            f"then signs in keeps the request server-side): {PAR_LIFETIME_WARNING} seconds or "
+            "less keeps a leaked one useless sooner."))
+    return found
+
+
+def _pushed_authorization_schema(state: Any) -> list[str]:
+    """What the database lacks of ``e1ba5ed0000b`` (nothing if it cannot be asked)."""
+    import sqlalchemy as sa
+    from sqlalchemy.exc import SQLAlchemyError
+
+    models = state.models
+    Pushed, Client = getattr(models, "PushedAuthorization", None), models.Client
+    if Pushed is None:
+        return []
+    missing: list[str] = []
+    try:
+        with state.db.session.get_bind(mapper=Client).connect() as connection:
+            inspector = sa.inspect(connection)
+            client_table = Client.__table__
+            if not inspector.has_table(client_table.name, schema=client_table.schema):
+                return []  # no tables at all: E012 says so
+            if not inspector.has_table(Pushed.__table__.name, schema=Pushed.__table__.schema):
+                missing.append(f"the {Pushed.__table__.name} table")
+            columns = {c["name"] for c in inspector.get_columns(client_table.name,
+                                                                schema=client_table.schema)}
+    except SQLAlchemyError:
+        return []
+    if ("require_pushed_authorization_requests" in client_table.c
+            and "require_pushed_authorization_requests" not in columns):
+        missing.append(f"the {client_table.name}.require_pushed_authorization_requests column")
+    return missing
+
+
 def check_client_auth(settings: Any, secret_key: Any,
                       clients: Sequence[tuple[str, str | None, str | None, str | None]]
                       ) -> list[Finding]:
@@ -486,6 +540,7 @@ def run_checks(app: Any) -> list[Finding]:
         + check_id_token_key(state)
         + check_outbound(settings, configured_issuer(settings, app.config))
         + check_client_auth(settings, app.config.get("SECRET_KEY"), jwt_clients)
+        + check_pushed_authorization(settings, _pushed_authorization_schema(state))
         + check_profile(settings, client_facts(state))
     )
 

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from .. import signals
 from ..jose import tokens
-from . import oidc, pkce, redirect_uri
+from . import oidc, pkce, redirect_uri, request_object
 from .context import MAX_PARAM_LENGTH, Context
 from .errors import OAuthError
 from .scope_policy import resolve_scopes
@@ -61,6 +61,8 @@ class AuthorizationRequest:
     #: RFC 9207: the issuer named in every response, so a client talking to several servers
     #: can tell which one answered (the mix-up attack, RFC 9700 §4.4).
     issuer: str | None = None
+    #: RFC 9126: the request came through ``/oauth/par`` (made again, it is pushed again).
+    pushed: bool = False
 
     @property
     def redirect_target(self) -> str:
@@ -155,18 +157,22 @@ def client_allows(client: Any, response_type: str | None) -> bool:
 
 
 def validate_request(
-    ctx: Context, items: Iterable[tuple[str, str]]
+    ctx: Context, items: Iterable[tuple[str, str]], *, pushed: bool = False
 ) -> tuple[AuthorizationRequest, Any]:
     """Validate an authorization request; return it with its client, or raise one of the errors.
 
     The steps run in the order RFC 6749 §4.1.2.1 and OpenID Connect Core §3.1.2.2 give: the
     client and its redirect URI first (their errors are a page), then everything else (its
     errors go back to the redirect URI), so the first failing step decides the error.
+    ``pushed`` says the parameters came through ``/oauth/par`` (RFC 9126): being pushed or
+    being used from there, they satisfy a client's or the server's requirement to push.
+    The same rules serve ``/oauth/authorize`` and the pushed authorization request endpoint.
     """
-    params, duplicated = _collect(items)
+    params, duplicated = expand_request_object(ctx, *_collect(items))
     client, request = _client_and_redirect_uri(ctx, params, duplicated)
     # From here on errors go back to the client.
-    _request_objects(request, params)
+    _request_uri(request, params)
+    _pushed_required(ctx, request, client, pushed)
     _parameter_syntax(request, params, duplicated)
     _response_type(ctx, request, params.get("response_type"))
     _response_mode(request, params.get("response_mode"))
@@ -175,7 +181,37 @@ def validate_request(
     if request.response_type == "code":
         _pkce(ctx, request, client, params)
     request.nonce = params.get("nonce")
+    request.pushed = pushed
     return request, client
+
+
+def expand_request_object(ctx: Context, params: dict[str, str], duplicated: set[str]
+                          ) -> tuple[dict[str, str], set[str]]:
+    """RFC 9101 §6.3: with a ``request`` parameter, the verified request object's parameters
+    replace the others (``client_id`` outside names the client whose keys verify it, and must
+    be the one inside). Errors are a page: the redirect URI the object names is not proven
+    while the object is not."""
+    if "request" not in params:
+        return params, duplicated
+    if "request" in duplicated:
+        raise AuthorizationPageError("invalid_request", "The request parameter was sent twice.")
+    if "request_uri" in params:
+        raise AuthorizationPageError("invalid_request", "Send request or request_uri, not both.")
+    client = _client(ctx, params, duplicated)
+    try:
+        inner = request_object.parameters(ctx, client, params["request"],
+                                          params.get("client_id"))
+    except request_object.InvalidRequestObject as exc:
+        raise AuthorizationPageError("invalid_request_object", str(exc)) from None
+    return inner, set()
+
+
+def pushed_required(ctx: Context, client: Any) -> bool:
+    """RFC 9126 §5-§6: whether ``client`` may send its authorization requests only by pushing
+    them (``PASSPORT_REQUIRE_PAR``, or the client's
+    ``require_pushed_authorization_requests``)."""
+    return ctx.settings.require_par or bool(
+        getattr(client, "require_pushed_authorization_requests", False))
 
 
 def _client_and_redirect_uri(
@@ -240,15 +276,23 @@ def _redirect_uri(
     )
 
 
-def _request_objects(request: AuthorizationRequest, params: dict[str, str]) -> None:
-    """OpenID Connect Core §6: request objects (JAR) are not supported, so say so rather than
-    act on the plain parameters alone while the client meant the signed ones."""
-    if "request" in params:
-        raise request.error("request_not_supported",
-                            "The request parameter (request objects) is not supported.")
+def _request_uri(request: AuthorizationRequest, params: dict[str, str]) -> None:
+    """RFC 9101 §5.2: request objects by reference are supported only as the ``request_uri``
+    of a pushed request (RFC 9126, taken before validation); any other is refused rather
+    than the plain parameters acted on while the client meant the referenced ones."""
     if "request_uri" in params:
         raise request.error("request_uri_not_supported",
-                            "The request_uri parameter is not supported.")
+                            "Only a request_uri from the pushed authorization request "
+                            "endpoint is supported.")
+
+
+def _pushed_required(ctx: Context, request: AuthorizationRequest, client: Any,
+                     pushed: bool) -> None:
+    """RFC 9126 §5: where pushing is required, a request sent only in the query is refused."""
+    if not pushed and pushed_required(ctx, client):
+        raise request.error("invalid_request", "This client must push its authorization "
+                            "requests to the pushed authorization request endpoint (RFC 9126) "
+                            "and send the request_uri it gets.")
 
 
 def _parameter_syntax(

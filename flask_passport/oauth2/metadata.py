@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..settings import Settings
+from .request_object import ALGORITHMS as REQUEST_OBJECT_ALGORITHMS
 
 
 def auth_methods_metadata(settings: Settings, endpoint: str, *,
@@ -50,6 +51,7 @@ class EndpointUrls:
     authorization: str | None = None
     device_authorization: str | None = None
     registration: str | None = None  # RFC 7591, only when PASSPORT_REGISTRATION is on
+    pushed_authorization: str | None = None  # RFC 9126 §5
 
 
 def enabled_grant_types(settings: Settings, token_grants: Iterable[str]) -> list[str]:
@@ -100,9 +102,16 @@ def build_metadata(
             else ["query"]
         # RFC 9207 §3: every authorization response names the issuer.
         doc["authorization_response_iss_parameter_supported"] = True
-        # Request objects (RFC 9101) are refused with request_not_supported.
-        doc["request_parameter_supported"] = False
+        # RFC 9101 §10.5: request objects by value, signed with the client's registered key;
+        # by reference only as a pushed request's request_uri (RFC 9126), which is not what
+        # request_uri_parameter_supported (a client-hosted URL) means.
+        doc["request_parameter_supported"] = True
         doc["request_uri_parameter_supported"] = False
+        doc["request_object_signing_alg_values_supported"] = list(REQUEST_OBJECT_ALGORITHMS)
+        if urls.pushed_authorization:
+            # RFC 9126 §5: where to push, and whether every client must.
+            doc["pushed_authorization_request_endpoint"] = urls.pushed_authorization
+            doc["require_pushed_authorization_requests"] = settings.require_par
     if "authorization_code" in grants:
         doc["code_challenge_methods_supported"] = ["S256", "plain"] if settings.pkce_plain \
             else ["S256"]
@@ -136,8 +145,9 @@ def build_openid_configuration(
 ) -> dict[str, Any]:
     """OpenID Connect Discovery 1.0 §3: the RFC 8414 document plus the OIDC members.
 
-    Requests by value or reference and the ``claims`` parameter are not supported, which the
-    document says explicitly (``request_uri_parameter_supported`` defaults to true otherwise).
+    Requests by reference (other than a pushed request's) and the ``claims`` parameter are not
+    supported, which the document says explicitly (``request_uri_parameter_supported`` defaults
+    to true otherwise); request objects by value are, as in the RFC 8414 document.
     """
     doc = dict(metadata)
     doc.update({
@@ -147,7 +157,7 @@ def build_openid_configuration(
         "claims_supported": list(dict.fromkeys([*ID_TOKEN_CLAIMS, *claims])),
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "claims_parameter_supported": False,
-        "request_parameter_supported": False,
+        "request_parameter_supported": "authorization_endpoint" in metadata,
         "request_uri_parameter_supported": False,
     })
     if end_session:

@@ -19,6 +19,8 @@ from .context import Context
 
 AUTHORIZE = "authorize"
 DEVICE = "device"
+#: A pushed authorization request (RFC 9126) already used, kept while the user signs in.
+PUSHED = "pushed"
 #: How many pages of one kind a user may have open at once; opening another drops the oldest.
 MAX_OPEN = 10
 

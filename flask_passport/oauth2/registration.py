@@ -223,6 +223,11 @@ def _extra(data: Mapping[str, Any], auth_method: str, application_type: str,
         extra["contacts"] = contacts
     if id_token_alg is not None:
         extra["id_token_signed_response_alg"] = id_token_alg
+    require_par = data.get("require_pushed_authorization_requests", False)
+    if not isinstance(require_par, bool):  # RFC 9126 §6: a JSON boolean
+        raise invalid_metadata("require_pushed_authorization_requests must be true or false.")
+    if require_par:
+        extra["require_pushed_authorization_requests"] = True
     return extra
 
 
@@ -417,6 +422,8 @@ def _store(client: Any, metadata: Metadata) -> None:
     client.allowed_scopes = metadata.scopes
     client.registration_metadata = metadata.extra
     client.id_token_signed_response_alg = metadata.extra.get("id_token_signed_response_alg")
+    client.require_pushed_authorization_requests = bool(
+        metadata.extra.get("require_pushed_authorization_requests"))
 
 
 #: A digest no token hashes to, so an unknown client costs the same comparison as a known one.
@@ -510,7 +517,8 @@ def purge_unused(session: Any, models: Any, *, older_than: timedelta) -> int:
     session.execute(sa.delete(models.RefreshToken)
                     .where(models.RefreshToken.access_token_id.in_(token_ids))
                     .execution_options(synchronize_session=False))
-    for name in ("AuthCode", "DeviceCode", "PendingAuthorization", "AccessToken"):
+    for name in ("AuthCode", "DeviceCode", "PendingAuthorization", "PushedAuthorization",
+                 "AccessToken"):
         model = getattr(models, name, None)
         if model is not None:
             session.execute(sa.delete(model).where(model.client_id.in_(ids))

@@ -109,6 +109,7 @@ def create_client(
     refresh_token_lifetime: int | None = None,
     post_logout_redirect_uris: Iterable[str] | str | None = None,
     id_token_signed_response_alg: str | None = None,
+    require_pushed_authorization_requests: bool = False,
     auth_method: str | None = None,
     jwks: str | Mapping[str, object] | None = None,
     jwks_uri: str | None = None,
@@ -149,6 +150,8 @@ def create_client(
     )
     if id_token_signed_response_alg is not None:  # a replaced model may lack the column
         client.id_token_signed_response_alg = id_token_signed_response_alg
+    # RFC 9126 §6. Set after construction: a replaced model may lack the column.
+    client.require_pushed_authorization_requests = require_pushed_authorization_requests
     # Public (SPA, mobile, CLI) and personal access clients have no secret: personal tokens
     # are issued in-process and never authenticate the client over HTTP.
     secret = None if kind in PUBLIC_KINDS or auth_method == "private_key_jwt" \

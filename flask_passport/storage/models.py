@@ -92,6 +92,9 @@ class ClientMixin:
     registration_token_hash: Mapped[str | None] = mapped_column(sa.String(64))
     #: RFC 7591 §2 metadata kept only to be returned (client_uri, contacts, auth method, ...).
     registration_metadata: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    #: RFC 9126 §6: this client's authorization requests must be pushed (``/oauth/par``).
+    require_pushed_authorization_requests: Mapped[bool] = mapped_column(
+        sa.Boolean, default=False, server_default=sa.false())
     #: RFC 7591 §2 / OpenID Connect Core §9: how this client authenticates at the token,
     #: revocation and introspection endpoints. ``None``: ``client_secret_basic`` or
     #: ``client_secret_post`` when it has a secret, else ``none``.
@@ -301,6 +304,24 @@ class PendingAuthorizationMixin:
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+class PushedAuthorizationMixin:
+    """Columns of ``oauth_pushed_authorizations``: authorization requests pushed to
+    ``/oauth/par`` (RFC 9126) and not used yet.
+
+    The id is the SHA-256 digest of the reference the client got in its ``request_uri``, never
+    the reference itself; the row is deleted by the one conditional ``DELETE`` that uses it.
+    """
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(
+        _ID, sa.ForeignKey("oauth_clients.id", ondelete="CASCADE"), index=True
+    )
+    #: The authorization parameters, validated when pushed and again when used.
+    request: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class UsedJtiMixin:
     """Columns of ``oauth_used_jtis``: single-use values seen, until they expire
     (:mod:`flask_passport.storage.replay`). The id is a digest, never the value itself."""
@@ -320,6 +341,7 @@ class Models:
     DeviceCode: Any = None
     PendingAuthorization: Any = None
     UsedJti: Any = None
+    PushedAuthorization: Any = None
 
 
 def build_models(db: SQLAlchemy) -> Models:
@@ -355,7 +377,11 @@ def build_models(db: SQLAlchemy) -> Models:
     class OAuthUsedJti(UsedJtiMixin, base):  # type: ignore[valid-type,misc]
         __tablename__ = "oauth_used_jtis"
 
+    class OAuthPushedAuthorization(PushedAuthorizationMixin, base):  # type: ignore[valid-type,misc]
+        __tablename__ = "oauth_pushed_authorizations"
+
     models = Models(OAuthClient, OAuthAccessToken, OAuthRefreshToken, OAuthAuthCode,
-                    OAuthDeviceCode, OAuthPendingAuthorization, OAuthUsedJti)
+                    OAuthDeviceCode, OAuthPendingAuthorization, OAuthUsedJti,
+                    OAuthPushedAuthorization)
     db.metadata.info["flask_passport.storage.models"] = models
     return models

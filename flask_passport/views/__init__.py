@@ -19,6 +19,7 @@ from . import (  # noqa: E402,F401
     frontend,
     introspect,
     oidc,
+    par,
     register,
     revoke,
     switch_account,

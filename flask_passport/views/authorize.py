@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -26,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..extension import passport_state
 from ..jose.keys import KeyLoadError
-from ..oauth2 import pending, redirect_uri
+from ..oauth2 import par, pending, redirect_uri
 from ..oauth2.authorization import (
     AuthorizationPageError,
     AuthorizationRedirectError,
@@ -46,6 +48,10 @@ from . import blueprint
 log = logging.getLogger("flask_passport")
 
 REAUTH_KEY = "_passport_reauth"
+#: A pushed request (RFC 9126) kept while the user signs in: this browser's binding value, and
+#: the pending keys of its requests by request_uri digest.
+PAR_BINDING_KEY = "_passport_par"
+PAR_STASH_KEY = "_passport_par_keys"
 #: How long a consent page stays answerable.
 PENDING_TTL = timedelta(minutes=30)
 #: How long a prompt=login re-authentication may take.
@@ -133,11 +139,89 @@ def authorize() -> Response:
                           "complete the request. Try again later.", status=503)
 
 
+@dataclass
+class _Pushed:
+    """A pushed authorization request (RFC 9126 §4) taken from ``/oauth/par``'s store."""
+
+    client_id: str
+    request_uri: str
+    params: dict[str, str]
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.request_uri.encode()).hexdigest()
+
+
+def _pushed_request(ctx: Any) -> _Pushed | Response:
+    """RFC 9126 §4: the pushed request named by ``request_uri``, used once. Other query
+    parameters are ignored but ``client_id``, which must name the client that pushed it; a
+    request_uri that is unknown, expired, used or another client's is a page (no redirect
+    URI is proven)."""
+    if len(request.args.getlist("request_uri")) > 1 or len(request.args.getlist("client_id")) > 1:
+        return error_page("invalid_request", "The request_uri or client_id parameter was sent "
+                          "more than once.")
+    pushed = _Pushed(request.args.get("client_id") or "", request.args["request_uri"], {})
+    params = _unstash(ctx, pushed)
+    if params is None:
+        params = par.take(ctx, pushed.client_id, pushed.request_uri)
+        ctx.commit()
+    if params is None:
+        return error_page("invalid_request_uri", "The request_uri is unknown, has expired, was "
+                          "already used or was pushed by another client.")
+    pushed.params = params
+    return pushed
+
+
+def _stash(ctx: Any, pushed: _Pushed | None) -> None:
+    """Keep a used pushed request while the user signs in (its request_uri is spent): in the
+    pending store, bound to this browser's session, for the return to the same URL."""
+    if pushed is None:
+        return
+    binding = session.get(PAR_BINDING_KEY)
+    if not isinstance(binding, str):
+        binding = session[PAR_BINDING_KEY] = secrets.token_urlsafe(24)
+    key = pending.create(ctx, pending.PUSHED, "par:" + binding, pushed.client_id,
+                         {"request_uri": pushed.digest, "params": pushed.params}, PENDING_TTL)
+    ctx.commit()
+    stash = session.get(PAR_STASH_KEY)
+    keys = dict(stash) if isinstance(stash, dict) else {}
+    keys[pushed.digest[:32]] = key
+    session[PAR_STASH_KEY] = dict(list(keys.items())[-pending.MAX_OPEN:])
+
+
+def _unstash(ctx: Any, pushed: _Pushed) -> dict[str, str] | None:
+    """The pushed request :func:`_stash` kept for this browser, taken once."""
+    stash, binding = session.get(PAR_STASH_KEY), session.get(PAR_BINDING_KEY)
+    if not isinstance(stash, dict) or not isinstance(binding, str):
+        return None
+    keys = dict(stash)
+    key = keys.pop(pushed.digest[:32], None)
+    session[PAR_STASH_KEY] = keys
+    entry = pending.take(ctx, pending.PUSHED, key if isinstance(key, str) else None,
+                         "par:" + binding)
+    if entry is None:
+        return None
+    ctx.commit()
+    params = entry.get("params")
+    if entry.get("request_uri") != pushed.digest or not isinstance(params, dict) \
+            or params.get("client_id") != pushed.client_id:
+        return None
+    return {str(k): str(v) for k, v in params.items()}
+
+
 def _authorize() -> Response:
     state = passport_state()
     ctx = state.context()
+    items: list[tuple[str, str]] = list(request.args.items(multi=True))
+    pushed: _Pushed | None = None
+    if par.is_pushed(request.args.get("request_uri") or ""):
+        found = _pushed_request(ctx)
+        if isinstance(found, Response):
+            return found
+        pushed = found
+        items = list(pushed.params.items())
     try:
-        authz, client = validate_request(ctx, request.args.items(multi=True))
+        authz, client = validate_request(ctx, items, pushed=pushed is not None)
     except AuthorizationPageError as exc:
         return error_page(exc.error, exc.description, exc.status)
     except AuthorizationRedirectError as exc:
@@ -148,6 +232,7 @@ def _authorize() -> Response:
             return _redirect(authz.error("login_required", "The user is not signed in.").location)
         if "login" in authz.prompt or authz.max_age is not None:
             _mark_reauth()
+        _stash(ctx, pushed)
         return _login_redirect()
     # OpenID Connect max_age: a login older than max_age counts as prompt=login.
     if "login" in authz.prompt or login_too_old(login_time(), authz.max_age, ctx.now()):
@@ -156,6 +241,7 @@ def _authorize() -> Response:
             if "none" in authz.prompt:
                 return _redirect(authz.error("login_required", "The user must sign in again "
                                              "(max_age).").location)
+            _stash(ctx, pushed)
             if marker is None:
                 _mark_reauth()
                 return _login_redirect()

@@ -16,7 +16,7 @@ from flask import Response, current_app, request, url_for
 from flask_login import current_user, logout_user
 
 from .. import signals
-from ..oauth2 import pending
+from ..oauth2 import par, pending
 from ..oauth2.authorization import AuthorizationRequest
 from ..web import csrf
 from . import blueprint
@@ -48,9 +48,15 @@ def switch_account() -> Response:
     if entry is None:
         return error_page("invalid_request", "This authorization request has expired or was "
                           "already answered. Start again from the application.")
+    authz = AuthorizationRequest.from_dict(entry)
+    query = authz.to_query()
+    if authz.pushed:
+        # RFC 9126: a pushed request is made again by pushing it again (the client may be
+        # required to push), its one-use request_uri being spent.
+        pushed = par.store(ctx, authz.client_id, dict(query))
+        query = [("client_id", authz.client_id), ("request_uri", pushed["request_uri"])]
     ctx.commit()
     logout_user()
     signals.session_ended.send(current_app._get_current_object(),  # type: ignore[attr-defined]
                                user_id=user_id, client=None)
-    authz = AuthorizationRequest.from_dict(entry)
-    return _redirect(url_for("passport.authorize") + "?" + urlencode(authz.to_query()))
+    return _redirect(url_for("passport.authorize") + "?" + urlencode(query))

@@ -57,6 +57,7 @@ def metadata_document() -> dict[str, object]:
             authorization=authorize,
             device_authorization=_url(base, "passport.device_code"),
             registration=_url(base, "passport.register") if settings.registration else None,
+            pushed_authorization=_url(base, "passport.par"),
         ),
         signing_algorithms=algorithms,
     )

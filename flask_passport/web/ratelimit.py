@@ -1,6 +1,7 @@
 """Rate limiting of the endpoints that take credentials, and the failure lockouts.
 
-* Per address: every ``POST`` to the token endpoint, the consent decision
+* Per address: every ``POST`` to the token endpoint, the pushed authorization request
+  endpoint (RFC 9126), the consent decision
   (``POST /oauth/authorize``) and the device endpoints (any ``passport.device*`` route), counted
   before the view runs. Requests that fail client authentication count here, and only here.
 * Per client: counted by the protocol once the client is authenticated
@@ -50,7 +51,7 @@ T = TypeVar("T")
 #: Endpoints limited per address on POST, with their group; device endpoints match by prefix.
 #: The consent form posts to ``passport.decide`` (``POST /oauth/authorize``).
 LIMITED_ENDPOINTS = {"passport.token": "token", "passport.decide": "authorize",
-                     "passport.register": "register"}
+                     "passport.register": "register", "passport.par": "par"}
 DEVICE_PREFIX = "passport.device"
 
 _STRATEGIES: dict[str, type[strategies.RateLimiter]] = {

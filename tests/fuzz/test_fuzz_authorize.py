@@ -11,6 +11,7 @@ redirect is for that client.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -238,3 +239,149 @@ def test_authorize_fuzz(fuzz_world: FuzzWorld) -> None:
     run()
     statuses: dict[Any, int] = dict(world.figures.statuses)
     assert statuses.get(302, 0) > 0 and statuses.get(200, 0) > 0, statuses
+
+
+def test_pushed_authorization_fuzz(fuzz_world: FuzzWorld) -> None:
+    """RFC 9126: ``POST /oauth/par`` with the same fuzzed parameters, then its ``request_uri``
+    at ``/oauth/authorize``, and junk request_uris. The oracle: never a 5xx; a push is 201
+    only for a client that authenticated; a request_uri works once, and any redirect it leads
+    to obeys :func:`check_redirect` for the pushed parameters (RFC 9126 §4: the query's other
+    parameters are ignored)."""
+    world = fuzz_world
+    prefix = "urn:ietf:params:oauth:request_uri:"
+
+    @fuzz_settings(60)
+    @given(r=st.one_of(coherent_requests(world), coherent_requests(world),
+                       coherent_requests(world), authorize_requests(world)),
+           auth=st.sampled_from(["secret", "secret", "secret", "none", "wrong"]),
+           extra=st.sampled_from([(), (), (), (("request_uri", prefix + "a" * 43),),
+                                  (("request_uri", "https://x.example/r"),),
+                                  (("request", "e30.e30."),)]),
+           query_junk=st.lists(st.tuples(st.sampled_from(["scope", "state", "redirect_uri",
+                                                          "prompt"]), junk), max_size=2),
+           uri_junk=junk)
+    def run(r: AuthzRequest, auth: str, extra: tuple[tuple[str, str], ...],
+            query_junk: list[tuple[str, str]], uri_junk: str) -> None:
+        world.login(world.user_id)
+        pairs = list(r.pairs) + list(extra)
+        ids = [v for k, v in pairs if k == "client_id"]
+        secret = world.authz.secret if ids and ids[0] == world.authz.client.id else None
+        if auth == "secret" and secret:
+            pairs.append(("client_secret", secret))
+        elif auth == "wrong":
+            pairs.append(("client_secret", "wrong-secret"))
+        body = _query(AuthzRequest(pairs=pairs, tail=r.tail))
+        pushed = world.send("POST", "/oauth/par", data=body,
+                            content_type="application/x-www-form-urlencoded")
+        assert pushed.status_code in (201, 400, 401, 413, 429), pushed.status_code
+        if pushed.status_code != 201:
+            # A junk request_uri at the authorization endpoint is a page, never a redirect.
+            junk_uri = world.send("GET", "/oauth/authorize", query_string={
+                "client_id": ids[0] if ids else "x", "request_uri": prefix + uri_junk})
+            assert junk_uri.status_code == 400, junk_uri.status_code
+            return
+        assert auth == "secret" or not secret, "a confidential client pushed without its secret"
+        assert not extra, "a request_uri or request object was accepted inside a push"
+        request_uri = pushed.get_json()["request_uri"]
+        query = [("client_id", ids[0]), ("request_uri", request_uri), *query_junk]
+        used = world.send("GET", "/oauth/authorize", query_string=query)
+        assert used.status_code in (200, 302, 400), used.status_code
+        if used.status_code == 302:
+            check_redirect(world, used.headers["Location"],
+                           [(k, v) for k, v in pairs if k != "client_secret"])
+        again = world.send("GET", "/oauth/authorize", query_string=query)
+        assert again.status_code == 400, "a request_uri was used twice"
+
+    run()
+    statuses: dict[Any, int] = dict(world.figures.statuses)
+    assert statuses.get(201, 0) > 0, statuses
+
+
+def test_request_object_fuzz(fuzz_world: FuzzWorld) -> None:
+    """RFC 9101: request objects of the code client (whose JWK Set holds one RSA key) at
+    ``/oauth/authorize``, mutated in header, claims and signature. The oracle: never a 5xx;
+    a broken object (alg ``none``/HMAC/another key, wrong ``iss``/``aud``/``client_id``,
+    expired or far-future ``exp``, missing ``jti``, nested ``request``/``request_uri``, a
+    flipped signature, a replay) is a page, never a redirect; a redirect obeys
+    :func:`check_redirect` for the object's parameters, whatever the query said."""
+    import json
+    import time
+    import uuid
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    world = fuzz_world
+    key = rsa.generate_private_key(65537, 2048)
+    stranger = rsa.generate_private_key(65537, 2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())) | {"kid": "k1"}
+    client_id = world.authz.client.id
+    with world.app.app_context():
+        state = world.app.extensions["passport"]
+        state.db.session.get(state.models.Client, client_id).jwks = json.dumps({"keys": [jwk]})
+        state.db.session.commit()
+    breaking = ["alg_none", "hs256_pubkey", "stranger", "flip", "replay", "no_jti", "nested",
+                "nested_uri"] + [f"claim:{c}" for c in ("iss", "aud", "client_id", "exp")]
+    used: list[str] = []
+
+    @fuzz_settings(60)
+    @given(mutation=st.sampled_from(["none"] * 4 + breaking),
+           claim_value=st.one_of(junk, st.integers(), st.none(), st.booleans(),
+                                 st.lists(any_text, max_size=2)),
+           params=st.lists(st.tuples(st.sampled_from(["scope", "state", "redirect_uri",
+                                                      "prompt", "response_type", "max_age"]),
+                                     st.one_of(junk, st.integers(-5, 10 ** 12))), max_size=2),
+           outer=st.lists(st.tuples(st.sampled_from(["scope", "state", "redirect_uri"]), junk),
+                          max_size=2),
+           logged_in=st.booleans())
+    def run(mutation: str, claim_value: Any, params: list[tuple[str, Any]],
+            outer: list[tuple[str, str]], logged_in: bool) -> None:
+        world.login(world.user_id if logged_in else None)
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": client_id, "aud": "http://localhost", "client_id": client_id,
+            "exp": now + 60, "iat": now, "jti": str(uuid.uuid4()), "response_type": "code",
+            "redirect_uri": AUTHZ_REDIRECTS[0], "scope": "check-status", "state": "jar"}
+        claims.update(dict(params))
+        headers = {"kid": "k1"}
+        if mutation.startswith("claim:"):
+            name = mutation.removeprefix("claim:")
+            claims[name] = (now - 5 if claim_value is None else now + 7200) \
+                if name == "exp" else (claim_value if claim_value != claims[name] else "x")
+        elif mutation == "no_jti":
+            del claims["jti"]
+        elif mutation == "nested":
+            claims["request"] = "e30.e30."
+        elif mutation == "nested_uri":
+            claims["request_uri"] = "urn:ietf:params:oauth:request_uri:" + "a" * 43
+        signer: Any = stranger if mutation == "stranger" else key
+        token = jwt.encode(claims, signer, algorithm="RS256", headers=headers)
+        if mutation == "alg_none":
+            token = jwt.encode(claims, None, algorithm="none", headers=headers)
+        elif mutation == "hs256_pubkey":
+            head = b64url(json.dumps({"alg": "HS256", "kid": "k1"}).encode())
+            body = token.split(".")[1]
+            mac = hmac.new(json.dumps(jwk).encode(), f"{head}.{body}".encode(),
+                           hashlib.sha256).digest()
+            token = f"{head}.{body}.{b64url(mac)}"
+        elif mutation == "flip":
+            head, body, sig = token.split(".")
+            token = f"{head}.{body}.{sig[:-2]}{'A' if sig[-2] != 'A' else 'B'}{sig[-1]}"
+        elif mutation == "replay" and used:
+            token = used[0]
+        query = [("client_id", client_id), ("request", token), *outer]
+        response = world.send("GET", "/oauth/authorize", query_string=query)
+        assert response.status_code in (200, 302, 400, 401), response.status_code
+        if mutation != "none" and not (mutation == "replay" and not used):
+            assert response.status_code == 400 and "Location" not in response.headers, (
+                mutation, response.status_code)
+        if response.status_code == 302:
+            check_redirect(world, response.headers["Location"],
+                           [("client_id", client_id)]
+                           + [(k, str(v)) for k, v in claims.items() if k == "redirect_uri"])
+        if mutation == "none" and not used:
+            used.append(token)
+
+    run()
+    statuses: dict[Any, int] = dict(world.figures.statuses)
+    assert statuses.get(200, 0) + statuses.get(302, 0) > 0, statuses

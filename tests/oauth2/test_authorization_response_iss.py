@@ -86,19 +86,28 @@ def test_iss_is_the_configured_issuer_whatever_the_host(app_config: dict[str, An
     assert _response(resp, meta)["iss"] == "https://auth.example.com"
 
 
-@pytest.mark.parametrize(("param", "value", "error"), [
-    ("request", "eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCJ9.", "request_not_supported"),
-    ("request_uri", "https://app.example.com/request.jwt", "request_uri_not_supported"),
-    ("request_uri", "urn:ietf:params:oauth:request_uri:abc", "request_uri_not_supported"),
-])
-def test_request_objects_are_refused_by_redirect(client: Any, authz_client: Any, param: str,
-                                                 value: str, error: str) -> None:
+def test_request_uris_not_from_par_are_refused_by_redirect(client: Any,
+                                                          authz_client: Any) -> None:
     meta = client.get("/.well-known/oauth-authorization-server").json
-    assert meta["request_parameter_supported"] is False
     assert meta["request_uri_parameter_supported"] is False
     # Refused even when the plain parameters alone would make a valid request.
-    params = _response(_authorize(client, authz_client, **{param: value}), meta)
-    assert params["error"] == error
+    params = _response(_authorize(client, authz_client,
+                                  request_uri="https://app.example.com/request.jwt"), meta)
+    assert params["error"] == "request_uri_not_supported"
+
+
+@pytest.mark.parametrize(("param", "value", "error"), [
+    # RFC 9101: an unsigned request object is refused, never read as plain parameters.
+    ("request", "eyJhbGciOiJub25lIn0.eyJzY29wZSI6Im9wZW5pZCJ9.", "invalid_request_object"),
+    # RFC 9126: an unknown pushed request's reference.
+    ("request_uri", "urn:ietf:params:oauth:request_uri:abc", "invalid_request_uri"),
+])
+def test_bad_request_objects_and_references_are_a_page(client: Any, authz_client: Any,
+                                                       param: str, value: str,
+                                                       error: str) -> None:
+    resp = _authorize(client, authz_client, **{param: value})
+    assert resp.status_code == 400 and "Location" not in resp.headers
+    assert error in resp.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("param", ["request", "request_uri"])
@@ -115,8 +124,8 @@ def test_request_objects_with_an_unproven_redirect_are_an_error_page(
         assert resp.status_code == 400 and "Location" not in resp.headers
 
 
-def test_openid_configuration_advertises_iss_and_no_request_objects(client: Any) -> None:
+def test_openid_configuration_advertises_iss_and_request_objects(client: Any) -> None:
     doc = client.get("/.well-known/openid-configuration").json
     assert doc["authorization_response_iss_parameter_supported"] is True
-    assert doc["request_parameter_supported"] is False
+    assert doc["request_parameter_supported"] is True
     assert doc["request_uri_parameter_supported"] is False

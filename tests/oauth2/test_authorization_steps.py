@@ -82,14 +82,11 @@ def test_redirect_uri_step_matches_exactly_and_builds_the_request() -> None:
 
 # -- after the redirect URI: errors go back to the client --------------------------------------
 
-def test_request_objects_are_refused_by_name() -> None:
+def test_request_uris_are_refused_by_name() -> None:
     with pytest.raises(AuthorizationRedirectError) as exc:
-        authz._request_objects(_request(), {"request": "eyJ..."})
-    assert exc.value.error == "request_not_supported"
-    with pytest.raises(AuthorizationRedirectError) as exc:
-        authz._request_objects(_request(), {"request_uri": "https://x"})
+        authz._request_uri(_request(), {"request_uri": "https://x"})
     assert exc.value.error == "request_uri_not_supported"
-    authz._request_objects(_request(), {"scope": "a"})
+    authz._request_uri(_request(), {"scope": "a"})
 
 
 @pytest.mark.parametrize(("params", "duplicated", "message"), [
