@@ -110,6 +110,7 @@ class Target:
     body: str | None = None
     auth: str | None = None
     pool: Any = None  # callable(n) -> list[str], for single-use values
+    pool_header: str | None = None  # send each pool value in this header (DPoP proofs)
     results: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -123,6 +124,8 @@ def run_wrk(t: Target, duration: float, tmp: Path, pool_size: int) -> dict[str, 
         pool_file = tmp / "pool.txt"
         pool_file.write_text("\n".join(t.pool(pool_size)) + "\n")
         env["BENCH_POOL"] = str(pool_file)
+        if t.pool_header:
+            env["BENCH_POOL_HEADER"] = t.pool_header
     cpu0 = t.server.cpu()
     out = subprocess.run(
         ["wrk", "-t2", "-c16", f"-d{duration}s", "--timeout", "5s", "-s", str(LUA),
@@ -230,6 +233,52 @@ def private_key_pem(kind: str) -> str:
     return keys.private_pem(keys.generate_private_key(kind)).decode()
 
 
+def dpop_targets(server: Server, issuer: str, client_id: str, secret: str
+                 ) -> dict[str, Target]:
+    """The DPoP scenario (RFC 9449): the same route with a DPoP-bound user token and a proof
+    per request ("ours"), paired with a Bearer token for the same user ("bearer"). Proofs are
+    single use, so each run gets a pool minted just before it (well within their 60 s)."""
+    import uuid
+
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from bench.seed import PASSWORD
+    from flask_passport.jose.dpop import access_token_hash
+    from flask_passport.jose.keys import public_jwk
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    header = {"typ": "dpop+jwt", "jwk": public_jwk(key.public_key())}
+
+    def proof(method: str, url: str, token: str | None = None) -> str:
+        claims = {"jti": str(uuid.uuid4()), "htm": method, "htu": url, "iat": int(time.time())}
+        if token is not None:
+            claims["ath"] = access_token_hash(token)
+        return jwt.encode(claims, key, algorithm="ES256", headers=header)
+
+    def user_token(dpop: str | None) -> dict[str, Any]:
+        body = (f"grant_type=password&client_id={client_id}&client_secret={secret}"
+                f"&username=bench%40example.com&password={PASSWORD}&scope=check-status")
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if dpop:
+            headers["DPoP"] = dpop
+        req = urllib.request.Request(server.url + "/oauth/token", data=body.encode(),
+                                     headers=headers)
+        return json.loads(urllib.request.urlopen(req, timeout=10).read())  # type: ignore
+
+    bound = user_token(proof("POST", issuer + "/oauth/token"))
+    assert bound["token_type"] == "DPoP", bound
+    token = bound["access_token"]
+    bearer = user_token(None)["access_token"]
+    url = issuer + "/api/user"  # htu names the configured issuer's origin, not the port
+    return {
+        "ours": Target(server, "GET", "/api/user", auth=f"DPoP {token}",
+                       pool=lambda n: [proof("GET", url, token) for _ in range(n)],
+                       pool_header="DPoP"),
+        "bearer": Target(server, "GET", "/api/user", auth=f"Bearer {bearer}"),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default="sqlite,postgresql")
@@ -239,7 +288,7 @@ def main() -> int:
     parser.add_argument("--key", default="RSA", choices=["RSA", "ES256", "EdDSA"])
     parser.add_argument("--scenarios", default="all",
                         help="comma list: cc,password,refresh,code,protected,scopes,cached,"
-                             "personal,introspect")
+                             "personal,introspect,dpop")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0",
                         help="Redis for the cached scenario's broadcast reference ('' skips it)")
@@ -390,6 +439,9 @@ def main() -> int:
                     "app": app_floor,
                     "app_user": Target(ours, "GET", "/bench/user"),
                     "authlib": Target(authlib, "GET", "/api/user", auth=f"Bearer {ref_token}")})
+            if want("dpop"):
+                run("protected: DPoP-bound token vs Bearer GET /api/user (one fresh proof "
+                    "per request)", dpop_targets(ours, issuer, pid, psecret))
             if want("scopes"):
                 run("protected: scopes(check-status, place-orders) GET /api/orders", {
                     "ours": Target(ours, "GET", "/api/orders", auth=pat), "bare": bare_get})

@@ -54,8 +54,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.config["PASSPORT_ISSUER"] = os.environ.get("PASSPORT_ISSUER") or DEFAULT_ISSUER
     # Rate limits and the refresh reuse grace are deploy-time settings: e.g. acceptance tests
     # relax them with PASSPORT_RATELIMIT_PER_IP=10000/minute or PASSPORT_RATELIMIT_ENABLED=0.
+    # DPoP too (docs/dpop.rst): e.g. PASSPORT_DPOP_NONCE=1 or PASSPORT_DPOP_REQUIRED=1.
     for key, value in os.environ.items():
-        if key.startswith("PASSPORT_RATELIMIT_") or key == "PASSPORT_REFRESH_TOKEN_REUSE_GRACE":
+        if key.startswith(("PASSPORT_RATELIMIT_", "PASSPORT_DPOP")) \
+                or key == "PASSPORT_REFRESH_TOKEN_REUSE_GRACE":
             app.config[key] = value
     if os.environ.get("PASSPORT_TOKEN_CACHE_TTL"):  # e.g. the benchmarks in bench/
         app.config["PASSPORT_TOKEN_CACHE_TTL"] = float(os.environ["PASSPORT_TOKEN_CACHE_TTL"])

@@ -116,11 +116,20 @@ DEFAULTS: dict[str, Any] = {
                                      "private_key_jwt", "client_secret_jwt"),
     # Encrypts the secrets of client_secret_jwt clients (jose/secret_box.py); None: SECRET_KEY.
     "PASSPORT_CLIENT_SECRET_KEY": None,
+    # -- DPoP, RFC 9449 (jose/dpop.py, oauth2/dpop.py, resource/dpop.py) --
+    "PASSPORT_DPOP": True,  # accept DPoP proofs and issue DPoP-bound tokens
+    "PASSPORT_DPOP_ALGS": ("ES256", "RS256", "PS256", "EdDSA"),  # proof algorithms accepted
+    "PASSPORT_DPOP_PROOF_LIFETIME": 60,  # seconds a proof's iat stays acceptable (+ leeway)
+    "PASSPORT_DPOP_NONCE": False,  # require server nonces (stateless, keyed from SECRET_KEY)
+    "PASSPORT_DPOP_REQUIRED": False,  # every token request must carry a proof
 }
 
 #: Every client authentication method (RFC 7591 §2, OpenID Connect Core §9).
 CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none", "private_key_jwt",
                        "client_secret_jwt")
+
+#: The proof algorithms PASSPORT_DPOP_ALGS may name (never ``none`` or a MAC: RFC 9449 §4.2).
+DPOP_ALGORITHMS = ("ES256", "ES384", "RS256", "PS256", "EdDSA")
 
 _LIFETIMES = (
     "access_token_lifetime",
@@ -208,6 +217,11 @@ class Settings:
     client_id_metadata_documents: bool
     client_auth_methods: tuple[str, ...]
     client_secret_key: str | None
+    dpop: bool
+    dpop_algs: tuple[str, ...]
+    dpop_proof_lifetime: int
+    dpop_nonce: bool
+    dpop_required: bool
 
     @classmethod
     def load(
@@ -250,6 +264,7 @@ class Settings:
         values["client_id_metadata_documents"] = _to_bool(values["client_id_metadata_documents"])
         values["client_auth_methods"] = _client_auth_methods(values["client_auth_methods"])
         values["client_secret_key"] = str(values["client_secret_key"] or "") or None
+        _parse_dpop(values)
         _parse_grants_and_pkce(values)
         # After parsing: the profile judges the values the code will really use.
         profiles.check(values["profile"], values, explicit)
@@ -279,6 +294,23 @@ def _parse_durations(values: dict[str, Any]) -> None:
     values["device_code_interval"] = _to_seconds(
         values["device_code_interval"], "PASSPORT_DEVICE_CODE_INTERVAL"
     )
+
+
+def _parse_dpop(values: dict[str, Any]) -> None:
+    """The DPoP switches, the proof algorithms (an allow-list of asymmetric ones) and lifetime."""
+    for name in ("dpop", "dpop_nonce", "dpop_required"):
+        values[name] = _to_bool(values[name])
+    algs = values["dpop_algs"]
+    names = tuple(algs.replace(",", " ").split()) if isinstance(algs, str) else tuple(algs or ())
+    wrong = [a for a in names if a not in DPOP_ALGORITHMS]
+    if wrong or not names:
+        raise ValueError(f"PASSPORT_DPOP_ALGS must name some of {', '.join(DPOP_ALGORITHMS)}"
+                         f"{f', not {wrong[0]!r}' if wrong else ''}.")
+    values["dpop_algs"] = tuple(dict.fromkeys(names))
+    values["dpop_proof_lifetime"] = _to_seconds(values["dpop_proof_lifetime"],
+                                                "PASSPORT_DPOP_PROOF_LIFETIME")
+    if values["dpop_proof_lifetime"] < 1:
+        raise ValueError("PASSPORT_DPOP_PROOF_LIFETIME must be at least 1 second.")
 
 
 def _parse_ratelimit(values: dict[str, Any]) -> None:

@@ -32,7 +32,9 @@ def test_any_authorization_header_is_refused_cleanly(app: Flask, client: Any, au
         add_routes(app)
     resp = client.get("/me", headers={"Authorization": auth})
     assert resp.status_code in (400, 401), (auth, resp.status_code)
-    assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+    # A request that used the DPoP scheme (RFC 9449 §7.1) is answered with a DPoP challenge.
+    dpop = auth.partition(" ")[0].lower() == "dpop" and auth.partition(" ")[2].strip()
+    assert resp.headers["WWW-Authenticate"].startswith("DPoP " if dpop else "Bearer")
 
 
 @FUZZ

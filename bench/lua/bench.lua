@@ -4,10 +4,12 @@
 --   BENCH_AUTH    an Authorization header value
 --   BENCH_POOL    a file of single-use values (refresh tokens, codes), one a line; each wrk
 --                 thread takes its own slice, so no value is sent twice.
+--   BENCH_POOL_HEADER  send each pool value in this header (a DPoP proof) instead of the body.
 local method = os.getenv("BENCH_METHOD") or "GET"
 local body = os.getenv("BENCH_BODY")
 local auth = os.getenv("BENCH_AUTH")
 local pool_file = os.getenv("BENCH_POOL")
+local pool_header = os.getenv("BENCH_POOL_HEADER")
 
 local threads = {}
 local counter = 0
@@ -50,6 +52,10 @@ function request()
   end
   pos = pos + 1
   local value = pool[pos] or "exhausted"
+  if pool_header then
+    wrk.headers[pool_header] = value
+    return wrk.format(nil, nil, nil, body)
+  end
   return wrk.format(nil, nil, nil, string.gsub(body, "{TOKEN}", value))
 end
 

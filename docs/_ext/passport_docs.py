@@ -171,6 +171,21 @@ DESCRIPTIONS: dict[str, str] = {
     "PASSPORT_CLIENT_ID_METADATA_DOCUMENTS": "Accept an ``https`` URL as ``client_id`` and "
     "read the public client it names from the JSON document there (OAuth Client ID Metadata "
     "Documents, what the MCP authorization spec prefers).",
+    "PASSPORT_DPOP": "DPoP (:rfc:`9449`, :doc:`dpop`): accept ``DPoP`` proofs at the token "
+    "endpoint and issue DPoP-bound tokens (``cnf.jkt``, ``token_type: DPoP``); protected routes "
+    "then need the proof of the key. Off: the header is ignored and tokens stay Bearer tokens.",
+    "PASSPORT_DPOP_ALGS": "The algorithms a DPoP proof may be signed with (a list or a "
+    "space/comma separated string of ``ES256``, ``ES384``, ``RS256``, ``PS256``, ``EdDSA``); "
+    "published as ``dpop_signing_alg_values_supported``. ``none`` and HMAC algorithms are "
+    "refused.",
+    "PASSPORT_DPOP_PROOF_LIFETIME": "Seconds a proof's ``iat`` stays acceptable (plus "
+    "``PASSPORT_LEEWAY``); its ``jti`` is remembered that long in the replay store.",
+    "PASSPORT_DPOP_NONCE": "Require server-provided nonces in proofs (:rfc:`9449` §8, §9): a "
+    "proof without the current nonce is answered ``use_dpop_nonce`` with a ``DPoP-Nonce`` "
+    "header. Stateless (an HMAC of a five-minute window keyed from ``SECRET_KEY``), so every "
+    "process with the same ``SECRET_KEY`` accepts the same nonces.",
+    "PASSPORT_DPOP_REQUIRED": "Refuse every token request without a DPoP proof "
+    "(``invalid_dpop_proof``); per client, ``dpop_bound_access_tokens`` does the same.",
 }
 
 

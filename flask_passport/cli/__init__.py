@@ -222,6 +222,9 @@ def _client_key_options(auth_method: str | None, jwks_file: Any,
               help="private_key_jwt: a file holding the client's public JWK Set.")
 @click.option("--jwks-uri", default=None,
               help="private_key_jwt: the https URL where the client publishes its JWK Set.")
+@click.option("--dpop-bound", is_flag=True,
+              help="The client must use DPoP (RFC 9449 dpop_bound_access_tokens): token "
+                   "requests without a DPoP proof are refused.")
 @click.option("--json", "as_json", is_flag=True, help="Print the client as one JSON object.")
 @_one_line_errors
 def client_command(
@@ -241,6 +244,7 @@ def client_command(
     auth_method: str | None,
     jwks_file: Any,
     jwks_uri: str | None,
+    dpop_bound: bool,
     as_json: bool,
 ) -> None:
     """Create a client. Without a kind flag: an authorization code client.
@@ -276,7 +280,8 @@ def client_command(
                             redirect_uris=uris, user_id=user_id, first_party=first_party,
                             post_logout_redirect_uris=post_logout_redirect_uris or None,
                             id_token_signed_response_alg=id_token_alg,
-                            require_pushed_authorization_requests=require_par, **key_options)
+                            require_pushed_authorization_requests=require_par,
+                            dpop_bound_access_tokens=dpop_bound, **key_options)
     state.db.session.commit()
     if as_json:
         click.echo(json.dumps(created.to_dict()))

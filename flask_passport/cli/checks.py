@@ -320,6 +320,41 @@ def check_secret_key(secret_key: Any) -> list[Finding]:
     return []
 
 
+#: A DPoP proof accepted for longer than this widens the window a stolen proof is replayable
+#: in (RFC 9449 §11.1 suggests seconds to a few minutes).
+MAX_DPOP_PROOF_LIFETIME = 300
+
+
+def check_dpop(settings: Any, *, secret_key: Any) -> list[Finding]:
+    """DPoP (RFC 9449): switches that contradict each other or weaken replay protection."""
+    findings: list[Finding] = []
+    if settings.dpop_required and not settings.dpop:
+        findings.append(Finding(
+            "passport.E080", ERROR, "PASSPORT_DPOP_REQUIRED is on but PASSPORT_DPOP is off: "
+            "every token request is refused.",
+            "Turn PASSPORT_DPOP on, or PASSPORT_DPOP_REQUIRED off."))
+    if not settings.dpop:
+        return findings
+    if settings.dpop_nonce and not secret_key:
+        findings.append(Finding(
+            "passport.W080", WARNING, "PASSPORT_DPOP_NONCE is on without SECRET_KEY: each "
+            "process makes its own nonce key, so a nonce from one process is refused by the "
+            "others.", "Set SECRET_KEY (the same in every process)."))
+    if settings.replay_store_url == "memory://":
+        findings.append(Finding(
+            "passport.W081", WARNING, "PASSPORT_REPLAY_STORE_URL is memory://: a DPoP proof "
+            "used in one process can be replayed to another (RFC 9449 §11.1).",
+            "Leave PASSPORT_REPLAY_STORE_URL unset (the database) or use redis://... when "
+            "more than one process serves the app."))
+    if settings.dpop_proof_lifetime > MAX_DPOP_PROOF_LIFETIME:
+        findings.append(Finding(
+            "passport.W082", WARNING, f"PASSPORT_DPOP_PROOF_LIFETIME is "
+            f"{settings.dpop_proof_lifetime} seconds: a captured proof stays usable (once) "
+            "that long.", f"Keep it at most {MAX_DPOP_PROOF_LIFETIME} seconds (default 60), "
+            "or turn on PASSPORT_DPOP_NONCE."))
+    return findings
+
+
 def check_app_wiring(app: Any, state: Any) -> list[Finding]:
     """What stops a new app from working at all: Flask-Login, the tables, Flask-Migrate."""
     found: list[Finding] = []
@@ -541,6 +576,7 @@ def run_checks(app: Any) -> list[Finding]:
         + check_outbound(settings, configured_issuer(settings, app.config))
         + check_client_auth(settings, app.config.get("SECRET_KEY"), jwt_clients)
         + check_pushed_authorization(settings, _pushed_authorization_schema(state))
+        + check_dpop(settings, secret_key=app.config.get("SECRET_KEY"))
         + check_profile(settings, client_facts(state))
     )
 

@@ -359,3 +359,131 @@ def _audience_matches(aud: Any, audience: str) -> bool:
     values = [aud] if isinstance(aud, str) else aud
     return (isinstance(values, list) and bool(values)
             and all(isinstance(v, str) for v in values) and audience in values)
+
+
+# -- a JWS carrying its own public key (a DPoP proof, RFC 9449 §4.2) ------------------------
+
+#: Why :func:`verify_with_embedded_jwk` refused a token, besides the reasons above.
+BAD_ALGORITHM = "bad_algorithm"
+BAD_KEY = "bad_key"
+PRIVATE_KEY = "private_key"
+
+#: The algorithms a key carried in a JWS header may use, by JWK key type and curve.
+_EMBEDDED_ALGORITHMS: dict[str, tuple[str, str | None]] = {
+    "RS256": ("RSA", None),
+    "PS256": ("RSA", None),
+    "ES256": ("EC", "P-256"),
+    "ES384": ("EC", "P-384"),
+    "EdDSA": ("OKP", "Ed25519"),
+}
+#: JWK members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4.1):
+#: a header carrying one has leaked its key, and ``k`` would make it an HMAC secret.
+_PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+#: The smallest RSA modulus accepted in an embedded key (RFC 7518 §3.3).
+_MIN_RSA_BITS = 2048
+_CURVES: dict[str, tuple[ec.EllipticCurve, int]] = {
+    "P-256": (ec.SECP256R1(), 32),
+    "P-384": (ec.SECP384R1(), 48),
+}
+
+
+class EmbeddedJWS(NamedTuple):
+    """A verified JWS whose key came in its own ``jwk`` header."""
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    #: The header's ``jwk`` (public members only, checked), for its RFC 7638 thumbprint.
+    jwk: dict[str, Any]
+
+
+def verify_with_embedded_jwk(token: str, *, typ: str, algorithms: Collection[str],
+                             max_length: int = MAX_TOKEN_LENGTH) -> EmbeddedJWS:
+    """Verify ``token`` with the public key in its ``jwk`` header (RFC 9449 §4.2 proofs).
+
+    The same strict parsing as :func:`verify` (canonical base64url, no ``crit``/``b64``), plus:
+    ``typ`` must equal ``typ``; ``alg`` must be one of ``algorithms`` *and* match the key's type
+    and curve (so ``none``, ``HS256`` or an RSA key used as EC never verify); the ``jwk`` must be
+    a public key (any private or symmetric member is refused). Only the signature is checked
+    here: what the claims must say is the caller's protocol.
+    """
+    if not isinstance(token, str) or len(token) > max_length:
+        raise InvalidJWS(MALFORMED)
+    loaded = _load(token)
+    header = loaded.header
+    if "crit" in header or "b64" in header:
+        raise InvalidJWS(CRITICAL)
+    if header.get("typ") != typ:
+        raise InvalidJWS(WRONG_TYPE)
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in algorithms or alg not in _EMBEDDED_ALGORITHMS:
+        raise InvalidJWS(BAD_ALGORITHM)
+    jwk = header.get("jwk")
+    if not isinstance(jwk, dict):
+        raise InvalidJWS(BAD_KEY)
+    if _PRIVATE_MEMBERS & jwk.keys():
+        raise InvalidJWS(PRIVATE_KEY)
+    public_key = _embedded_public_key(jwk, alg)
+    if not _verify_embedded(public_key, alg, loaded.signing_input, loaded.signature):
+        raise InvalidJWS(INVALID)
+    return EmbeddedJWS(header, _json_object(loaded.payload), jwk)
+
+
+def _jwk_int(jwk: Mapping[str, Any], name: str) -> bytes:
+    value = jwk.get(name)
+    if not isinstance(value, str) or not value:
+        raise InvalidJWS(BAD_KEY)
+    try:
+        return _b64decode(value)
+    except InvalidJWS:
+        raise InvalidJWS(BAD_KEY) from None
+
+
+def _embedded_public_key(jwk: Mapping[str, Any], alg: str) -> Any:
+    """The public key of ``jwk``, which must have the key type (and curve) ``alg`` needs."""
+    kty, crv = _EMBEDDED_ALGORITHMS[alg]
+    if jwk.get("kty") != kty or (crv is not None and jwk.get("crv") != crv):
+        raise InvalidJWS(BAD_KEY)
+    try:
+        if kty == "RSA":
+            n = int.from_bytes(_jwk_int(jwk, "n"), "big")
+            e = int.from_bytes(_jwk_int(jwk, "e"), "big")
+            if n.bit_length() < _MIN_RSA_BITS or e < 3 or e % 2 == 0:
+                raise InvalidJWS(BAD_KEY)
+            return rsa.RSAPublicNumbers(e, n).public_key()
+        if kty == "EC":
+            curve, size = _CURVES[str(crv)]
+            x, y = _jwk_int(jwk, "x"), _jwk_int(jwk, "y")
+            if len(x) != size or len(y) != size:
+                raise InvalidJWS(BAD_KEY)
+            # Raises ValueError for a point not on the curve (invalid-curve attacks).
+            return ec.EllipticCurvePublicNumbers(int.from_bytes(x, "big"),
+                                                 int.from_bytes(y, "big"), curve).public_key()
+        x = _jwk_int(jwk, "x")
+        if len(x) != 32:
+            raise InvalidJWS(BAD_KEY)
+        return ed25519.Ed25519PublicKey.from_public_bytes(x)
+    except (ValueError, TypeError):
+        raise InvalidJWS(BAD_KEY) from None
+
+
+def _verify_embedded(public_key: Any, alg: str, signing_input: bytes, signature: bytes) -> bool:
+    try:
+        if alg == "RS256":
+            public_key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
+        elif alg == "PS256":
+            # RFC 7518 §3.5: MGF1 with SHA-256 and a salt as long as the hash.
+            public_key.verify(signature, signing_input,
+                              padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32),
+                              hashes.SHA256())
+        elif alg in _EC_ALGORITHMS:
+            hash_cls, size = _EC_ALGORITHMS[alg]
+            if len(signature) != 2 * size:
+                return False
+            der = encode_dss_signature(int.from_bytes(signature[:size], "big"),
+                                       int.from_bytes(signature[size:], "big"))
+            public_key.verify(der, signing_input, ec.ECDSA(hash_cls()))
+        else:
+            public_key.verify(signature, signing_input)
+    except InvalidSignature:
+        return False
+    return True

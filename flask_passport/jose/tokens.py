@@ -18,7 +18,7 @@ from .keys import KeySet
 
 #: Claims the server sets itself; a custom-claims hook cannot replace them.
 RESERVED_CLAIMS = frozenset(
-    {"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "auth_time"}
+    {"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "auth_time", "cnf"}
 )
 
 
@@ -100,8 +100,10 @@ def encode_access_token(
     issued_at: datetime,
     expires_at: datetime,
     extra_claims: Mapping[str, Any] | None = None,
+    dpop_jkt: str | None = None,
 ) -> str:
-    """Sign an RFC 9068 access token (``typ: at+jwt``) with the current signing key."""
+    """Sign an RFC 9068 access token (``typ: at+jwt``) with the current signing key; with
+    ``dpop_jkt``, bound to that DPoP key by ``cnf.jkt`` (RFC 9449 §6.1)."""
     claims: dict[str, Any] = dict(extra_claims or {})
     claims.update(
         {
@@ -118,6 +120,8 @@ def encode_access_token(
         claims["iss"] = issuer
     if audience:
         claims["aud"] = audience
+    if dpop_jkt:
+        claims["cnf"] = {"jkt": dpop_jkt}
     return jws.sign(claims, keys.signing_key, typ="at+jwt")
 
 

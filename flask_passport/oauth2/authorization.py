@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from .. import signals
 from ..jose import tokens
+from ..jose.dpop import is_thumbprint
 from . import oidc, pkce, redirect_uri, request_object
 from .context import MAX_PARAM_LENGTH, Context
 from .errors import OAuthError
@@ -63,6 +64,8 @@ class AuthorizationRequest:
     issuer: str | None = None
     #: RFC 9126: the request came through ``/oauth/par`` (made again, it is pushed again).
     pushed: bool = False
+    #: RFC 9449 §10: the thumbprint of the DPoP key that must redeem the code.
+    dpop_jkt: str | None = None
 
     @property
     def redirect_target(self) -> str:
@@ -94,7 +97,8 @@ class AuthorizationRequest:
         optional = {"state": self.state, "code_challenge": self.code_challenge,
                     "code_challenge_method": self.code_challenge_method, "nonce": self.nonce,
                     "prompt": " ".join(self.prompt) or None,
-                    "max_age": None if self.max_age is None else str(self.max_age)}
+                    "max_age": None if self.max_age is None else str(self.max_age),
+                    "dpop_jkt": self.dpop_jkt}
         query.extend((k, v) for k, v in optional.items() if v is not None)
         return query
 
@@ -180,6 +184,7 @@ def validate_request(
     _scopes(ctx, request, client, params)
     if request.response_type == "code":
         _pkce(ctx, request, client, params)
+        _dpop_jkt(ctx, request, params)
     request.nonce = params.get("nonce")
     request.pushed = pushed
     return request, client
@@ -358,6 +363,18 @@ def _oidc_parameters(request: AuthorizationRequest, params: dict[str, str]) -> N
         raise request.error("invalid_request", "The nonce parameter is too long.")
 
 
+def _dpop_jkt(ctx: Context, request: AuthorizationRequest, params: dict[str, str]) -> None:
+    """RFC 9449 §10: ``dpop_jkt`` binds the code to a key; it must be a SHA-256 thumbprint.
+    Ignored when DPoP is off (the token request could not prove the key anyway)."""
+    value = params.get("dpop_jkt")
+    if value is None or not ctx.settings.dpop:
+        return
+    if not is_thumbprint(value):
+        raise request.error("invalid_request",
+                            "The dpop_jkt parameter must be a JWK SHA-256 thumbprint.")
+    request.dpop_jkt = value
+
+
 def _scopes(ctx: Context, request: AuthorizationRequest, client: Any,
             params: dict[str, str]) -> None:
     """RFC 6749 §3.3: the requested scopes, each registered and allowed for ``client``."""
@@ -443,6 +460,7 @@ def issue_code(
             code_challenge_method=request.code_challenge_method,
             nonce=request.nonce,
             auth_time=auth_time,
+            dpop_jkt=request.dpop_jkt,
             revoked=False,
             created_at=now,
             expires_at=now + ctx.settings.auth_code_lifetime,

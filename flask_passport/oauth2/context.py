@@ -69,6 +69,11 @@ class Context:
     fetch_json: Callable[..., dict[str, Any]] | None = None
     #: Drops a URL from that cache, so the next fetch is fresh (a client's rotated keys).
     forget_fetched: Callable[[str], None] | None = None
+    #: RFC 9449: the thumbprint of the DPoP key the token request proved (set by
+    #: :func:`~flask_passport.oauth2.dpop.check_token_request`); the issued tokens bind to it.
+    dpop_jkt: str | None = None
+    #: Headers every response to this request carries (a fresh ``DPoP-Nonce``).
+    response_headers: dict[str, str] = field(default_factory=dict)
     #: Signals to send once the transaction has committed (never for rolled-back work).
     events: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
 
@@ -92,6 +97,19 @@ class Context:
         return self.settings.audience or self.issuer
 
 
+@dataclass(frozen=True)
+class DPoPInput:
+    """What a DPoP proof is checked against (RFC 9449 §4.3), gathered by the view."""
+
+    #: The ``DPoP`` header values (more than one is an error).
+    proofs: tuple[str, ...]
+    method: str
+    #: The URL the proof's ``htu`` must name: the configured issuer's origin and this path.
+    url: str
+    #: The nonce MAC key (from the app's secret), or ``None`` when the app has none.
+    nonce_key: bytes | None = None
+
+
 @dataclass
 class TokenRequest:
     """A parsed form-encoded request to the token, revoke or introspect endpoints."""
@@ -101,10 +119,12 @@ class TokenRequest:
     #: Absolute URLs a client assertion may name as ``aud`` besides the issuer: the endpoint
     #: called and the token endpoint (set by the view, from the issuer's origin).
     endpoint_urls: tuple[str, ...] = ()
+    dpop: DPoPInput | None = None
 
     @classmethod
     def from_items(
-        cls, items: Iterable[tuple[str, str]], authorization: str | None = None
+        cls, items: Iterable[tuple[str, str]], authorization: str | None = None,
+        dpop: DPoPInput | None = None,
     ) -> TokenRequest:
         """RFC 6749 §3.2: a parameter sent twice is an error, and so is an oversized one."""
         params: dict[str, str] = {}
@@ -116,7 +136,7 @@ class TokenRequest:
             if not is_plain_param(key, value) or not is_plain_text(key):
                 raise invalid_request(f"The {key[:32]!r} parameter contains a control character.")
             params[key] = value
-        return cls(params, authorization)
+        return cls(params, authorization, dpop)
 
     def get(self, key: str) -> str | None:
         value = self.params.get(key)

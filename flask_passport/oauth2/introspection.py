@@ -12,7 +12,8 @@ cannot authenticate, 401 too.
 What it answers (§2.2): ``{"active": false}`` for anything expired, revoked (token or client),
 unknown, of another issuer or not verifiable with our keys; otherwise ``active``, ``scope``,
 ``client_id``, ``sub``, ``exp``, ``iat``, ``nbf``, ``token_type``, ``iss``, ``aud``, ``jti``.
-``token_type`` is ``"Bearer"`` for access tokens and ``"refresh_token"`` for refresh tokens.
+``token_type`` is ``"Bearer"`` for access tokens (``"DPoP"`` with ``cnf.jkt`` for DPoP-bound
+ones, RFC 9449 §6.2) and ``"refresh_token"`` for refresh tokens.
 """
 
 from __future__ import annotations
@@ -85,12 +86,15 @@ def describe(ctx: Context, found: FoundToken | None) -> dict[str, Any]:
     }
     if found.kind == ACCESS_TOKEN:
         claims = found.claims or {}
-        body.update(token_type="Bearer", jti=found.row.id)
-        for name in ("iss", "aud", "nbf"):
+        # RFC 9449 §6.2: a DPoP-bound token says so, with the key it is bound to.
+        body.update(token_type="DPoP" if "cnf" in claims else "Bearer", jti=found.row.id)
+        for name in ("iss", "aud", "nbf", "cnf"):
             if name in claims:
                 body[name] = claims[name]
     else:
         body.update(token_type="refresh_token", jti=found.row.id)
+        if getattr(found.row, "dpop_jkt", None):
+            body["cnf"] = {"jkt": found.row.dpop_jkt}
         if ctx.issuer:
             body["iss"] = ctx.issuer
         if ctx.audience:

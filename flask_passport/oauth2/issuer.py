@@ -27,10 +27,12 @@ class IssuedToken:
     expires_in: int
     scopes: list[str]
     refresh_token: str | None = None
+    #: RFC 9449 §5: the DPoP key the token is bound to (its type is then ``DPoP``).
+    dpop_jkt: str | None = None
 
     def to_response_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "token_type": "Bearer",
+            "token_type": "DPoP" if self.dpop_jkt else "Bearer",
             "expires_in": self.expires_in,
             "access_token": self.access_token,
             "scope": format_scope(self.scopes),
@@ -51,6 +53,7 @@ class PreparedToken:
     scopes: list[str]
     expires_in: int
     grant_type: str
+    dpop_jkt: str | None = None
 
 
 def issue_token(
@@ -107,6 +110,8 @@ def prepare_token(
         updated_at=now,
         expires_at=expires_at,
     )
+    if ctx.dpop_jkt is not None:
+        row.dpop_jkt = ctx.dpop_jkt
     extra: dict[str, Any] = {}
     if ctx.extra_claims is not None:
         added = ctx.extra_claims(token=row, client=client, user=user, grant_type=grant_type)
@@ -124,9 +129,10 @@ def prepare_token(
         issued_at=now,
         expires_at=expires_at,
         extra_claims=extra,
+        dpop_jkt=ctx.dpop_jkt,
     )
     return PreparedToken(jwt_value, row, client, user_id, list(scopes),
-                         int(lifetime.total_seconds()), grant_type)
+                         int(lifetime.total_seconds()), grant_type, ctx.dpop_jkt)
 
 
 def store_token(
@@ -140,34 +146,37 @@ def store_token(
         signals.access_token_created, token=row, client=client, user_id=prepared.user_id,
         grant_type=prepared.grant_type,
     )
-    issued = IssuedToken(prepared.access_token, row, prepared.expires_in, list(prepared.scopes))
+    issued = IssuedToken(prepared.access_token, row, prepared.expires_in, list(prepared.scopes),
+                         dpop_jkt=prepared.dpop_jkt)
     if with_refresh:
         refresh_lifetime = getattr(client, "refresh_token_lifetime", None)
         issued.refresh_token = issue_refresh_token(
             ctx, row, family_id=family_id,
             lifetime=timedelta(seconds=int(refresh_lifetime)) if refresh_lifetime else None,
+            # RFC 9449 §5: a public client's refresh token is bound to its DPoP key too.
+            dpop_jkt=None if client.confidential else prepared.dpop_jkt,
         )
     return issued
 
 
 def issue_refresh_token(
     ctx: Context, access_token: Any, *, family_id: str | None = None,
-    lifetime: timedelta | None = None,
+    lifetime: timedelta | None = None, dpop_jkt: str | None = None,
 ) -> str:
     now = ctx.now()
     selector, plain, digest = tokens.make_opaque_token()
-    insert_row(
-        ctx,
-        ctx.models.RefreshToken(
-            id=selector,
-            secret_hash=digest,
-            access_token_id=access_token.id,
-            family_id=family_id or selector,
-            revoked=False,
-            created_at=now,
-            expires_at=now + (lifetime or ctx.settings.refresh_token_lifetime),
-        ),
+    row = ctx.models.RefreshToken(
+        id=selector,
+        secret_hash=digest,
+        access_token_id=access_token.id,
+        family_id=family_id or selector,
+        revoked=False,
+        created_at=now,
+        expires_at=now + (lifetime or ctx.settings.refresh_token_lifetime),
     )
+    if dpop_jkt is not None:
+        row.dpop_jkt = dpop_jkt
+    insert_row(ctx, row)
     ctx.emit(
         signals.refresh_token_created, refresh_token_id=selector,
         access_token_id=access_token.id, client_id=access_token.client_id,

@@ -126,6 +126,8 @@ def build_metadata(
     if urls.registration:
         doc["registration_endpoint"] = urls.registration  # RFC 8414 §2, RFC 7591 §3
     doc["access_token_signing_alg_values_supported"] = sorted(set(signing_algorithms))
+    if settings.dpop:
+        doc["dpop_signing_alg_values_supported"] = list(settings.dpop_algs)  # RFC 9449 §5.1
     if extra:
         doc.update(extra)
     return doc

@@ -228,6 +228,11 @@ def _extra(data: Mapping[str, Any], auth_method: str, application_type: str,
         raise invalid_metadata("require_pushed_authorization_requests must be true or false.")
     if require_par:
         extra["require_pushed_authorization_requests"] = True
+    bound = data.get("dpop_bound_access_tokens")
+    if bound is not None:
+        if not isinstance(bound, bool):
+            raise invalid_metadata("dpop_bound_access_tokens must be a boolean.")
+        extra["dpop_bound_access_tokens"] = bound  # RFC 9449 §5.2
     return extra
 
 
@@ -424,6 +429,7 @@ def _store(client: Any, metadata: Metadata) -> None:
     client.id_token_signed_response_alg = metadata.extra.get("id_token_signed_response_alg")
     client.require_pushed_authorization_requests = bool(
         metadata.extra.get("require_pushed_authorization_requests"))
+    client.dpop_bound_access_tokens = bool(metadata.extra.get("dpop_bound_access_tokens"))
 
 
 #: A digest no token hashes to, so an unknown client costs the same comparison as a known one.

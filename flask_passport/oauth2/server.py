@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..jose.keys import KeyLoadError
+from . import dpop
 from .client_auth import authenticate_client
 from .context import Context, TokenRequest
 from .errors import (
@@ -101,7 +102,7 @@ class TokenEndpoint:
                 "The authorization server could not complete the request. Try again later.",
                 status=503,
             ).to_response()
-        return OAuthResponse(200, body, dict(NO_STORE))
+        return OAuthResponse(200, body, {**NO_STORE, **ctx.response_headers})
 
     def _handle(self, ctx: Context, request: TokenRequest) -> dict[str, Any]:
         grant_type = request.get("grant_type")
@@ -118,6 +119,8 @@ class TokenEndpoint:
             count_client(ctx, client)  # its secret proved it: count before any work
         if not client.has_grant_type(grant_type):
             raise unauthorized_client(f"This client may not use the {grant_type} grant.")
+        # Before the grant: a use_dpop_nonce answer must leave the code or token unused.
+        dpop.check_token_request(ctx, request, client)
         body = handler(ctx, request, client)
         if not client.confidential:
             # A public client is only named; the grant it just passed (a valid code, refresh

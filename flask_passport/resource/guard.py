@@ -32,6 +32,7 @@ from ..jose.tokens import InvalidToken, decode_access_token
 from ..oauth2.errors import BearerError, keys_missing
 from ..oauth2.rows import user_join as _user_join
 from ..storage.models import TokenScopes, utcnow
+from . import dpop
 from .login_adapter import forget_request_user, set_request_anonymous, set_request_user
 from .resource_server import ResourceServer
 from .responses import to_flask
@@ -333,7 +334,7 @@ def _authenticate() -> BearerToken:
         return token
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     state: PassportState | ResourceServer = app.extensions.get("passport") or _resource_server()
-    value = bearer_from_header(request.headers.get("Authorization"))
+    value, with_proof = dpop.authorization(request.headers.get("Authorization"))
     user: Any = None
     # The testing helpers' token (testing.py) counts only in a testing app: in production the
     # Authorization header is all that authenticates a request.
@@ -349,6 +350,7 @@ def _authenticate() -> BearerToken:
         token = state.verify_bearer(value)
     else:
         token, user = _verify_with_cache(state, value)
+    dpop.check(state, token, value, with_proof)  # RFC 9449 §7: bound tokens need their key
     request._passport_token = token  # type: ignore[attr-defined]
     if token.user_id is not None:
         if user is None:
@@ -423,7 +425,7 @@ def _protect(
                     )
                 check(token)
             except BearerError as exc:
-                return _error_response(exc)
+                return _error_response(dpop.as_challenge(exc))
             except KeyLoadError as exc:
                 log.error("flask-passport: %s", exc)
                 return _config_error_response()

@@ -29,15 +29,18 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from base64 import b64encode
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
 from ..jose import jws
+from ..jose.dpop import DEFAULT_ALGORITHMS, SUPPORTED_ALGORITHMS
 from ..jose.keys import KeyLoadError, KeySet, SigningKey, verifying_key_from_jwk
 from ..jose.tokens import InvalidToken, decode_access_token
 from ..oauth2.errors import BearerError
+from ..storage.replay import MemoryReplayStore, ReplayStore
 from .login_adapter import user_loader
 
 if TYPE_CHECKING:
@@ -148,6 +151,11 @@ class ResourceServer:
         refetch_interval: float = 10,
         leeway: int = 0,
         timeout: float = 5,
+        dpop_origin: str | None = None,
+        dpop_algs: Collection[str] = DEFAULT_ALGORITHMS,
+        dpop_proof_lifetime: int = 60,
+        dpop_nonce: bool = False,
+        replay_store: ReplayStore | None = None,
     ) -> None:
         self.issuer = issuer.rstrip("/") if issuer else None
         self.audience = audience
@@ -156,6 +164,19 @@ class ResourceServer:
         self.client_secret = client_secret
         self.leeway = leeway
         self.timeout = timeout
+        # RFC 9449 §7: DPoP-bound tokens. The origin clients address this service by builds
+        # each proof's expected htu (SERVER_NAME when not given, never the Host header); the
+        # default single-use store is this process's memory: give a shared one (Redis,
+        # DatabaseReplayStore) when the service runs in several processes.
+        wrong = [a for a in dpop_algs if a not in SUPPORTED_ALGORITHMS]
+        if wrong:
+            raise ValueError(f"dpop_algs: {wrong[0]!r} is not a DPoP algorithm this package "
+                             f"verifies ({', '.join(SUPPORTED_ALGORITHMS)}).")
+        self.dpop_origin = dpop_origin.rstrip("/") if dpop_origin else None
+        self.dpop_algs = tuple(dpop_algs)
+        self.dpop_proof_lifetime = int(dpop_proof_lifetime)
+        self.dpop_nonce = dpop_nonce
+        self.replay_store: ReplayStore = replay_store or MemoryReplayStore()
         if (jwks_uri is None or (introspect and introspection_endpoint is None)) and self.issuer:
             meta = _get_json(metadata_url(self.issuer), timeout)
             jwks_uri = jwks_uri or meta.get("jwks_uri")
@@ -203,6 +224,22 @@ class ResourceServer:
         token = request_token()
         return RemoteUser(user_id, dict(getattr(token, "claims", {}) or {}))
 
+    def dpop_config(self) -> Any:
+        """What :mod:`.dpop` checks proofs with on this service."""
+        from .dpop import Config, nonce_key, origin_of
+
+        app = self.app
+        assert app is not None
+        origin = self.dpop_origin
+        if origin is None and app.config.get("SERVER_NAME"):
+            scheme = app.config.get("PREFERRED_URL_SCHEME") or "http"
+            origin = f"{scheme}://{app.config['SERVER_NAME']}"
+        if origin is None and (app.testing or app.debug):
+            origin = "http://localhost"  # what the test client and url_for use
+        return Config(True, self.dpop_algs, self.dpop_proof_lifetime, self.leeway,
+                      origin_of(origin) if origin else None,
+                      nonce_key(app) if self.dpop_nonce else None, self.replay_store)
+
     # -- the two modes -------------------------------------------------------------------------
 
     def _verify_jwt(self, value: str) -> Any:
@@ -244,7 +281,7 @@ class ResourceServer:
             raise BearerError("invalid_token", "The token could not be checked now.",
                               status=503) from None
         if not isinstance(data, dict) or data.get("active") is not True \
-                or data.get("token_type") != "Bearer":
+                or data.get("token_type") not in ("Bearer", "DPoP"):
             raise BearerError("invalid_token", "The access token is not active.")
         if self.issuer and data.get("iss") != self.issuer:
             raise BearerError("invalid_token", "The access token has another issuer.")

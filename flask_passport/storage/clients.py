@@ -114,6 +114,7 @@ def create_client(
     jwks: str | Mapping[str, object] | None = None,
     jwks_uri: str | None = None,
     secret_key: str | bytes | None = None,
+    dpop_bound_access_tokens: bool = False,
 ) -> CreatedClient:
     """Create a client of ``kind`` (see :data:`CLIENT_KINDS`); the caller commits.
 
@@ -152,6 +153,8 @@ def create_client(
         client.id_token_signed_response_alg = id_token_signed_response_alg
     # RFC 9126 §6. Set after construction: a replaced model may lack the column.
     client.require_pushed_authorization_requests = require_pushed_authorization_requests
+    if dpop_bound_access_tokens:  # RFC 9449 §5.2: every token request needs a DPoP proof
+        client.dpop_bound_access_tokens = True
     # Public (SPA, mobile, CLI) and personal access clients have no secret: personal tokens
     # are issued in-process and never authenticate the client over HTTP.
     secret = None if kind in PUBLIC_KINDS or auth_method == "private_key_jwt" \

@@ -106,6 +106,9 @@ class ClientMixin:
     #: ``client_secret_jwt`` only: the secret, AES-GCM encrypted (jose/secret_box.py), since an
     #: HMAC needs the key itself. Every other client keeps only ``secret_hash``.
     secret_encrypted: Mapped[str | None] = mapped_column(sa.Text)
+    #: RFC 9449 §5.2: every token request of this client must carry a DPoP proof.
+    dpop_bound_access_tokens: Mapped[bool] = mapped_column(sa.Boolean, default=False,
+                                                           server_default=sa.false())
 
     @property
     def confidential(self) -> bool:
@@ -158,6 +161,7 @@ class ClientMixin:
             "first_party": bool(self.first_party),
             "revoked": bool(self.revoked),
             "registered": bool(getattr(self, "registered", False)),
+            "dpop_bound_access_tokens": bool(getattr(self, "dpop_bound_access_tokens", False)),
             "created_at": self.created_at.isoformat() if self.created_at else None,
         }
 
@@ -196,6 +200,8 @@ class AccessTokenMixin(TokenScopes):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: RFC 9449: the RFC 7638 thumbprint of the DPoP key this token is bound to, if any.
+    dpop_jkt: Mapped[str | None] = mapped_column(sa.String(64))
 
     def is_expired(self, now: datetime | None = None) -> bool:
         return self.expires_at <= (now or utcnow())
@@ -228,6 +234,8 @@ class RefreshTokenMixin:
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: RFC 9449 §5: the DPoP key thumbprint a public client's refresh token is bound to.
+    dpop_jkt: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class AuthCodeMixin:
@@ -253,6 +261,8 @@ class AuthCodeMixin:
     access_token_id: Mapped[str | None] = mapped_column(_ID, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    #: RFC 9449 §10: the ``dpop_jkt`` of the authorization request; redeeming needs that key.
+    dpop_jkt: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class DeviceCodeMixin:

@@ -19,7 +19,8 @@ from ..jose import tokens
 from ..jose.keys import KeyLoadError
 from ..oauth2.errors import KEYS_MISSING, BearerError, keys_missing
 from ..oauth2.oidc import LogoutError, LogoutRequest, validate_logout
-from ..resource.guard import bearer_from_header, verify_bearer
+from ..resource import dpop
+from ..resource.guard import verify_bearer
 from ..resource.responses import to_flask
 from ..web import csrf
 from . import blueprint
@@ -48,7 +49,7 @@ def _state() -> PassportState:
 
 def _bearer_value() -> str | None:
     """The token from the header, or (POST only) the form body (RFC 6750 §2.1-§2.2)."""
-    value = bearer_from_header(request.headers.get("Authorization"))
+    value, _ = dpop.authorization(request.headers.get("Authorization"))
     in_body = None
     if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
         in_body = request.form.get("access_token") or None
@@ -73,6 +74,7 @@ def userinfo() -> Response:
         if value is None:
             raise BearerError(None, "Authentication is required.")
         token = verify_bearer(state, value)
+        dpop.check(state, token, value, bool(getattr(request, "_passport_dpop", False)))
         if token.user_id is None:
             raise BearerError("invalid_token", "This token does not stand for a user.")
         if not token.can("openid"):
@@ -82,7 +84,7 @@ def userinfo() -> Response:
         if user is None:
             raise BearerError("invalid_token", "The token's user no longer exists.")
     except BearerError as exc:
-        return _bearer_error(exc)
+        return _bearer_error(dpop.as_challenge(exc))
     except KeyLoadError as exc:
         log.error("flask-passport: %s", exc)
         return to_flask(keys_missing().to_response())

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Response, current_app, request, url_for
 
-from ..oauth2.context import TokenRequest
+from ..oauth2.context import DPoPInput, TokenRequest
 from ..oauth2.errors import OAuthError, invalid_request
+from ..resource.dpop import nonce_key, origin_of
 from . import blueprint
 from .responses import oauth_error, to_flask
 from .well_known import issuer_origin
@@ -22,7 +23,7 @@ def parse_form_request() -> TokenRequest:
     if request.mimetype != "application/x-www-form-urlencoded":
         raise invalid_request("The request must be application/x-www-form-urlencoded.")
     parsed = TokenRequest.from_items(
-        request.form.items(multi=True), request.headers.get("Authorization")
+        request.form.items(multi=True), request.headers.get("Authorization"), dpop_input()
     )
     parsed.endpoint_urls = endpoint_urls()
     return parsed
@@ -37,6 +38,18 @@ def endpoint_urls() -> tuple[str, ...]:
     if request.endpoint in CLIENT_AUTH_ENDPOINTS:
         urls.append(base + url_for(request.endpoint))
     return tuple(urls)
+
+
+def dpop_input() -> DPoPInput | None:
+    """The ``DPoP`` headers and what their proofs must name (RFC 9449 §4.3): the method and
+    this endpoint's URL on the configured issuer's origin (never the request's Host)."""
+    given = tuple(request.headers.getlist("DPoP"))
+    if not given:
+        return None
+    state = current_app.extensions["passport"]
+    return DPoPInput(given, request.method,
+                     origin_of(state.issuer()) + request.script_root + request.path,
+                     nonce_key(current_app) if state.settings.dpop_nonce else None)
 
 
 @blueprint.route("/token", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

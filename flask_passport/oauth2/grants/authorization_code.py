@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .. import oidc, pkce, redemption
+from .. import dpop, oidc, pkce, redemption
 from ..context import Context, TokenRequest
 from ..errors import invalid_grant
 from ..issuer import prepare_for_approval, store_token
@@ -33,7 +33,7 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
                 AuthCode.redirect_uri, AuthCode.redirect_uri_sent, AuthCode.code_challenge,
                 AuthCode.code_challenge_method, AuthCode.revoked, AuthCode.expires_at,
                 AuthCode.access_token_id, AuthCode.nonce, AuthCode.auth_time,
-                AuthCode.created_at,
+                AuthCode.created_at, AuthCode.dpop_jkt,
             ).where(AuthCode.id == selector)
         ).one_or_none(),
     )
@@ -44,6 +44,7 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
         raise invalid_grant("The authorization code has expired.")
     _check_redirect_uri(request, row)
     _check_pkce(ctx, request, row, client)
+    dpop.check_bound(ctx, row.dpop_jkt, "authorization code")  # RFC 9449 §10
 
     # Everything that signs happens before the first write (see issuer.prepare_token).
     prepared = prepare_for_approval(

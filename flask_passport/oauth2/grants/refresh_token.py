@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ... import signals
-from .. import oidc, redemption
+from .. import dpop, oidc, redemption
 from ..context import Context, TokenRequest
 from ..errors import invalid_grant
 from ..issuer import existing_user, issue_token, prepare_token, store_token
@@ -33,6 +33,9 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
         other_client="The refresh token was not issued to this client.",
         select=lambda selector: ctx.session.execute(query, {"selector": selector}).one_or_none(),
     )
+    # RFC 9449 §5: before anything else, so a stolen bound token cannot even trigger the
+    # reuse detection below (which would revoke the holder's family).
+    dpop.check_bound(ctx, row.dpop_jkt, "refresh token")
     now = ctx.now()
     if row.revoked:
         if row.used_at is not None:
@@ -78,7 +81,8 @@ def _refresh_query(ctx: Context) -> tuple[sa.Select[Any], bool]:
     if cached is None:
         columns = (RefreshToken.secret_hash, RefreshToken.family_id, RefreshToken.revoked,
                    RefreshToken.used_at, RefreshToken.expires_at, RefreshToken.access_token_id,
-                   AccessToken.client_id, AccessToken.user_id, AccessToken.scopes)
+                   AccessToken.client_id, AccessToken.user_id, AccessToken.scopes,
+                   RefreshToken.dpop_jkt)
         on_user = user_join(ctx.user_model, AccessToken.__table__, dialect=dialect)
         query: sa.Select[Any] = sa.select(*columns)
         if on_user is not None:
