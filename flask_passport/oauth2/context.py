@@ -136,7 +136,7 @@ class TokenRequest:
             if not is_plain_param(key, value) or not is_plain_text(key):
                 raise invalid_request(f"The {key[:32]!r} parameter contains a control character.")
             params[key] = value
-        return cls(params, authorization, dpop)
+        return cls(params, authorization, dpop=dpop)
 
     def get(self, key: str) -> str | None:
         value = self.params.get(key)

@@ -4,7 +4,7 @@ refresh token is bound to, and ``oauth_clients.dpop_bound_access_tokens`` (RFC 9
 No index: a token is always found by its id, and its ``dpop_jkt`` is only compared.
 
 Revision ID: f2d0b0b0000c
-Revises: a7c0ffee0007
+Revises: e1ba5ed0000b (par, merged here; a7c0ffee0007 on main)
 Create Date: 2026-12-05
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "f2d0b0b0000c"
-down_revision = "a7c0ffee0007"
+down_revision = "e1ba5ed0000b"
 branch_labels = None
 depends_on = None
 
