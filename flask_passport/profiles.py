@@ -10,7 +10,8 @@ refuse to start rather than pretend. The rest of the code reads the settings, no
 * ``"oauth2.1"``: draft-ietf-oauth-v2-1 ("Differences from OAuth 2.0"): no implicit or password
   grant, PKCE with ``S256`` for every client using the authorization code grant.
 * ``"fapi2"``: the FAPI 2.0 Security Profile (§5.3.2): everything in ``"oauth2.1"``, plus
-  authorization codes of at most 60 seconds and the rules of :data:`FAPI2_PENDING`.
+  authorization codes of at most 60 seconds and the rules of :data:`FAPI2_PENDING` (PAR
+  required, DPoP required, ``private_key_jwt`` only, no client ID metadata documents).
 
 Kept free of the settings module (which imports this one): rules see parsed setting values.
 """
@@ -82,12 +83,16 @@ OAUTH21_RULES: tuple[Rule, ...] = (
          f"{_V21}, Differences from OAuth 2.0; RFC 9700 §4.14.2"),
 )
 
-#: FAPI 2.0 rules on settings other branches of this version add. A rule whose setting is not
-#: in the settings table makes ``PASSPORT_PROFILE = "fapi2"`` refuse to start ("requires ...").
+#: FAPI 2.0 rules on the settings of PAR, DPoP, JWT client authentication and client ID
+#: metadata documents. A rule whose setting is not in the settings table (a build without that
+#: feature) makes ``PASSPORT_PROFILE = "fapi2"`` refuse to start ("it requires ...").
 FAPI2_PENDING: tuple[Rule, ...] = (
     Rule("PASSPORT_REQUIRE_PAR", True, _on,
          "authorization requests not pushed first (PAR, RFC 9126)",
          "FAPI 2.0 Security Profile §5.3.2.2; RFC 9126 §5"),
+    Rule("PASSPORT_DPOP", True, _on,
+         "turning DPoP off (the only sender-constraining offered here)",
+         "FAPI 2.0 Security Profile §5.3.2.1; RFC 9449"),
     Rule("PASSPORT_DPOP_REQUIRED", True, _on,
          "access tokens that are not sender-constrained (DPoP, RFC 9449)",
          "FAPI 2.0 Security Profile §5.3.2.1; RFC 9449 §5"),
@@ -95,6 +100,10 @@ FAPI2_PENDING: tuple[Rule, ...] = (
          lambda value: bool(value) and set(value) <= {"private_key_jwt"},
          "client authentication other than private_key_jwt (client secrets, public clients)",
          "FAPI 2.0 Security Profile §5.3.2.1; RFC 7523 §2.2"),
+    # A URL client_id names a public client (OAuth Client ID Metadata Documents).
+    Rule("PASSPORT_CLIENT_ID_METADATA_DOCUMENTS", False, _off,
+         "client ID metadata documents (they describe public clients)",
+         "FAPI 2.0 Security Profile §5.3.2.1 (confidential clients only)"),
 )
 
 FAPI2_RULES: tuple[Rule, ...] = (

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import base64
 import re
+import time
+import uuid
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import jwt
 import pytest
-from conftest import make_app
+import sqlalchemy as sa
+from conftest import make_app, new_client
+from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask, jsonify
 
 from flask_passport import profiles, require_oauth
 from flask_passport.cli.checks import ClientFacts, check_profile, run_checks
+from flask_passport.jose import keys as keys_mod
 from flask_passport.oauth2.pkce import s256
 from flask_passport.profiles import ProfileError
 from flask_passport.settings import DEFAULTS, Settings
@@ -345,3 +352,140 @@ def test_a_refused_setter_call_is_taken_back(app: Flask, client: Any) -> None:
     assert settings.profile == "oauth2.1" and settings.implicit_grant is False
     app.extensions["passport"].reload_settings()  # nothing left behind to fail later
     assert "PASSPORT_IMPLICIT_GRANT" not in passport._overrides
+
+
+# -- fapi2 at the endpoints --------------------------------------------------------------------
+
+ISSUER = "http://localhost"
+TOKEN_URL = ISSUER + "/oauth/token"
+CLIENT_KEY = ec.generate_private_key(ec.SECP256R1())
+
+
+def _fapi2(app: Flask) -> None:
+    app.config.update(OAUTH21 | {"PASSPORT_PROFILE": "fapi2"})
+    app.extensions["passport"].reload_settings()
+
+
+def _assertion(client_id: str, aud: str = ISSUER) -> dict[str, str]:
+    """RFC 7523 §2.2 client authentication signed with the client's registered key."""
+    now = int(time.time())
+    claims = {"iss": client_id, "sub": client_id, "aud": aud, "iat": now, "exp": now + 60,
+              "jti": uuid.uuid4().hex}
+    return {"client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": jwt.encode(claims, CLIENT_KEY, algorithm="ES256",
+                                           headers={"kid": "k1"})}
+
+
+class DPoPKey:
+    """A client's DPoP key and the proofs it signs (RFC 9449 §4.2)."""
+
+    def __init__(self) -> None:
+        self.private = ec.generate_private_key(ec.SECP256R1())
+        self.jwk = keys_mod.public_jwk(self.private.public_key())
+
+    def proof(self, method: str = "POST", url: str = TOKEN_URL) -> str:
+        claims = {"jti": uuid.uuid4().hex, "htm": method, "htu": url, "iat": int(time.time())}
+        return jwt.encode(claims, self.private, algorithm="ES256",
+                          headers={"typ": "dpop+jwt", "jwk": self.jwk})
+
+
+@pytest.fixture
+def fapi_client(app: Flask) -> Any:
+    """A confidential authorization code client authenticating with private_key_jwt."""
+    jwks = {"keys": [{**keys_mod.public_jwk(CLIENT_KEY.public_key()), "kid": "k1",
+                      "use": "sig"}]}
+    return new_client(app, "authorization_code", name="Bank app",
+                      auth_method="private_key_jwt", jwks=jwks)
+
+
+def _push(http: Any, created: Any, **extra: Any) -> Any:
+    data = {"client_id": created.client.id, "response_type": "code", "redirect_uri": REDIRECT,
+            "scope": "check-status", "state": "st", "code_challenge": s256(VERIFIER),
+            "code_challenge_method": "S256", **_assertion(created.client.id)} | extra
+    return http.post("/oauth/par", data={k: v for k, v in data.items() if v is not None})
+
+
+def _fapi_code(http: Any, created: Any) -> str:
+    pushed = _push(http, created)
+    assert pushed.status_code == 201, pushed.json
+    page = http.get("/oauth/authorize?" + urlencode(
+        {"client_id": created.client.id, "request_uri": pushed.json["request_uri"]}))
+    assert page.status_code == 200, page.get_data(as_text=True)
+    fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"',
+                             page.get_data(as_text=True)))
+    query = _redirect_query(http.post("/oauth/authorize", data=fields | {"approve": "Authorize"}))
+    assert query["iss"] == ISSUER  # RFC 9207
+    return query["code"]
+
+
+def _fapi_exchange(http: Any, created: Any, code: str, proof: str | None) -> Any:
+    data = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+            "code_verifier": VERIFIER, **_assertion(created.client.id)}
+    return http.post("/oauth/token", data=data, headers={"DPoP": proof} if proof else {})
+
+
+def test_fapi2_flow_par_private_key_jwt_dpop(app: Flask, signed_in: Any,
+                                             fapi_client: Any) -> None:
+    _fapi2(app)
+    code = _fapi_code(signed_in, fapi_client)
+    # A token request without DPoP fails, and leaves the code usable.
+    bare = _fapi_exchange(signed_in, fapi_client, code, None)
+    assert bare.status_code == 400 and bare.json["error"] == "invalid_dpop_proof"
+    key = DPoPKey()
+    resp = _fapi_exchange(signed_in, fapi_client, code, key.proof())
+    assert resp.status_code == 200, resp.json
+    assert resp.json["token_type"] == "DPoP"
+    claims = jwt.decode(resp.json["access_token"], options={"verify_signature": False})
+    assert claims["cnf"]["jkt"]  # RFC 9449 §6.1: sender-constrained
+
+
+def test_fapi2_refuses_plain_bearer_clients(app: Flask, signed_in: Any, authz_client: Any,
+                                            authz_public_client: Any) -> None:
+    """A client_secret_basic client and a public client both fail at the token endpoint,
+    DPoP proof or not."""
+    _fapi2(app)
+    for created in (authz_client, authz_public_client):
+        data = {"grant_type": "authorization_code", "code": "x" * 40, "redirect_uri": REDIRECT,
+                "code_verifier": VERIFIER}
+        headers = {"DPoP": DPoPKey().proof()}
+        if created.secret:
+            raw = f"{created.client.id}:{created.secret}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(raw).decode()
+        else:
+            data["client_id"] = created.client.id
+        resp = signed_in.post("/oauth/token", data=data, headers=headers)
+        assert resp.status_code == 401, (created.client.id, resp.json)
+        assert resp.json["error"] == "invalid_client"
+
+
+def test_fapi2_authorization_requests_must_be_pushed(app: Flask, signed_in: Any,
+                                                     fapi_client: Any) -> None:
+    _fapi2(app)
+    query = _redirect_query(_authorize(signed_in, fapi_client, code_challenge=s256(VERIFIER),
+                                       code_challenge_method="S256"))
+    assert query["error"] == "invalid_request" and "push" in query["error_description"]
+    # Pushed without PKCE: refused at /oauth/par already.
+    resp = _push(signed_in, fapi_client, code_challenge=None, code_challenge_method=None)
+    assert resp.status_code == 400 and resp.json["error"] == "invalid_request"
+
+
+def test_fapi2_codes_live_60_seconds(app: Flask, signed_in: Any, fapi_client: Any) -> None:
+    _fapi2(app)
+    code = _fapi_code(signed_in, fapi_client)
+    with app.app_context():
+        from conftest import db
+
+        rows = list(db.session.scalars(sa.select(app.extensions["passport"].models.AuthCode)))
+        assert code and len(rows) == 1
+        assert rows[0].expires_at - rows[0].created_at == timedelta(seconds=60)
+
+
+def test_metadata_reflects_fapi2(app: Flask, client: Any) -> None:
+    _fapi2(app)
+    meta = client.get("/.well-known/oauth-authorization-server").json
+    assert meta["token_endpoint_auth_methods_supported"] == ["private_key_jwt"]
+    assert meta["require_pushed_authorization_requests"] is True
+    assert meta["response_types_supported"] == ["code"]
+    assert meta["code_challenge_methods_supported"] == ["S256"]
+    assert "password" not in meta["grant_types_supported"]
+    assert meta["dpop_signing_alg_values_supported"]
