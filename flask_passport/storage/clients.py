@@ -94,6 +94,20 @@ def validate_redirect_uri(uri: str) -> None:
         raise ClientError(f"Redirect URI scheme {parts.scheme!r} is not allowed.")
 
 
+def _check_name_kind_alg(name: str, kind: str, id_token_alg: str | None) -> str:
+    """The client's name (stripped), once it, its kind and its ID-token algorithm are valid."""
+    name = (name or "").strip()
+    if not name or len(name) > 255 or not is_plain_text(name):
+        raise ClientError("A client needs a name of at most 255 characters, without control "
+                          "characters.")
+    if kind not in CLIENT_KINDS:
+        raise ClientError(f"Unknown client kind {kind!r}; use one of {', '.join(CLIENT_KINDS)}.")
+    if id_token_alg not in (None, *ID_TOKEN_ALGORITHMS):
+        raise ClientError("id_token_signed_response_alg must be one of "
+                          f"{', '.join(ID_TOKEN_ALGORITHMS)}.")
+    return name
+
+
 def create_client(
     session: Session,
     models: Models,
@@ -123,15 +137,7 @@ def create_client(
     ``client_secret_jwt`` gets a secret that is also stored encrypted with ``secret_key``
     (jose/secret_box.py).
     """
-    name = (name or "").strip()
-    if not name or len(name) > 255 or not is_plain_text(name):
-        raise ClientError("A client needs a name of at most 255 characters, without control "
-                          "characters.")
-    if kind not in CLIENT_KINDS:
-        raise ClientError(f"Unknown client kind {kind!r}; use one of {', '.join(CLIENT_KINDS)}.")
-    if id_token_signed_response_alg not in (None, *ID_TOKEN_ALGORITHMS):
-        raise ClientError("id_token_signed_response_alg must be one of "
-                          f"{', '.join(ID_TOKEN_ALGORITHMS)}.")
+    name = _check_name_kind_alg(name, kind, id_token_signed_response_alg)
     jwks_text = _check_auth_method(kind, auth_method, jwks, jwks_uri)
     uris = normalize_redirect_uris(redirect_uris)
     grants = list(grant_types) if grant_types is not None else list(CLIENT_KINDS[kind])
