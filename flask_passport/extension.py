@@ -365,12 +365,27 @@ class Passport:
     # -- settings as methods (snake_case of Laravel Passport's static methods) ----------------
 
     def _set(self, key: str, value: Any) -> None:
-        """A setter's value wins over ``app.config`` in every bound app, from now on."""
+        """A setter's value wins over ``app.config`` in every bound app, from now on.
+
+        A value some bound app refuses (``PASSPORT_PROFILE`` forbids it, or it does not parse)
+        raises and is taken back, so every app keeps the settings it had."""
+        missing = object()
+        previous = self._overrides.get(key, missing)
         self._overrides[key] = value
-        for app in self._bound_apps():
-            state = app.extensions.get("passport")
-            if state is not None and state.passport is self:
+        states = [state for app in self._bound_apps()
+                  if (state := app.extensions.get("passport")) is not None
+                  and state.passport is self]
+        try:
+            for state in states:
                 state.reload_settings()
+        except ValueError:
+            if previous is missing:
+                del self._overrides[key]
+            else:
+                self._overrides[key] = previous
+            for state in states:
+                state.reload_settings()
+            raise
 
     def tokens_expire_in(self, lifetime: timedelta) -> None:
         """Lifetime of access tokens from the code, password and refresh grants."""

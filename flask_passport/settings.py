@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any
 
+from . import profiles
 from .resources import Resource, resources_from_config
 from .scopes import OIDC_SCOPE_DESCRIPTIONS
 
@@ -36,6 +37,11 @@ DEFAULTS: dict[str, Any] = {
     "PASSPORT_PASSWORD_GRANT": False,
     "PASSPORT_IMPLICIT_GRANT": False,
     "PASSPORT_PKCE_PLAIN": False,
+    # "public": public clients must use PKCE (RFC 9700 §2.1.1); "all": confidential ones too
+    # (draft-ietf-oauth-v2-1 §4.1.1).
+    "PASSPORT_PKCE_REQUIRED": "public",
+    # None, "oauth2.1" or "fapi2": pins the settings profiles.py lists (docs/profiles).
+    "PASSPORT_PROFILE": None,
     "PASSPORT_PERSONAL_ACCESS_CLIENT_ID": None,
     "PASSPORT_URL_PREFIX": "/oauth",
     "PASSPORT_REGISTER_ROUTES": True,
@@ -245,6 +251,8 @@ class Settings:
     password_grant: bool
     implicit_grant: bool
     pkce_plain: bool
+    pkce_required: str
+    profile: str | None
     personal_access_client_id: str | None
     url_prefix: str
     register_routes: bool
@@ -305,6 +313,7 @@ class Settings:
     ) -> Settings:
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
+        explicit: set[str] = set()
         for f in fields(cls):
             key = "PASSPORT_" + f.name.upper()
             value = overrides.get(key, config.get(key, DEFAULTS[key]))
@@ -313,6 +322,10 @@ class Settings:
             if key in _KEYS_FROM_ENVIRON and not value:
                 value = environ.get(key) or None
             values[f.name] = value
+            if key in overrides or key in config:
+                explicit.add(key)
+        values["profile"] = profiles.parse(values["profile"])
+        profiles.set_defaults(values["profile"], values, explicit)
         values["key_path"] = str(values["key_path"] or instance_path)
         if values["issuer"]:
             values["issuer"] = str(values["issuer"]).rstrip("/")
@@ -335,7 +348,19 @@ class Settings:
         values["client_id_metadata_documents"] = _to_bool(values["client_id_metadata_documents"])
         values["client_auth_methods"] = _client_auth_methods(values["client_auth_methods"])
         values["client_secret_key"] = str(values["client_secret_key"] or "") or None
+        _parse_grants_and_pkce(values)
+        # After parsing: the profile judges the values the code will really use.
+        profiles.check(values["profile"], values, explicit)
         return cls(**values)
+
+
+def _parse_grants_and_pkce(values: dict[str, Any]) -> None:
+    """The grant switches (``"0"``/``"false"`` from the environment are off) and the PKCE rules."""
+    for name in ("password_grant", "implicit_grant", "pkce_plain"):
+        values[name] = _to_bool(values[name])
+    required = values["pkce_required"]
+    if required not in ("public", "all"):
+        raise ValueError(f"PASSPORT_PKCE_REQUIRED must be 'public' or 'all', not {required!r}.")
 
 
 def _parse_durations(values: dict[str, Any]) -> None:

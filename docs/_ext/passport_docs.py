@@ -66,6 +66,13 @@ DESCRIPTIONS: dict[str, str] = {
     "Same as :meth:`Passport.enable_implicit_grant`.",
     "PASSPORT_PKCE_PLAIN": "Accept the ``plain`` PKCE method besides ``S256`` (off by default; "
     "RFC 9700 §2.1.1 says use ``S256``).",
+    "PASSPORT_PKCE_REQUIRED": "Which clients must use PKCE with the authorization code grant: "
+    "``\"public\"`` (default; :rfc:`9700` §2.1.1) or ``\"all\"``, confidential clients too "
+    "(draft-ietf-oauth-v2-1 §4.1.1; the ``oauth2.1`` and ``fapi2`` profiles set it). A code "
+    "issued without a challenge is refused at the token endpoint when its client needed one.",
+    "PASSPORT_PROFILE": "A security profile that pins other settings: ``None`` (default), "
+    "``\"oauth2.1\"`` or ``\"fapi2\"`` (see :doc:`profiles`). A setting the app sets to "
+    "something the profile refuses is an error at ``init_app``, never silently overridden.",
     "PASSPORT_PERSONAL_ACCESS_CLIENT_ID": "The client that issues personal access tokens. "
     "``None`` uses the newest personal access client. "
     "Same as :meth:`Passport.personal_access_client_id`.",

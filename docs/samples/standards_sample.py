@@ -141,10 +141,17 @@ def main() -> None:
         #     first-party clients only, or turn it off.
         # passport.W008 (warning): Rate limiting is disabled.
         #     HINT: Set PASSPORT_RATELIMIT_ENABLED = True to slow down credential guessing.
-        # System check identified 2 issue(s) (0 error(s)).
+        # passport.W090 (info): PASSPORT_PROFILE = 'oauth2.1' (draft-ietf-oauth-v2-1) would
+        #     refuse: PASSPORT_PASSWORD_GRANT = True (the resource owner password credentials
+        #     grant); clients registered for the password grant: 0190... (Mobile app).
+        #     HINT: Nothing is wrong today. To plan the switch, change these settings and
+        #     clients first (see the profiles page of the documentation), then set
+        #     PASSPORT_PROFILE.
+        # System check identified 2 issue(s) (0 error(s)) and 1 note(s).
         # [/check]
         assert report.exit_code == 0, report.output
-        assert "identified 2 issue(s) (0 error(s))" in report.output
+        assert "identified 2 issue(s) (0 error(s)) and 1 note(s)." in report.output
+        assert "passport.W090 (info)" in report.output and "(Mobile app)" in report.output
         assert "passport.W003" in report.output and "passport.W008" in report.output
         strict = cli.invoke(args=["passport", "check", "--fail-level", "warning"])
         assert strict.exit_code == 1

@@ -517,12 +517,15 @@ def _rotate_or_prune(*, rotate: bool, prune: bool, force: bool, length: int,
               show_default=True, help="Exit non-zero on findings of this level or worse.")
 def check_command(fail_level: str) -> None:
     """Report insecure settings (like Django's `manage.py check --deploy`)."""
-    from .checks import ERROR, run_checks
+    from .checks import ERROR, INFO, run_checks
 
     findings = run_checks(current_app)
     for finding in findings:
         click.echo(str(finding))
     errors = sum(f.level == ERROR for f in findings)
-    click.echo(f"System check identified {len(findings)} issue(s) ({errors} error(s)).")
-    if errors or (fail_level == "warning" and findings):
+    issues = [f for f in findings if f.level != INFO]  # info findings are for planning only
+    click.echo(f"System check identified {len(issues)} issue(s) ({errors} error(s))"
+               + (f" and {len(findings) - len(issues)} note(s)." if len(issues) < len(findings)
+                  else "."))
+    if errors or (fail_level == "warning" and issues):
         sys.exit(1)

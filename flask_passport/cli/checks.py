@@ -1,7 +1,8 @@
 """``flask passport check``: flag insecure settings, like Django's ``manage.py check --deploy``.
 
-Each finding has a stable id (``passport.W001`` warnings, ``passport.E001`` errors), a message
-and a hint. :func:`run_checks` is the library function; the command prints and sets the exit code.
+Each finding has a stable id (``passport.W001`` warnings, ``passport.E001`` errors; a few
+warning ids carry the level ``info``, for planning only), a message and a hint.
+:func:`run_checks` is the library function; the command prints and sets the exit code.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import profiles
 from ..jose import keys as keys_mod
 from ..jose.key_rotation import retired_dir
 from ..settings import DEVELOPMENT_ISSUER, configured_issuer
 
 ERROR = "error"
 WARNING = "warning"
+#: For planning only: never fails the command, whatever ``--fail-level`` says.
+INFO = "info"
 
 #: Lifetimes beyond these are reported.
 MAX_ACCESS_TOKEN = timedelta(hours=1)
@@ -500,6 +504,8 @@ def _client_rows(state: Any) -> tuple[list[tuple[str, int]], list[tuple[str, Any
     except Exception:  # no tables (or columns) yet: nothing to report about clients
         state.db.session.rollback()
     return lifetimes, allowed
+
+
 def _issuer(state: Any) -> str | None:
     """The issuer tokens carry, or ``None`` when there is none (E006 says so)."""
     from ..settings import IssuerNotConfigured
@@ -508,6 +514,145 @@ def _issuer(state: Any) -> str | None:
         return str(state.issuer())
     except IssuerNotConfigured:
         return None
+
+
+@dataclass(frozen=True)
+class ClientFacts:
+    """What the profile checks need to know about one registered client."""
+
+    id: str
+    name: str
+    grant_types: tuple[str, ...]
+    confidential: bool
+    #: RFC 7591 §2 ``token_endpoint_auth_method`` where the model records one.
+    auth_method: str | None = None
+    #: Authorization codes still in the table issued without an S256 challenge.
+    codes_without_s256: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.id} ({self.name})"
+
+    @property
+    def uses_token_endpoint(self) -> bool:
+        """Personal access and introspection-only clients never ask the token endpoint for
+        a token, so how they authenticate there does not matter."""
+        return bool(set(self.grant_types) - {"personal_access", "introspect"})
+
+
+def client_facts(state: Any) -> list[ClientFacts]:
+    """Every live client, with its authorization codes still in the table that came without
+    S256 PKCE (none if the tables are missing: check_app_wiring reports that)."""
+    import sqlalchemy as sa
+    from sqlalchemy.exc import SQLAlchemyError
+
+    Client, AuthCode = state.models.Client, state.models.AuthCode
+    session = state.db.session
+    try:
+        clients = list(session.scalars(sa.select(Client).where(Client.revoked.is_(False))
+                                       .order_by(Client.id)))
+        weak: dict[str, int] = {client_id: count for client_id, count in session.execute(
+            sa.select(AuthCode.client_id, sa.func.count())
+            .where(sa.or_(AuthCode.code_challenge.is_(None),
+                          AuthCode.code_challenge_method != "S256"))
+            .group_by(AuthCode.client_id))}
+    except SQLAlchemyError:
+        session.rollback()
+        return []
+    return [ClientFacts(c.id, c.name, tuple(c.grant_types or ()), bool(c.confidential),
+                        getattr(c, "auth_method", None),
+                        int(weak.get(c.id, 0))) for c in clients]
+
+
+def _names(clients: Sequence[ClientFacts], limit: int = 5) -> str:
+    shown = ", ".join(c.label for c in clients[:limit])
+    return shown + (f" and {len(clients) - limit} more" if len(clients) > limit else "")
+
+
+def check_profile(settings: Any, clients: Sequence[ClientFacts]) -> list[Finding]:
+    """With ``PASSPORT_PROFILE`` set: the registered clients it refuses (its settings were
+    checked at ``init_app``). Without: what ``"oauth2.1"`` would refuse, as one ``info``."""
+    if settings.profile is None:
+        return _oauth21_preview(settings, clients)
+    profile = settings.profile
+    found = _refused_grant_clients(profile, clients) + _fapi2_clients(profile, clients)
+    weak = [c for c in clients if c.codes_without_s256]
+    if settings.pkce_required == "all" and weak:
+        found.append(Finding(
+            "passport.W091", WARNING,
+            f"PASSPORT_PROFILE = {profile!r} requires S256 PKCE from every client; these "
+            f"clients' recent authorization codes came without it: {_names(weak)}.",
+            "Their codes still outstanding are refused at the token endpoint, and their next "
+            "authorization requests fail with invalid_request until they send an S256 "
+            "code_challenge; tell their developers."))
+    return found
+
+
+def _refused_grant_clients(profile: str, clients: Sequence[ClientFacts]) -> list[Finding]:
+    """E090: clients registered for a grant the profile refuses."""
+    found: list[Finding] = []
+    for grant in sorted(profiles.CLIENT_RULES[profile].refused_grants):
+        using = [c for c in clients if grant in c.grant_types]
+        if using:
+            found.append(Finding(
+                "passport.E090", ERROR,
+                f"PASSPORT_PROFILE = {profile!r} refuses the {grant} grant, and these clients "
+                f"are registered for it: {_names(using)}.",
+                "Move them to the authorization code grant with PKCE (S256) and remove "
+                f"{grant!r} from their grant types; their {grant} requests now fail."))
+    return found
+
+
+def _fapi2_clients(profile: str, clients: Sequence[ClientFacts]) -> list[Finding]:
+    """E091 public clients, E092 clients authenticating with a secret (FAPI 2.0 §5.3.2.1)."""
+    rules = profiles.CLIENT_RULES[profile]
+    at_token_endpoint = [c for c in clients if c.uses_token_endpoint]
+    public = [c for c in at_token_endpoint if not c.confidential]
+    secret = [c for c in at_token_endpoint
+              if c.confidential and c.auth_method != "private_key_jwt"]
+    found: list[Finding] = []
+    if rules.confidential_only and public:
+        found.append(Finding(
+            "passport.E091", ERROR,
+            f"PASSPORT_PROFILE = {profile!r} allows confidential clients only (FAPI 2.0 "
+            f"Security Profile §5.3.2.1); these are public: {_names(public)}.",
+            "Register them again as confidential clients with a JWK set "
+            "(private_key_jwt), or revoke them; the token endpoint refuses them."))
+    if rules.private_key_jwt_only and secret:
+        found.append(Finding(
+            "passport.E092", ERROR,
+            f"PASSPORT_PROFILE = {profile!r} accepts private_key_jwt client authentication "
+            "only (FAPI 2.0 Security Profile §5.3.2.1); these clients authenticate with a "
+            f"client secret (client_secret_basic, _post or _jwt): {_names(secret)}.",
+            "Give each a JWK set and token_endpoint_auth_method private_key_jwt; their "
+            "secret-authenticated token requests now fail with invalid_client."))
+    return found
+
+
+def _oauth21_preview(settings: Any, clients: Sequence[ClientFacts]) -> list[Finding]:
+    """One ``info`` finding: what ``PASSPORT_PROFILE = "oauth2.1"`` would refuse here."""
+    # PASSPORT_PKCE_REQUIRED = "public" is the default, not a problem: what the switch would
+    # refuse is the clients that skip PKCE, listed below from their codes.
+    items = [f"{rule.key} = {getattr(settings, rule.field)!r} ({rule.refuses})"
+             for rule in profiles.rules(profiles.OAUTH21)
+             if rule.key != "PASSPORT_PKCE_REQUIRED"
+             and not rule.accepts(getattr(settings, rule.field))]
+    for grant in sorted(profiles.CLIENT_RULES[profiles.OAUTH21].refused_grants):
+        using = [c for c in clients if grant in c.grant_types]
+        if using:
+            items.append(f"clients registered for the {grant} grant: {_names(using)}")
+    weak = [c for c in clients if c.codes_without_s256]
+    if weak:
+        items.append(f"clients whose recent authorization codes came without S256 PKCE: "
+                     f"{_names(weak)}")
+    if not items:
+        return []
+    return [Finding(
+        "passport.W090", INFO,
+        "PASSPORT_PROFILE = 'oauth2.1' (draft-ietf-oauth-v2-1) would refuse: "
+        + "; ".join(items) + ".",
+        "Nothing is wrong today. To plan the switch, change these settings and clients first "
+        "(see the profiles page of the documentation), then set PASSPORT_PROFILE.")]
 
 
 def run_checks(app: Any) -> list[Finding]:
@@ -530,6 +675,7 @@ def run_checks(app: Any) -> list[Finding]:
         + check_outbound(settings, configured_issuer(settings, app.config))
         + check_client_auth(settings, app.config.get("SECRET_KEY"), jwt_clients)
         + check_pushed_authorization(settings, _pushed_authorization_schema(state))
+        + check_profile(settings, client_facts(state))
     )
 
 

@@ -438,14 +438,15 @@ def _resources(ctx: Context, request: AuthorizationRequest, client: Any, values:
 def _pkce(
     ctx: Context, request: AuthorizationRequest, client: Any, params: dict[str, str]
 ) -> None:
-    """RFC 7636 §4.3-§4.4; public clients must use PKCE (RFC 9700 §2.1.1)."""
+    """RFC 7636 §4.3-§4.4; public clients must use PKCE (RFC 9700 §2.1.1), and with
+    ``PASSPORT_PKCE_REQUIRED = "all"`` confidential ones too (draft-ietf-oauth-v2-1 §4.1.1)."""
     challenge = params.get("code_challenge")
     method = params.get("code_challenge_method")
     if not challenge:
         if method:
             raise request.error("invalid_request",
                                 "code_challenge_method was sent without a code_challenge.")
-        if not client.confidential:
+        if pkce.required_for(client, ctx.settings.pkce_required):
             raise request.error("invalid_request",
                                 "This client must use PKCE: send a code_challenge (S256).")
         return

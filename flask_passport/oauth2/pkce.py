@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from typing import Any
 
 from ..jose.tokens import secrets_equal
 
@@ -35,6 +36,12 @@ def s256(verifier: str) -> str:
     """``BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))`` without padding (RFC 7636 §4.2)."""
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def required_for(client: Any, required: str) -> bool:
+    """Whether ``client`` must use PKCE: public clients always (RFC 9700 §2.1.1), every client
+    when ``PASSPORT_PKCE_REQUIRED`` is ``"all"`` (draft-ietf-oauth-v2-1 §4.1.1)."""
+    return required == "all" or not client.confidential
 
 
 def allowed_methods(allow_plain: bool) -> tuple[str, ...]:

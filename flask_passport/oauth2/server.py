@@ -109,7 +109,10 @@ class TokenEndpoint:
         if not grant_type:
             raise invalid_request("The grant_type parameter is required.")
         handler = self.grants.get(grant_type)
-        if handler is None:
+        if handler is None or (grant_type == password.GRANT_TYPE
+                               and not ctx.settings.password_grant):
+            # A grant switched off is unsupported for every client, known or not, so the
+            # answer is the same before client authentication (RFC 6749 §5.2).
             raise unsupported_grant_type(f"The grant type {grant_type[:64]!r} is not supported.")
         client = authenticate_client(ctx, request)
         if client.confidential:

@@ -27,9 +27,11 @@ def _request() -> AuthorizationRequest:
                                 response_type="code", scopes=[], state="s")
 
 
-def _ctx(*, implicit: bool = False, pkce_plain: bool = False, clients: Any = None) -> Any:
+def _ctx(*, implicit: bool = False, pkce_plain: bool = False, clients: Any = None,
+         pkce_required: str = "public") -> Any:
     settings = SimpleNamespace(implicit_grant=implicit, pkce_plain=pkce_plain,
-                               client_id_metadata_documents=False)
+                               client_id_metadata_documents=False,
+                               pkce_required=pkce_required)
     session = SimpleNamespace(get=lambda model, key: (clients or {}).get(key))
     return SimpleNamespace(settings=settings, session=session,
                            models=SimpleNamespace(Client=object), issuer="https://as.example")
@@ -152,6 +154,8 @@ def test_pkce_step() -> None:
     request = _request()
     authz._pkce(_ctx(), request, confidential, {})
     assert request.code_challenge is None
+    with pytest.raises(AuthorizationRedirectError, match="must use PKCE"):
+        authz._pkce(_ctx(pkce_required="all"), _request(), confidential, {})
     authz._pkce(_ctx(), request, public,
                 {"code_challenge": S256_CHALLENGE, "code_challenge_method": "S256"})
     assert (request.code_challenge, request.code_challenge_method) == (S256_CHALLENGE, "S256")

@@ -45,7 +45,7 @@ def handle(ctx: Context, request: TokenRequest, client: Any) -> dict[str, Any]:
     if row.expires_at <= ctx.now():
         raise invalid_grant("The authorization code has expired.")
     _check_redirect_uri(request, row)
-    _check_pkce(request, row, client)
+    _check_pkce(ctx, request, row, client)
     # RFC 8707 §2.2: the token may be for some of the approved resources, never another.
     resources, scopes = for_earlier_grant(ctx.resources, client, request.resources,
                                           row.resources, list(row.scopes or ()), explicit=False)
@@ -93,18 +93,25 @@ def _check_redirect_uri(request: TokenRequest, row: Any) -> None:
         raise invalid_grant("The redirect_uri does not match the authorization request.")
 
 
-def _check_pkce(request: TokenRequest, row: Any, client: Any) -> None:
+def _check_pkce(ctx: Context, request: TokenRequest, row: Any, client: Any) -> None:
     verifier = request.get("code_verifier")
     if row.code_challenge is None:
         if verifier is not None:
             # A verifier for a code issued without a challenge: refuse the downgrade.
             raise invalid_grant("This code was issued without a code_challenge; "
                                 "do not send a code_verifier.")
-        if not client.confidential:
-            raise invalid_grant("Public clients must use PKCE.")
+        if pkce.required_for(client, ctx.settings.pkce_required):
+            # A code issued before PKCE became required for this client (a profile switched
+            # on meanwhile) is refused too: the rule holds for every code redeemed from now.
+            raise invalid_grant("This client must use PKCE: the code was issued without a "
+                                "code_challenge.")
         return
     if verifier is None:
         raise invalid_grant("The code_verifier parameter is required (PKCE).")
+    if row.code_challenge_method == pkce.PLAIN and not ctx.settings.pkce_plain:
+        # Issued while plain was allowed; refused now that it is not (RFC 9700 §2.1.1).
+        raise invalid_grant("This code was issued with the plain PKCE method, which is no "
+                            "longer accepted; start a new authorization with S256.")
     if not pkce.is_valid_verifier(verifier):
         raise invalid_grant("The code_verifier is malformed (RFC 7636 §4.1).")
     if not pkce.verify(verifier, row.code_challenge, row.code_challenge_method or pkce.PLAIN):
