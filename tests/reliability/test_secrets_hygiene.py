@@ -279,6 +279,9 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("oauth2/token_lookup.py", "hint == REFRESH_TOKEN"): "token_type_hint, an enum (RFC 7009)",
     ("oauth2/token_lookup.py", "kind == ACCESS_TOKEN"): "token kind, an enum",
     ("oauth2/metadata.py", 'grant == "password"'): "a grant type name",
+    ("oauth2/server.py", "grant_type == password.GRANT_TYPE"): "a grant type name",
+    ("oauth2/grants/authorization_code.py", "row.code_challenge_method == pkce.PLAIN"):
+        "a PKCE method name (RFC 7636 §4.3), not the challenge",
     ("resource/resource_server.py", 'data.get("token_type") != "Bearer"'): "token_type, an enum",
     ("views/token.py", 'request.mimetype != "application/x-www-form-urlencoded"'):
         "a content type",
