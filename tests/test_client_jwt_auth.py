@@ -131,6 +131,23 @@ def test_private_key_jwt_gets_a_token_with_every_algorithm(client: Any, pkjwt: A
     assert pkjwt.secret is None
 
 
+def ed25519_signed(client_id: str, **over: Any) -> str:
+    """An assertion with RFC 9864's ``alg: Ed25519`` (what oauth4webapi sends), which PyJWT
+    does not emit: built by hand."""
+    header = b64(json.dumps({"alg": "Ed25519", "kid": "ed-1"}).encode())
+    payload = b64(json.dumps(claims_for(client_id, **over)).encode())
+    signing_input = f"{header}.{payload}"
+    return signing_input + "." + b64(PRIVATE_KEYS["EdDSA"].sign(signing_input.encode()))
+
+
+def test_private_key_jwt_accepts_the_fully_specified_ed25519_alg(client: Any,
+                                                                 pkjwt: Any) -> None:
+    resp = cc(client, ed25519_signed(pkjwt.client.id))
+    assert resp.status_code == 200, resp.json
+    forged = ed25519_signed(pkjwt.client.id)
+    assert_invalid_client(cc(client, forged[:-4] + ("AAAA" if forged[-4:] != "AAAA" else "BBBB")))
+
+
 def test_private_key_jwt_without_kid_tries_the_keys_of_that_algorithm(client: Any,
                                                                       pkjwt: Any) -> None:
     assert cc(client, signed(pkjwt.client.id, "ES256", kid=None)).status_code == 200
