@@ -110,3 +110,46 @@ def test_explicit_registration_wins_over_the_protected_resource(tmp_path: Any) -
         resources = {r.uri: r for r in example_app.passport.resources()}
         assert resources[ISSUER].name == "Mine" and resources[ISSUER].scopes is None
         example_app.db.engine.dispose()
+
+
+# -- CORS for browser-based clients -------------------------------------------------------------
+
+CORS_ROUTES = [("/.well-known/oauth-authorization-server", "GET"),
+               ("/.well-known/openid-configuration", "GET"),
+               ("/.well-known/jwks.json", "GET"),
+               ("/oauth/token", "POST"), ("/oauth/revoke", "POST"),
+               ("/oauth/userinfo", "GET"), ("/oauth/par", "POST"),
+               ("/oauth/device/code", "POST"), ("/oauth/register", "POST")]
+
+
+@pytest.mark.parametrize("path,method", CORS_ROUTES)
+def test_browser_endpoints_answer_cors(demo: Flask, path: str, method: str) -> None:
+    http = demo.test_client()
+    origin = {"Origin": "https://spa.example"}
+    pre = http.options(path, headers={**origin, "Access-Control-Request-Method": method,
+                                      "Access-Control-Request-Headers": "authorization, dpop"})
+    assert pre.status_code in (200, 204)
+    assert pre.headers["Access-Control-Allow-Origin"] == "*"
+    assert method in pre.headers["Access-Control-Allow-Methods"]
+    assert {"Authorization", "Content-Type", "DPoP"} <= {
+        h.strip() for h in pre.headers["Access-Control-Allow-Headers"].split(",")}
+    assert "Access-Control-Allow-Credentials" not in pre.headers
+    actual = http.open(path, method=method, headers=origin)  # an error answer is readable too
+    assert actual.headers["Access-Control-Allow-Origin"] == "*"
+    assert "DPoP-Nonce" in actual.headers["Access-Control-Expose-Headers"]
+    assert "Access-Control-Allow-Credentials" not in actual.headers
+
+
+@pytest.mark.parametrize("path,method", [("/oauth/authorize", "GET"), ("/oauth/authorize", "POST"),
+                                         ("/oauth/introspect", "POST"),
+                                         ("/oauth/personal-access-tokens", "GET"),
+                                         ("/oauth/clients", "GET"),
+                                         ("/oauth/token/refresh", "POST"),
+                                         ("/login", "GET")])
+def test_session_routes_get_no_cors(demo: Flask, path: str, method: str) -> None:
+    http = demo.test_client()
+    origin = {"Origin": "https://evil.example"}
+    pre = http.options(path, headers={**origin, "Access-Control-Request-Method": method})
+    actual = http.open(path, method=method, headers=origin)
+    for resp in (pre, actual):
+        assert "Access-Control-Allow-Origin" not in resp.headers
