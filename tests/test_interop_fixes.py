@@ -153,3 +153,17 @@ def test_session_routes_get_no_cors(demo: Flask, path: str, method: str) -> None
     actual = http.open(path, method=method, headers=origin)
     for resp in (pre, actual):
         assert "Access-Control-Allow-Origin" not in resp.headers
+
+
+# -- RFC 6750 §3.1: no error code without credentials --------------------------------------------
+
+@pytest.mark.parametrize("path", ["/api/user", "/oauth/userinfo"])
+def test_no_token_gets_no_error_code(demo: Flask, path: str) -> None:
+    with demo.app_context():
+        seed_data(5099)  # and the keys
+    resp = demo.test_client().get(path)
+    assert resp.status_code == 401
+    assert "error=" not in resp.headers["WWW-Authenticate"]
+    assert "error" not in resp.json and resp.json["error_description"]
+    bad = demo.test_client().get(path, headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401 and bad.json["error"] == "invalid_token"
