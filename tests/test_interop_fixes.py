@@ -53,7 +53,7 @@ def sign_in(client: Any, email: str, password: str) -> None:
 
 # -- the app's own protected resource is a registered resource (RFC 9728 + RFC 8707) ------------
 
-@pytest.mark.parametrize("resource", [ISSUER])
+@pytest.mark.parametrize("resource", [ISSUER, ISSUER + "/", "HTTP://127.0.0.1:5099/"])
 def test_client_credentials_for_the_protected_resource(demo: Flask, resource: str) -> None:
     with demo.app_context():
         seed = seed_data(5099)
