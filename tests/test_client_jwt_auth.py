@@ -516,6 +516,34 @@ def test_registration_of_a_private_key_jwt_client(reg_app: Flask) -> None:
     assert read.json["jwks"] == client_jwks()
 
 
+def test_registered_signing_alg_is_the_only_one_accepted(reg_app: Flask) -> None:
+    http = reg_app.test_client()
+    resp = register(http, {"client_name": "svc", "grant_types": ["client_credentials"],
+                           "token_endpoint_auth_method": "private_key_jwt",
+                           "token_endpoint_auth_signing_alg": "ES256", "jwks": client_jwks()})
+    assert resp.status_code == 201, resp.json
+    client_id = resp.json["client_id"]
+    assert resp.json["token_endpoint_auth_signing_alg"] == "ES256"
+    assert cc(http, signed(client_id, "ES256")).status_code == 200
+    assert_invalid_client(cc(http, signed(client_id, "RS256")))  # a registered key, another alg
+
+
+@pytest.mark.parametrize("method,alg", [("private_key_jwt", "HS256"),
+                                        ("private_key_jwt", "none"),
+                                        ("private_key_jwt", "ES512"),
+                                        ("client_secret_jwt", "RS256"),
+                                        ("client_secret_basic", "RS256")])
+def test_a_signing_alg_that_does_not_fit_is_refused(reg_app: Flask, method: str,
+                                                    alg: str) -> None:
+    body: dict[str, Any] = {"client_name": "svc", "grant_types": ["client_credentials"],
+                            "token_endpoint_auth_method": method,
+                            "token_endpoint_auth_signing_alg": alg}
+    if method == "private_key_jwt":
+        body["jwks"] = client_jwks()
+    resp = register(reg_app.test_client(), body)
+    assert resp.status_code == 400 and resp.json["error"] == "invalid_client_metadata", resp.json
+
+
 def test_registration_of_a_client_secret_jwt_client(reg_app: Flask) -> None:
     http = reg_app.test_client()
     resp = register(http, {"client_name": "svc", "grant_types": ["client_credentials"],
