@@ -167,3 +167,16 @@ def test_no_token_gets_no_error_code(demo: Flask, path: str) -> None:
     assert "error" not in resp.json and resp.json["error_description"]
     bad = demo.test_client().get(path, headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 401 and bad.json["error"] == "invalid_token"
+
+
+def test_oauth4webapi_ed25519_dpop_for_the_protected_resource(authz_server: Any) -> None:
+    """An independent client: oauth4webapi signs its Ed25519 DPoP proofs with alg Ed25519."""
+    from helpers import js_client
+
+    machine = authz_server.seed["clients"]["client_credentials"]
+    result = js_client("fixc_ed25519.mjs", {
+        "issuer": authz_server.base_url, "client_id": machine["id"],
+        "client_secret": machine["secret"], "api": authz_server.base_url + "/api/internal/jobs"})
+    assert result["proof_algs"] and set(result["proof_algs"]) == {"Ed25519"}, result
+    assert result["token_type"] == "dpop" and result["aud"] == authz_server.base_url, result
+    assert result["api_status"] == 200, result
