@@ -171,8 +171,10 @@ class PassportState:
 
     def resources(self) -> dict[str, Resource]:
         """This app's registered resources by URI: ``PASSPORT_RESOURCES``, then those given
-        to :meth:`Passport.add_resource`."""
-        return merge_resources(self.settings.resources, self.passport._resources.values())
+        to :meth:`Passport.add_resource`, then the protected resources (RFC 9728) not
+        registered explicitly."""
+        return merge_resources(self.settings.resources, self.passport._resources.values(),
+                               self.settings.protected_resource)
 
     def find_user(self, username: str) -> Any:
         """The user for a password-grant ``username``: a hook, ``find_for_passport``, or email."""
@@ -502,7 +504,7 @@ class Passport:
 
     def resources(self, app: Flask | None = None) -> list[Resource]:
         """The registered resources of ``app`` (default: the current app): those of
-        ``PASSPORT_RESOURCES`` and of :meth:`add_resource`."""
+        ``PASSPORT_RESOURCES``, of :meth:`add_resource` and the protected resources."""
         return list(self._state(app).resources().values())
 
     # -- models ----------------------------------------------------------------------------------

@@ -118,10 +118,25 @@ def resources_from_config(value: Any) -> tuple[Resource, ...]:
     return tuple(result)
 
 
-def merge_resources(configured: Iterable[Resource], added: Iterable[Resource]
-                    ) -> dict[str, Resource]:
+def merge_resources(configured: Iterable[Resource], added: Iterable[Resource],
+                    protected: Iterable[Any] = ()) -> dict[str, Resource]:
     """The registered resources by URI: the app's configuration, then ``add_resource`` ones
-    (which replace a configured resource of the same URI)."""
+    (which replace a configured resource of the same URI), then each protected resource
+    (``PASSPORT_PROTECTED_RESOURCE``, RFC 9728) not registered explicitly.
+
+    A protected resource is published in metadata and is the tokens' default ``aud``, so a
+    client naming it with ``resource`` (RFC 8707; the MCP SDK always does) must be able to:
+    it counts as registered, with its ``name`` (else its identifier) and ``scopes``. One that
+    is not a valid resource URI is left out (``flask passport check`` reports it)."""
     merged = {r.uri: r for r in configured}
     merged.update((r.uri, r) for r in added)
+    for item in protected:
+        uri = getattr(item, "resource", None)
+        if not isinstance(uri, str) or uri in merged:
+            continue
+        try:
+            merged[uri] = Resource(uri=uri, name=getattr(item, "name", None) or uri,
+                                   scopes=getattr(item, "scopes", None))
+        except ValueError:
+            continue
     return merged

@@ -107,7 +107,8 @@ DEFAULTS: dict[str, Any] = {
     "PASSPORT_PROTECTED_RESOURCE": None,
     # -- DPoP, RFC 9449 (jose/dpop.py, oauth2/dpop.py, resource/dpop.py) --
     "PASSPORT_DPOP": True,  # accept DPoP proofs and issue DPoP-bound tokens
-    "PASSPORT_DPOP_ALGS": ("ES256", "RS256", "PS256", "EdDSA"),  # proof algorithms accepted
+    # proof algorithms accepted (Ed25519: RFC 9864's name of EdDSA over Ed25519)
+    "PASSPORT_DPOP_ALGS": ("ES256", "RS256", "PS256", "EdDSA", "Ed25519"),
     "PASSPORT_DPOP_PROOF_LIFETIME": 60,  # seconds a proof's iat stays acceptable (+ leeway)
     "PASSPORT_DPOP_NONCE": False,  # require server nonces (stateless, keyed from SECRET_KEY)
     "PASSPORT_DPOP_REQUIRED": False,  # every token request must carry a proof
@@ -139,7 +140,7 @@ CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none", "pri
                        "client_secret_jwt")
 
 #: The proof algorithms PASSPORT_DPOP_ALGS may name (never ``none`` or a MAC: RFC 9449 §4.2).
-DPOP_ALGORITHMS = ("ES256", "ES384", "RS256", "PS256", "EdDSA")
+DPOP_ALGORITHMS = ("ES256", "ES384", "RS256", "PS256", "EdDSA", "Ed25519")
 
 _LIFETIMES = (
     "access_token_lifetime",

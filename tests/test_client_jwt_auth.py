@@ -131,6 +131,23 @@ def test_private_key_jwt_gets_a_token_with_every_algorithm(client: Any, pkjwt: A
     assert pkjwt.secret is None
 
 
+def ed25519_signed(client_id: str, **over: Any) -> str:
+    """An assertion with RFC 9864's ``alg: Ed25519`` (what oauth4webapi sends), which PyJWT
+    does not emit: built by hand."""
+    header = b64(json.dumps({"alg": "Ed25519", "kid": "ed-1"}).encode())
+    payload = b64(json.dumps(claims_for(client_id, **over)).encode())
+    signing_input = f"{header}.{payload}"
+    return signing_input + "." + b64(PRIVATE_KEYS["EdDSA"].sign(signing_input.encode()))
+
+
+def test_private_key_jwt_accepts_the_fully_specified_ed25519_alg(client: Any,
+                                                                 pkjwt: Any) -> None:
+    resp = cc(client, ed25519_signed(pkjwt.client.id))
+    assert resp.status_code == 200, resp.json
+    forged = ed25519_signed(pkjwt.client.id)
+    assert_invalid_client(cc(client, forged[:-4] + ("AAAA" if forged[-4:] != "AAAA" else "BBBB")))
+
+
 def test_private_key_jwt_without_kid_tries_the_keys_of_that_algorithm(client: Any,
                                                                       pkjwt: Any) -> None:
     assert cc(client, signed(pkjwt.client.id, "ES256", kid=None)).status_code == 200
@@ -570,6 +587,34 @@ def test_registration_of_a_private_key_jwt_client(reg_app: Flask) -> None:
     read = http.get(body["registration_client_uri"].replace("http://localhost", ""),
                     headers={"Authorization": f"Bearer {body['registration_access_token']}"})
     assert read.json["jwks"] == client_jwks()
+
+
+def test_registered_signing_alg_is_the_only_one_accepted(reg_app: Flask) -> None:
+    http = reg_app.test_client()
+    resp = register(http, {"client_name": "svc", "grant_types": ["client_credentials"],
+                           "token_endpoint_auth_method": "private_key_jwt",
+                           "token_endpoint_auth_signing_alg": "ES256", "jwks": client_jwks()})
+    assert resp.status_code == 201, resp.json
+    client_id = resp.json["client_id"]
+    assert resp.json["token_endpoint_auth_signing_alg"] == "ES256"
+    assert cc(http, signed(client_id, "ES256")).status_code == 200
+    assert_invalid_client(cc(http, signed(client_id, "RS256")))  # a registered key, another alg
+
+
+@pytest.mark.parametrize("method,alg", [("private_key_jwt", "HS256"),
+                                        ("private_key_jwt", "none"),
+                                        ("private_key_jwt", "ES512"),
+                                        ("client_secret_jwt", "RS256"),
+                                        ("client_secret_basic", "RS256")])
+def test_a_signing_alg_that_does_not_fit_is_refused(reg_app: Flask, method: str,
+                                                    alg: str) -> None:
+    body: dict[str, Any] = {"client_name": "svc", "grant_types": ["client_credentials"],
+                            "token_endpoint_auth_method": method,
+                            "token_endpoint_auth_signing_alg": alg}
+    if method == "private_key_jwt":
+        body["jwks"] = client_jwks()
+    resp = register(reg_app.test_client(), body)
+    assert resp.status_code == 400 and resp.json["error"] == "invalid_client_metadata", resp.json
 
 
 def test_registration_of_a_client_secret_jwt_client(reg_app: Flask) -> None:

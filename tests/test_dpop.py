@@ -60,6 +60,10 @@ class Key:
         body.update(claims)
         body = {k: v for k, v in body.items() if v is not None}
         head = {"typ": "dpop+jwt", "jwk": self.jwk, **(header or {})}
+        if self.alg == "Ed25519":  # RFC 9864's name, which PyJWT does not emit: by hand
+            head = {"alg": "Ed25519", **head}
+            signing_input = unsigned(head, body)[:-1]
+            return signing_input + "." + b64(self.private.sign(signing_input.encode()))
         return jwt.encode(body, self.private, algorithm=self.alg, headers=head)
 
 
@@ -99,7 +103,7 @@ def dpop_headers(token: str, proof: str) -> dict[str, str]:
 # -- the token endpoint ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["ES256", "RS256", "PS256", "EdDSA"])
+@pytest.mark.parametrize("kind", ["ES256", "RS256", "PS256", "EdDSA", "Ed25519"])
 def test_client_credentials_token_is_bound_to_the_proof_key(app: Flask, client: Any,
                                                             machine_client: Any,
                                                             kind: str) -> None:
@@ -331,7 +335,7 @@ def _assert_dpop_error(resp: Any, error: str) -> None:
     assert resp.json["error"] == error
     challenge = resp.headers["WWW-Authenticate"]
     assert challenge.startswith("DPoP ") and f'error="{error}"' in challenge
-    assert 'algs="ES256 RS256 PS256 EdDSA"' in challenge
+    assert 'algs="ES256 RS256 PS256 EdDSA Ed25519"' in challenge
 
 
 def test_a_bound_token_sent_as_bearer_is_refused(client: Any, bound: tuple[Key, str]) -> None:
@@ -505,7 +509,8 @@ def test_a_confidential_clients_refresh_token_is_not_bound(app: Flask, client: A
 
 def test_metadata_lists_the_proof_algorithms(client: Any) -> None:
     meta = client.get("/.well-known/oauth-authorization-server").json
-    assert meta["dpop_signing_alg_values_supported"] == ["ES256", "RS256", "PS256", "EdDSA"]
+    assert meta["dpop_signing_alg_values_supported"] == ["ES256", "RS256", "PS256", "EdDSA",
+                                                         "Ed25519"]
 
 
 def test_introspection_reports_the_binding(app: Flask, client: Any, machine_client: Any) -> None:
@@ -549,7 +554,7 @@ def test_the_algorithm_allow_list_takes_no_symmetric_or_none(algs: Any) -> None:
 def test_settings_defaults() -> None:
     settings = Settings.load({}, {}, instance_path="/tmp")
     assert settings.dpop is True and settings.dpop_nonce is False
-    assert settings.dpop_algs == ("ES256", "RS256", "PS256", "EdDSA")
+    assert settings.dpop_algs == ("ES256", "RS256", "PS256", "EdDSA", "Ed25519")
     assert settings.dpop_proof_lifetime == 60 and settings.dpop_required is False
     assert Settings.load({"PASSPORT_DPOP_ALGS": "ES256, EdDSA"}, {},
                          instance_path="/tmp").dpop_algs == ("ES256", "EdDSA")
@@ -693,7 +698,7 @@ def test_oauth4webapi_dpop_client(authz_server: Any, nonce: bool) -> None:
         app.extensions["passport"].reload_settings()
     assert result["token_type"] == "dpop"
     assert result["nonce_retried"] is nonce
-    assert result["metadata_algs"] == ["ES256", "RS256", "PS256", "EdDSA"]
+    assert result["metadata_algs"] == ["ES256", "RS256", "PS256", "EdDSA", "Ed25519"]
     assert result["resource"]["status"] == 200, result
     assert result["resource"]["body"]["client_id"] == machine["id"]
     # Useless without its key: as a Bearer token, or with another key's proofs.

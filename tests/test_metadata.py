@@ -41,7 +41,7 @@ def test_default_metadata_matches_configuration(app: Flask, client: Any) -> None
         "client_secret_basic", "client_secret_post", "private_key_jwt", "client_secret_jwt"]
     for endpoint in ("token_endpoint", "revocation_endpoint", "introspection_endpoint"):
         assert meta[f"{endpoint}_auth_signing_alg_values_supported"] == [
-            "RS256", "PS256", "ES256", "ES384", "EdDSA", "HS256", "HS384", "HS512"]
+            "RS256", "PS256", "ES256", "ES384", "EdDSA", "Ed25519", "HS256", "HS384", "HS512"]
     # The code grant is registered by default: the authorize endpoint, "code" and S256 only.
     assert meta["authorization_endpoint"] == "http://localhost/oauth/authorize"
     assert meta["response_types_supported"] == ["code"]
@@ -59,7 +59,7 @@ def test_client_auth_methods_follow_configuration(app_config: dict[str, Any], ap
     assert meta["token_endpoint_auth_methods_supported"] == ["private_key_jwt", "none"]
     assert meta["introspection_endpoint_auth_methods_supported"] == ["private_key_jwt"]
     assert meta["token_endpoint_auth_signing_alg_values_supported"] == [
-        "RS256", "PS256", "ES256", "ES384", "EdDSA"]
+        "RS256", "PS256", "ES256", "ES384", "EdDSA", "Ed25519"]
     secrets = make_app({**app_config, "PASSPORT_CLIENT_AUTH_METHODS": ["client_secret_basic"]})
     meta = _meta(secrets.test_client())
     assert "token_endpoint_auth_signing_alg_values_supported" not in meta

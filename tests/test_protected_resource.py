@@ -388,7 +388,7 @@ def test_resource_server_enforces_its_resource(app: Flask, password_client: Any,
                             "bearer_methods_supported": ["header"], "resource_name": "Orders",
                             # the service verifies DPoP proofs too (RFC 9449 §7)
                             "dpop_signing_alg_values_supported": ["ES256", "RS256", "PS256",
-                                                                  "EdDSA"]}
+                                                                  "EdDSA", "Ed25519"]}
         assert served.headers["Access-Control-Allow-Origin"] == "*"
         assert http.get("/.well-known/oauth-protected-resource/nope").status_code == 404
 
@@ -454,7 +454,7 @@ def test_oauth4webapi_discovers_the_example_api(authz_server: Any) -> None:
         "scopes_supported": ["check-status", "place-orders"],
         "bearer_methods_supported": ["header"], "resource_name": "flask-passport example API",
         "resource_documentation": base + "/#api",
-        "dpop_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA"]}
+        "dpop_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA", "Ed25519"]}
     assert out["mismatch_refused"] is True
     assert out["issuer"] == base
     assert out["allowed"] == {"status": 200}
@@ -566,7 +566,8 @@ def test_dpop_in_the_document_and_in_dpop_challenges(app: Flask, client: Any, us
     passport.protected_resource(API)
     add_routes(app)
     doc = client.get("/.well-known/oauth-protected-resource/api").json
-    assert doc["dpop_signing_alg_values_supported"] == ["ES256", "RS256", "PS256", "EdDSA"]
+    assert doc["dpop_signing_alg_values_supported"] == ["ES256", "RS256", "PS256", "EdDSA",
+                                                        "Ed25519"]
     assert "dpop_bound_access_tokens_required" not in doc
     token = _token(app, client, user)
     # The DPoP scheme without a proof: a DPoP challenge, still pointing at the metadata.
@@ -576,7 +577,7 @@ def test_dpop_in_the_document_and_in_dpop_challenges(app: Flask, client: Any, us
     assert header.startswith("DPoP ")
     params = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', header))
     assert params["resource_metadata"] == "http://localhost/.well-known/oauth-protected-resource/api"
-    assert params["algs"] == "ES256 RS256 PS256 EdDSA"
+    assert params["algs"] == "ES256 RS256 PS256 EdDSA Ed25519"
     app.config.update(PASSPORT_DPOP_REQUIRED=True)
     passport.reload_settings(app)
     assert client.get("/.well-known/oauth-protected-resource/api").json[

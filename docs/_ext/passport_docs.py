@@ -168,7 +168,8 @@ DESCRIPTIONS: dict[str, str] = {
     "endpoint and issue DPoP-bound tokens (``cnf.jkt``, ``token_type: DPoP``); protected routes "
     "then need the proof of the key. Off: the header is ignored and tokens stay Bearer tokens.",
     "PASSPORT_DPOP_ALGS": "The algorithms a DPoP proof may be signed with (a list or a "
-    "space/comma separated string of ``ES256``, ``ES384``, ``RS256``, ``PS256``, ``EdDSA``); "
+    "space/comma separated string of ``ES256``, ``ES384``, ``RS256``, ``PS256``, ``EdDSA``, "
+    "``Ed25519``); "
     "published as ``dpop_signing_alg_values_supported``. ``none`` and HMAC algorithms are "
     "refused.",
     "PASSPORT_DPOP_PROOF_LIFETIME": "Seconds a proof's ``iat`` stays acceptable (plus "

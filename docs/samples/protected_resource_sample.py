@@ -62,7 +62,7 @@ def main() -> None:
             "resource_name": "Orders API",
             "resource_documentation": "https://docs.example.com/orders-api",
             # DPoP proofs (RFC 9449) are accepted too: PASSPORT_DPOP, on by default
-            "dpop_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA"],
+            "dpop_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA", "Ed25519"],
         }, document
 
         challenge = http.get("/api/user").headers["WWW-Authenticate"]

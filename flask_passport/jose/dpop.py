@@ -37,9 +37,9 @@ from . import jws
 from .keys import thumbprint
 
 #: The algorithms proofs may use by default (``PASSPORT_DPOP_ALGS``).
-DEFAULT_ALGORITHMS = ("ES256", "RS256", "PS256", "EdDSA")
+DEFAULT_ALGORITHMS = ("ES256", "RS256", "PS256", "EdDSA", "Ed25519")
 #: Every algorithm :func:`~flask_passport.jose.jws.verify_with_embedded_jwk` can check.
-SUPPORTED_ALGORITHMS = ("ES256", "ES384", "RS256", "PS256", "EdDSA")
+SUPPORTED_ALGORITHMS = ("ES256", "ES384", "RS256", "PS256", "EdDSA", "Ed25519")
 #: A proof header longer than this is refused unread (an RSA-4096 proof is ~1.6 KiB).
 MAX_PROOF_LENGTH = 4096
 #: RFC 9449 §4.2 leaves the ``jti`` length open; 256 characters is plenty for 96 random bits.

@@ -30,8 +30,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from .keys import JWSPublicKey
 
-#: Asymmetric JWS algorithms of ``private_key_jwt`` (RFC 7518 §3.3-3.5, RFC 8037 §3.1).
-ASYMMETRIC_ALGORITHMS = ("RS256", "PS256", "ES256", "ES384", "EdDSA")
+#: Asymmetric JWS algorithms of ``private_key_jwt`` (RFC 7518 §3.3-3.5, RFC 8037 §3.1, and
+#: RFC 9864 §2's fully-specified ``Ed25519``, which oauth4webapi and jose emit).
+ASYMMETRIC_ALGORITHMS = ("RS256", "PS256", "ES256", "ES384", "EdDSA", "Ed25519")
 #: HMAC algorithms of ``client_secret_jwt`` (RFC 7518 §3.2), with their minimum key length.
 HMAC_ALGORITHMS = {"HS256": 32, "HS384": 48, "HS512": 64}
 #: Members that only a private (or symmetric) key has (RFC 7518 §6.2.2, §6.3.2, §6.4.1).
@@ -51,7 +52,7 @@ _ALGORITHMS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "RSA": ("RS256", "PS256"),
     "P-256": ("ES256",),
     "P-384": ("ES384",),
-    "Ed25519": ("EdDSA",),
+    "Ed25519": ("EdDSA", "Ed25519"),
 }
 _CURVES: dict[str, ec.EllipticCurve] = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1()}
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")

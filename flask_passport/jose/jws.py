@@ -326,7 +326,9 @@ def _public_signature_valid(algorithm: str, public_key: Any, signing_input: byte
             der = encode_dss_signature(int.from_bytes(signature[:size], "big"),
                                        int.from_bytes(signature[size:], "big"))
             public_key.verify(der, signing_input, ec.ECDSA(hash_cls()))
-        elif algorithm == "EdDSA" and isinstance(public_key, ed25519.Ed25519PublicKey):
+        elif algorithm in ("EdDSA", "Ed25519") and isinstance(public_key,
+                                                         ed25519.Ed25519PublicKey):
+            # RFC 9864 §2: "Ed25519" is the fully-specified name of EdDSA over Ed25519.
             public_key.verify(signature, signing_input)
         else:
             return False
@@ -404,6 +406,7 @@ _EMBEDDED_ALGORITHMS: dict[str, tuple[str, str | None]] = {
     "ES256": ("EC", "P-256"),
     "ES384": ("EC", "P-384"),
     "EdDSA": ("OKP", "Ed25519"),
+    "Ed25519": ("OKP", "Ed25519"),  # RFC 9864 §2
 }
 #: JWK members that only a private or symmetric key has (RFC 7518 §6.2.2, §6.3.2, §6.4.1):
 #: a header carrying one has leaked its key, and ``k`` would make it an HMAC secret.

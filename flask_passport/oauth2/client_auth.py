@@ -211,7 +211,14 @@ def _verified_assertion(ctx: Context, request: TokenRequest,
     leeway = ctx.settings.leeway
     audiences = assertion_audiences(ctx.issuer, request.endpoint_urls)
 
+    # OpenID Connect Dynamic Registration §2: a registered token_endpoint_auth_signing_alg
+    # is the only algorithm the client's assertions may use.
+    pinned = (getattr(client, "registration_metadata", None) or {}).get(
+        "token_endpoint_auth_signing_alg")
+
     def verify(keys: tuple[ClientKey, ...], algorithms: tuple[str, ...]) -> dict[str, Any]:
+        if isinstance(pinned, str):
+            algorithms = tuple(a for a in algorithms if a == pinned)
         return jws.verify_client_jws(assertion, keys, algorithms=algorithms, leeway=leeway,
                                      require=ASSERTION_CLAIMS, audiences=audiences,
                                      typs=ASSERTION_TYPS)

@@ -127,7 +127,11 @@ class BearerError(Exception):
         return "Bearer " + ", ".join(parts)
 
     def to_response(self) -> OAuthResponse:
-        body = {"error": self.error or "invalid_request", "error_description": self.description}
+        # RFC 6750 §3.1: a request without any credentials gets no error code, in the
+        # challenge or in the body: only the description says what is missing.
+        body = {"error_description": self.description}
+        if self.error:
+            body = {"error": self.error, **body}
         if self.scope:
             body["scope"] = self.scope
         return OAuthResponse(self.status, body, {"WWW-Authenticate": self.challenge()})

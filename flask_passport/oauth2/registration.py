@@ -21,7 +21,14 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 
 from ..jose import secret_box, tokens
-from ..jose.jwk import HMAC_SECRET_BYTES, JWKError, loads_jwks, parse_jwks
+from ..jose.jwk import (
+    ASYMMETRIC_ALGORITHMS,
+    HMAC_ALGORITHMS,
+    HMAC_SECRET_BYTES,
+    JWKError,
+    loads_jwks,
+    parse_jwks,
+)
 from ..scopes import format_scope, parse_scope
 from ..storage.clients import ClientError, validate_jwks_uri, validate_redirect_uri
 from .client_keys import credential_kind, seals_secret
@@ -233,6 +240,9 @@ def _extra(data: Mapping[str, Any], auth_method: str, application_type: str,
         extra["contacts"] = contacts
     if id_token_alg is not None:
         extra["id_token_signed_response_alg"] = id_token_alg
+    signing_alg = _signing_alg(data, auth_method)
+    if signing_alg is not None:
+        extra["token_endpoint_auth_signing_alg"] = signing_alg
     bound = data.get("dpop_bound_access_tokens")
     if bound is not None:
         if not isinstance(bound, bool):
@@ -244,6 +254,24 @@ def _extra(data: Mapping[str, Any], auth_method: str, application_type: str,
     if require_par:
         extra["require_pushed_authorization_requests"] = True
     return extra
+
+
+def _signing_alg(data: Mapping[str, Any], auth_method: str) -> str | None:
+    """OpenID Connect Dynamic Registration §2 ``token_endpoint_auth_signing_alg``: the one
+    algorithm the client's assertions may use, fitting its method (never ``none``); client
+    authentication then refuses any other."""
+    alg = _string(data, "token_endpoint_auth_signing_alg", max_length=16)
+    if alg is None:
+        return None
+    allowed: tuple[str, ...] = ()
+    if auth_method == "private_key_jwt":
+        allowed = ASYMMETRIC_ALGORITHMS
+    elif auth_method == "client_secret_jwt":
+        allowed = tuple(HMAC_ALGORITHMS)
+    if alg not in allowed:
+        raise invalid_metadata("token_endpoint_auth_signing_alg must be one of "
+                               f"{', '.join(allowed) or 'none'} for {auth_method}.")
+    return alg
 
 
 def _auth_method(ctx: Context, data: Mapping[str, Any], *, open_mode: bool) -> str:

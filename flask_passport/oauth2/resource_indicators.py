@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..resources import MAX_RESOURCE_URI_LENGTH, Resource, resource_uri_problem
 from ..scopes import WILDCARD
@@ -50,6 +51,39 @@ def parse(values: Sequence[str]) -> list[str]:
     return result
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _normal_form(uri: str) -> str:
+    """RFC 3986 §6.2.2-§6.2.3: scheme and host case-insensitive, the scheme's default port
+    and an empty ``http(s)`` path (``/``) implied, so equivalent spellings compare equal."""
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return uri
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return uri
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    if parts.username is not None or parts.password is not None:
+        return uri  # userinfo: never equivalent to a registered resource
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{scheme}://{netloc}{parts.path or '/'}{query}"
+
+
+def registered_form(registered: Mapping[str, Resource], uri: str) -> str:
+    """The registered URI ``uri`` is an equivalent spelling of (``http://host:80`` for
+    ``http://host/``), else ``uri`` itself: tokens name the resource as registered."""
+    if uri in registered:
+        return uri
+    normal = _normal_form(uri)
+    return next((known for known in registered if _normal_form(known) == normal), uri)
+
+
 def check_allowed(registered: Mapping[str, Resource], client: Any,
                   uris: Iterable[str]) -> list[Resource]:
     """The registered resources named by ``uris``, each allowed for ``client``; checked at
@@ -57,6 +91,7 @@ def check_allowed(registered: Mapping[str, Resource], client: Any,
     allowed = getattr(client, "allowed_resources", None)
     result: list[Resource] = []
     for uri in uris:
+        uri = registered_form(registered, uri)
         resource = registered.get(uri)
         if resource is None:
             raise invalid_target(f"The resource {uri[:128]!r} is not known to this server.")
@@ -64,6 +99,19 @@ def check_allowed(registered: Mapping[str, Resource], client: Any,
             raise invalid_target(f"This client may not request the resource {uri[:128]!r}.")
         result.append(resource)
     return result
+
+
+def _dedupe(uris: Iterable[str]) -> list[str]:
+    result: list[str] = []
+    for uri in uris:
+        if uri not in result:
+            result.append(uri)
+    return result
+
+
+def _dedupe_resources(resources: list[Resource]) -> list[Resource]:
+    """Two spellings of one resource name it once."""
+    return list({r.uri: r for r in resources}.values())
 
 
 def requested(registered: Mapping[str, Resource], client: Any,
@@ -122,7 +170,7 @@ def for_new_grant(registered: Mapping[str, Resource], client: Any, values: Seque
                   scopes: list[str], *, explicit: bool) -> tuple[list[str] | None, list[str]]:
     """A grant made in this request (client credentials, password, a device or authorization
     request): the resource URIs it is for (``None``: none named) and its scopes."""
-    resources = requested(registered, client, values)
+    resources = _dedupe_resources(requested(registered, client, values))
     return [r.uri for r in resources] or None, scopes_for(resources, scopes, explicit=explicit)
 
 
@@ -132,6 +180,6 @@ def for_earlier_grant(registered: Mapping[str, Resource], client: Any, values: S
     """A token from a grant approved earlier (code, device code, refresh token): the grant's
     resources, narrowed to those asked for now, each still registered and allowed for the
     client; and its scopes for them."""
-    uris = narrow(parse(values), granted)
+    uris = narrow(_dedupe(registered_form(registered, u) for u in parse(values)), granted)
     resources = check_allowed(registered, client, uris)
     return uris or None, scopes_for(resources, scopes, explicit=explicit)

@@ -26,3 +26,6 @@ from . import (  # noqa: E402,F401
     token,
     tokens_api,
 )
+from .cors import add_cors_headers  # noqa: E402
+
+blueprint.after_request(add_cors_headers)

@@ -16,8 +16,10 @@ from ..oauth2.metadata import EndpointUrls, build_metadata
 from ..oauth2.resource_metadata import WELL_KNOWN as RESOURCE_METADATA_PATH
 from ..oauth2.resource_metadata import document_for
 from ..resource.metadata_view import metadata_response
+from .cors import add_cors_headers
 
 blueprint = Blueprint("passport_well_known", __name__)
+blueprint.after_request(add_cors_headers)
 
 METADATA_PATH = "/.well-known/oauth-authorization-server"
 JWKS_PATH = "/.well-known/jwks.json"

@@ -114,7 +114,8 @@ def assertions(draw: st.DrawFn, clients: Clients, path: str) -> tuple[dict[str, 
         header["kid"] = "k1"
     if draw(st.integers(0, 3)) == 0:
         header["alg"] = draw(st.one_of(st.sampled_from(
-            ["RS256", "PS256", "ES256", "ES384", "EdDSA", "HS256", "HS384", "HS512", "none",
+            ["RS256", "PS256", "ES256", "ES384", "EdDSA", "Ed25519", "HS256", "HS384", "HS512",
+             "none",
              "None", "es256", ""]), st.none(), st.integers()))
     if draw(st.integers(0, 4)) == 0:
         header["kid"] = draw(st.sampled_from(["k1", "k2", "", None, 1, ["k1"]]))
