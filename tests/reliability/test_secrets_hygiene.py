@@ -280,6 +280,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("oauth2/token_lookup.py", "kind == ACCESS_TOKEN"): "token kind, an enum",
     ("oauth2/metadata.py", 'grant == "password"'): "a grant type name",
     ("oauth2/server.py", "grant_type == password.GRANT_TYPE"): "a grant type name",
+    ("oauth2/registration.py", 'auth_method == "client_secret_jwt"'):
+        "a token_endpoint_auth_method name (RFC 7591 §2), not a secret",
     ("oauth2/grants/authorization_code.py", "row.code_challenge_method == pkce.PLAIN"):
         "a PKCE method name (RFC 7636 §4.3), not the challenge",
     ("resource/resource_server.py", 'data.get("token_type") != "Bearer"'): "token_type, an enum",
