@@ -126,17 +126,19 @@ def merge_resources(configured: Iterable[Resource], added: Iterable[Resource],
 
     A protected resource is published in metadata and is the tokens' default ``aud``, so a
     client naming it with ``resource`` (RFC 8707; the MCP SDK always does) must be able to:
-    it counts as registered, with its ``name`` (else its identifier) and ``scopes``. One that
-    is not a valid resource URI is left out (``flask passport check`` reports it)."""
+    it counts as registered, with its ``name`` (else its identifier) and ``scopes``. The
+    first one is this app itself, whose own routes (userinfo among them) serve every scope it
+    defines: it allows any scope (its ``scopes_supported`` stays a hint, RFC 9728 §2). One
+    that is not a valid resource URI is left out (``flask passport check`` reports it)."""
     merged = {r.uri: r for r in configured}
     merged.update((r.uri, r) for r in added)
-    for item in protected:
+    for index, item in enumerate(protected):
         uri = getattr(item, "resource", None)
         if not isinstance(uri, str) or uri in merged:
             continue
         try:
             merged[uri] = Resource(uri=uri, name=getattr(item, "name", None) or uri,
-                                   scopes=getattr(item, "scopes", None))
+                                   scopes=None if index == 0 else getattr(item, "scopes", None))
         except ValueError:
             continue
     return merged

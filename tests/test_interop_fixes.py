@@ -84,7 +84,7 @@ def test_code_flow_for_the_protected_resource(demo: Flask) -> None:
         hashlib.sha256(VERIFIER.encode()).digest()).rstrip(b"=").decode()
     page = http.get("/oauth/authorize?" + urlencode({
         "client_id": conf["id"], "redirect_uri": conf["redirect_uri"], "response_type": "code",
-        "scope": "check-status", "state": "st", "code_challenge": challenge,
+        "scope": "openid check-status", "state": "st", "code_challenge": challenge,
         "code_challenge_method": "S256", "resource": ISSUER}))
     assert page.status_code == 200, page.headers.get("Location")
     resp = http.post("/oauth/authorize", data=hidden_fields(page.get_data(as_text=True))
@@ -99,6 +99,9 @@ def test_code_flow_for_the_protected_resource(demo: Flask) -> None:
     assert claims(access)["aud"] == ISSUER
     api = http.get("/api/status", headers={"Authorization": f"Bearer {access}"})
     assert api.status_code == 200, api.get_data(as_text=True)
+    # The app's own resource allows every scope the app serves, OpenID Connect's too.
+    info = http.get("/oauth/userinfo", headers={"Authorization": f"Bearer {access}"})
+    assert info.status_code == 200 and info.json["sub"] == str(seed["user"]["id"])
 
 
 def test_explicit_registration_wins_over_the_protected_resource(tmp_path: Any) -> None:
