@@ -118,6 +118,19 @@ def resources_from_config(value: Any) -> tuple[Resource, ...]:
     return tuple(result)
 
 
+def unique_resource_uris(values: Iterable[Any]) -> list[str]:
+    """``values`` checked as resource URIs and de-duplicated in order; :class:`ValueError`
+    with :func:`resource_uri_problem`'s message for the first bad one."""
+    result: list[str] = []
+    for value in values:
+        problem = resource_uri_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        if value not in result:
+            result.append(value)
+    return result
+
+
 def merge_resources(configured: Iterable[Resource], added: Iterable[Resource],
                     protected: Iterable[Any] = ()) -> dict[str, Resource]:
     """The registered resources by URI: the app's configuration, then ``add_resource`` ones

@@ -28,7 +28,13 @@ from .. import signals
 from ..jose import tokens
 from .client_auth import authenticate_client
 from .context import Context, TokenRequest
-from .errors import NO_STORE, OAuthError, OAuthResponse, unauthorized_client
+from .errors import (
+    NO_STORE,
+    OAuthError,
+    OAuthResponse,
+    temporarily_unavailable,
+    unauthorized_client,
+)
 from .resource_indicators import for_new_grant
 from .rows import changed_rows
 from .scope_policy import resolve_scopes
@@ -163,8 +169,7 @@ def device_authorization(
     except SQLAlchemyError:
         ctx.rollback()
         log.exception("Database error while starting a device authorization")
-        return OAuthError("temporarily_unavailable", "The authorization server could not "
-                          "complete the request. Try again later.", status=503).to_response()
+        return temporarily_unavailable().to_response()
     return OAuthResponse(200, issued.to_response_body(), dict(NO_STORE))
 
 

@@ -95,6 +95,14 @@ def _quote(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
+def temporarily_unavailable(
+    description: str = "The authorization server could not complete the request. Try again "
+                       "later.", **kwargs: Any,
+) -> OAuthError:
+    """503 ``temporarily_unavailable``: the database failed, the client may retry later."""
+    return OAuthError("temporarily_unavailable", description, status=503, **kwargs)
+
+
 class BearerError(Exception):
     """RFC 6750 §3: an error on a protected resource, with its ``WWW-Authenticate`` challenge."""
 
@@ -114,6 +122,9 @@ class BearerError(Exception):
         #: RFC 9728 §5.1: where the resource's metadata is, set by the guard when published.
         self.resource_metadata: str | None = None
 
+    #: The authentication scheme the challenge names (RFC 6750 §3; DPoPError: RFC 9449 §7.1).
+    scheme = "Bearer"
+
     def challenge(self, realm: str = "api") -> str:
         parts = [f'realm="{_quote(realm)}"']
         if self.error:
@@ -122,9 +133,14 @@ class BearerError(Exception):
         if self.scope:
             # RFC 6750 §3: the scopes needed, so a client can ask for them (step-up).
             parts.append(f'scope="{_quote(self.scope)}"')
-        if self.resource_metadata:
+        if self.resource_metadata:  # RFC 9728 §5.1, for every scheme
             parts.append(f'resource_metadata="{_quote(self.resource_metadata)}"')
-        return "Bearer " + ", ".join(parts)
+        parts.extend(self.extra_parameters())
+        return f"{self.scheme} " + ", ".join(parts)
+
+    def extra_parameters(self) -> list[str]:
+        """Auth-params a scheme adds after the common ones."""
+        return []
 
     def to_response(self) -> OAuthResponse:
         # RFC 6750 §3.1: a request without any credentials gets no error code, in the

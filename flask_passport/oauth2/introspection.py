@@ -25,7 +25,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..scopes import format_scope
 from .client_auth import authenticate_client
 from .context import Context, TokenRequest
-from .errors import NO_STORE, OAuthError, OAuthResponse, invalid_client, invalid_request
+from .errors import (
+    NO_STORE,
+    OAuthError,
+    OAuthResponse,
+    invalid_client,
+    invalid_request,
+    temporarily_unavailable,
+)
 from .resource_indicators import audience as resource_audience
 from .token_lookup import ACCESS_TOKEN, FoundToken, find_token, issued_to
 
@@ -54,9 +61,8 @@ def introspect(ctx: Context, request: TokenRequest) -> OAuthResponse:
         return exc.to_response()
     except SQLAlchemyError:
         ctx.rollback()
-        return OAuthError("temporarily_unavailable",
-                          "The token could not be introspected now. Try again later.",
-                          status=503).to_response()
+        return temporarily_unavailable(
+            "The token could not be introspected now. Try again later.").to_response()
     ctx.rollback()  # end the read transaction
     return OAuthResponse(200, body, dict(NO_STORE))
 

@@ -47,7 +47,7 @@ from .authorization import (
 )
 from .client_auth import authenticate_client
 from .context import MAX_PARAM_LENGTH, Context, TokenRequest
-from .errors import NO_STORE, OAuthError, OAuthResponse, invalid_request
+from .errors import NO_STORE, OAuthError, OAuthResponse, invalid_request, temporarily_unavailable
 from .resource_indicators import PARAMETER as RESOURCE
 from .throttle import count_client
 
@@ -86,8 +86,7 @@ def push(ctx: Context, request: TokenRequest) -> OAuthResponse:
     except SQLAlchemyError:
         ctx.rollback()
         log.exception("Database error while storing a pushed authorization request")
-        return OAuthError("temporarily_unavailable", "The authorization server could not "
-                          "complete the request. Try again later.", status=503).to_response()
+        return temporarily_unavailable().to_response()
     # A rotated DPoP nonce goes out with the answer (RFC 9449 §8.2).
     return OAuthResponse(201, body, {**NO_STORE, **ctx.response_headers})
 

@@ -21,7 +21,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..resources import MAX_RESOURCE_URI_LENGTH, Resource, resource_uri_problem
+from ..resources import (
+    MAX_RESOURCE_URI_LENGTH,
+    Resource,
+    unique_resource_uris,
+)
 from ..scopes import WILDCARD
 from .errors import OAuthError, invalid_scope
 
@@ -41,14 +45,10 @@ def parse(values: Sequence[str]) -> list[str]:
     """The ``resource`` values of one request, checked and de-duplicated in order."""
     if len(values) > MAX_RESOURCES:
         raise invalid_target(f"At most {MAX_RESOURCES} resource parameters may be sent.")
-    result: list[str] = []
-    for value in values:
-        problem = resource_uri_problem(value)
-        if problem is not None:
-            raise invalid_target(problem)
-        if value not in result:
-            result.append(value)
-    return result
+    try:
+        return unique_resource_uris(values)
+    except ValueError as exc:
+        raise invalid_target(str(exc)) from None
 
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .client_auth import authenticate_client
 from .context import Context, TokenRequest
-from .errors import NO_STORE, OAuthError, OAuthResponse, invalid_request
+from .errors import NO_STORE, OAuthError, OAuthResponse, invalid_request, temporarily_unavailable
 from .revocation import revoke_access_tokens, revoke_family
 from .token_lookup import REFRESH_TOKEN, find_token, issued_to
 
@@ -40,8 +40,6 @@ def revoke(ctx: Context, request: TokenRequest) -> OAuthResponse:
     except SQLAlchemyError:
         ctx.rollback()
         # RFC 7009 §2.2.1: 503 tells the client to retry later.
-        return OAuthError(
-            "temporarily_unavailable", "The token could not be revoked now. Try again later.",
-            status=503, headers={"Retry-After": "5"},
-        ).to_response()
+        return temporarily_unavailable("The token could not be revoked now. Try again later.",
+                                       headers={"Retry-After": "5"}).to_response()
     return OAuthResponse(200, {}, dict(NO_STORE))

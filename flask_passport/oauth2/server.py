@@ -18,6 +18,7 @@ from .errors import (
     OAuthResponse,
     invalid_request,
     keys_missing,
+    temporarily_unavailable,
     unauthorized_client,
     unsupported_grant_type,
 )
@@ -97,11 +98,7 @@ class TokenEndpoint:
                 self._report_missing_table(exc)
             else:
                 log.exception("Database error while issuing a token")
-            return OAuthError(
-                "temporarily_unavailable",
-                "The authorization server could not complete the request. Try again later.",
-                status=503,
-            ).to_response()
+            return temporarily_unavailable().to_response()
         return OAuthResponse(200, body, {**NO_STORE, **ctx.response_headers})
 
     def _handle(self, ctx: Context, request: TokenRequest) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from flask import Flask, after_this_request, current_app, request
 
 from ..jose import dpop as proofs
 from ..jose.tokens import secrets_equal
-from ..oauth2.errors import BearerError, _quote
+from ..oauth2.errors import BearerError
 from ..storage.replay import ReplayStore
 
 _NONCE_KEY = "passport_dpop_nonce_key"
@@ -42,18 +42,11 @@ class DPoPError(BearerError):
         self.algs = tuple(algs)
         self.nonce = nonce
 
-    def challenge(self, realm: str = "api") -> str:
-        parts = [f'realm="{_quote(realm)}"']
-        if self.error:
-            parts.append(f'error="{self.error}"')
-            parts.append(f'error_description="{_quote(self.description)}"')
-        if self.scope:
-            parts.append(f'scope="{_quote(self.scope)}"')
-        if self.resource_metadata:  # RFC 9728 §5.1 holds for every scheme
-            parts.append(f'resource_metadata="{_quote(self.resource_metadata)}"')
-        if self.algs:
-            parts.append(f'algs="{" ".join(self.algs)}"')
-        return "DPoP " + ", ".join(parts)
+    scheme = "DPoP"
+
+    def extra_parameters(self) -> list[str]:
+        # RFC 9449 §7.1: the proof algorithms this resource accepts.
+        return [f'algs="{" ".join(self.algs)}"'] if self.algs else []
 
     def to_response(self) -> Any:
         response = super().to_response()

@@ -17,7 +17,7 @@ from ..jose.jwk import HMAC_SECRET_BYTES, JWKError, loads_jwks
 from ..jose.keys import ID_TOKEN_ALGORITHMS
 from ..oauth2.client_keys import seals_secret
 from ..oauth2.text import is_display_name, is_plain_text
-from ..resources import resource_uri_problem
+from ..resources import unique_resource_uris
 from .models import Models
 
 #: The kinds of client ``flask passport client`` makes, and their grant types.
@@ -102,14 +102,10 @@ def normalize_resources(uris: Iterable[str] | None) -> list[str] | None:
         return None
     if isinstance(uris, str):
         raise ClientError("allowed_resources is a list of resource URIs, not a string.")
-    result: list[str] = []
-    for uri in uris:
-        problem = resource_uri_problem(uri)
-        if problem is not None:
-            raise ClientError(problem)
-        if uri not in result:
-            result.append(uri)
-    return result
+    try:
+        return unique_resource_uris(uris)
+    except ValueError as exc:
+        raise ClientError(str(exc)) from None
 
 
 def create_client(
